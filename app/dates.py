@@ -1,0 +1,517 @@
+"""Historical dates: a recorded EDTF value and its calendar in; day bounds, labels and readings out.
+
+Pure functions, no I/O. A date is parsed once, when a record is written, into a `HistoricalDate`
+whose fields are stored; reads never parse.
+
+- Bounds are inclusive Julian Day Numbers (JDN), so BCE, partial and Julian dates compare correctly.
+- Years are astronomical (0000 = 1 BCE, -0043 = 44 BCE), as EDTF writes them.
+- Plain ISO dates (`1929`, `1927-11`, `1917-10-25`, `-0043-03-15`) take a fast path; everything
+  else is checked by the `edtf` package's grammar and read from the objects it returns. Where
+  `edtf` falls short we work around it here (see `_EDTF_GAPS`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import edtf
+from convertdate import gregorian, julian
+
+Calendar = Literal["gregorian", "julian"]
+CALENDARS: tuple[Calendar, ...] = ("gregorian", "julian")
+Precision = Literal["day", "month", "season", "year", "decade", "century", "millennium"]
+
+# The years a date may name. Beyond them EDTF needs its Y-notation, which we do not support yet.
+MIN_YEAR, MAX_YEAR = -9999, 9999
+# An open end (`..`) reaches to the edge of the supported range.
+OPEN_START_JDN = int(gregorian.to_jd(MIN_YEAR, 1, 1) + 0.5)
+OPEN_END_JDN = int(gregorian.to_jd(MAX_YEAR, 12, 31) + 0.5)
+SPAN_LEVEL_BASE = 4
+MAX_SPAN_LEVEL = 12  # 4**12 days > OPEN_END_JDN - OPEN_START_JDN
+
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+# Level-1 seasons (northern hemisphere, meteorological): first month and number of months.
+SEASONS = {21: ("Spring", 3), 22: ("Summer", 6), 23: ("Autumn", 9), 24: ("Winter", 12)}
+_PRECISION_RANK = {"day": 0, "month": 1, "season": 2, "year": 3, "decade": 4, "century": 5, "millennium": 6}
+
+_PLAIN_ISO = re.compile(r"-?\d{4}(?:-\d{2}(?:-\d{2})?)?")
+_LEAF = re.compile(r"(?P<year>-?[\dX]{4})(?:-(?P<month>\d{2}|XX)(?:-(?P<day>\d{2}|XX))?)?(?P<qual>[?~%])?")
+# edtf 5.0.2 validates days with Gregorian rules, so it rejects 29 February of Julian leap years
+# such as 1900; its Season class cannot report a precision; and it accepts reversed intervals and
+# surrounding white space. We work around each of these (tests in tests/test_dates.py).
+_EDTF_GAPS = "Julian 29 February, seasons, reversed intervals, white space"
+
+
+class DateError(ValueError):
+    """A recorded date that cannot be read. The message names the value and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Point:
+    """One date of a value (a leaf): the Gregorian-or-Julian reading and its day bounds."""
+
+    text: str
+    calendar: Calendar
+    year: int
+    month: int | None
+    day: int | None
+    season: int | None
+    precision: Precision
+    unspecified_year: str | None  # the year as written when it has X digits (`192X`)
+    uncertain: bool
+    approximate: bool
+    min_jdn: int
+    max_jdn: int
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenEnd:
+    kind: Literal["open", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoricalDate:
+    """Everything Chronicle stores about one recorded date."""
+
+    edtf: str
+    calendar: Calendar
+    end_calendar: Calendar | None
+    kind: Literal["date", "interval", "set"]
+    precision: Precision
+    uncertain: bool
+    approximate: bool
+    min_jdn: int
+    max_jdn: int
+    label: str
+    gregorian_edtf: str
+    gregorian_label: str
+    month: int | None  # Gregorian month and day, for single day-precision dates only
+    day: int | None
+    recorded_month: int | None  # the same in the recorded calendar
+    recorded_day: int | None
+
+    @property
+    def span_level(self) -> int:
+        """Bucket of the date's length in days (base 4), used to bound overlap queries."""
+        return span_level(self.max_jdn - self.min_jdn)
+
+    def as_json(self) -> dict[str, Any]:
+        """The date as every API response shows it (stored pre-rendered; see app.models)."""
+        return {
+            "edtf": self.edtf,
+            "calendar": self.calendar,
+            "end_calendar": self.end_calendar,
+            "label": self.label,
+            "kind": self.kind,
+            "precision": self.precision,
+            "uncertain": self.uncertain,
+            "approximate": self.approximate,
+            "gregorian": {"edtf": self.gregorian_edtf, "label": self.gregorian_label},
+            "earliest": jdn_to_iso(self.min_jdn),
+            "latest": jdn_to_iso(self.max_jdn),
+        }
+
+
+def span_level(span_days: int) -> int:
+    level = 0
+    while span_days > 0:
+        span_days //= SPAN_LEVEL_BASE
+        level += 1
+    return level
+
+
+# --- calendars ----------------------------------------------------------------------------------
+
+
+def to_jdn(calendar: Calendar, year: int, month: int, day: int) -> int:
+    """Julian Day Number of a day in the given calendar (astronomical years)."""
+    module = julian if calendar == "julian" else gregorian
+    return int(module.to_jd(year, month, day) + 0.5)
+
+
+def jdn_to_gregorian(jdn: int) -> tuple[int, int, int]:
+    year, month, day = gregorian.from_jd(jdn - 0.5)
+    return int(year), int(month), int(day)
+
+
+def jdn_to_iso(jdn: int) -> str:
+    """Proleptic Gregorian ISO 8601 date with astronomical year numbering (`-0043-03-13`)."""
+    year, month, day = jdn_to_gregorian(jdn)
+    return f"{_year_text(year)}-{month:02d}-{day:02d}"
+
+
+def year_bounds(year: int) -> tuple[int, int]:
+    """Inclusive JDN bounds of a proleptic Gregorian year."""
+    return to_jdn("gregorian", year, 1, 1), to_jdn("gregorian", year, 12, 31)
+
+
+def days_in_month(calendar: Calendar, year: int, month: int) -> int:
+    module = julian if calendar == "julian" else gregorian
+    return int(module.month_length(year, month))
+
+
+def _year_text(year: int) -> str:
+    return f"-{-year:04d}" if year < 0 else f"{year:04d}"
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+def parse_date(value: str, calendar: Calendar = "gregorian", end_calendar: Calendar | None = None) -> HistoricalDate:
+    """Read a recorded EDTF value. Raises DateError naming the value when it cannot be read."""
+    if calendar not in CALENDARS:
+        raise DateError(f"calendar {calendar!r} is not one of {', '.join(CALENDARS)}")
+    if end_calendar is not None and end_calendar not in CALENDARS:
+        raise DateError(f"end_calendar {end_calendar!r} is not one of {', '.join(CALENDARS)}")
+    if _PLAIN_ISO.fullmatch(value):
+        if end_calendar is not None and end_calendar != calendar:
+            raise DateError(f"{value!r} is a single date: end_calendar applies to intervals only")
+        point = _leaf(value, calendar, value)
+        return _single(value, calendar, point)
+    return _parse_edtf(value, calendar, end_calendar)
+
+
+def _parse_edtf(value: str, calendar: Calendar, end_calendar: Calendar | None) -> HistoricalDate:
+    if value != value.strip() or not value:
+        raise DateError(f"{value!r} is not an EDTF date: remove the surrounding white space")
+    # edtf checks days against the Gregorian calendar; a Julian 29 February is checked by _leaf.
+    grammar_text = value.replace("-02-29", "-02-28") if "julian" in (calendar, end_calendar) else value
+    try:
+        parsed = edtf.parse_edtf(grammar_text)
+    except Exception as exc:  # edtf raises EDTFParseException and, for some inputs, bare ValueError
+        raise DateError(
+            f"{value!r} is not a valid EDTF date (levels 0 and 1, or a set like [1927-11-12,1927-11-14])"
+        ) from exc
+
+    kind = type(parsed).__name__
+    if kind in ("Interval", "Level1Interval"):
+        lower_text, upper_text = value.split("/")
+        lower = _end(parsed.lower, lower_text, calendar, value)
+        upper = _end(parsed.upper, upper_text, end_calendar or calendar, value)
+        return _interval(value, calendar, end_calendar, lower, upper)
+    if end_calendar is not None:
+        raise DateError(f"{value!r} is not an interval: end_calendar applies to intervals only")
+    if kind == "OneOfASet":
+        return _set(value, calendar, parsed.objects)
+    if kind in ("Date", "UncertainOrApproximate", "Unspecified", "Season"):
+        return _single(value, calendar, _leaf(value, calendar, value))
+    raise DateError(f"{value!r} uses an EDTF feature Chronicle does not support yet ({kind})")
+
+
+def _leaf(text: str, calendar: Calendar, whole: str) -> _Point:
+    """Read one date (`1929`, `1927-11`, `192X`, `1985-04-XX`, `2001-21`, `1215~`)."""
+    match = _LEAF.fullmatch(text)
+    if not match:
+        raise DateError(f"{whole!r}: {text!r} is not a date Chronicle supports (level 0 or 1 EDTF)")
+    year_text, month_text, day_text, qual = match.group("year", "month", "day", "qual")
+    negative = year_text.startswith("-")
+    digits = year_text.lstrip("-")
+    if "X" in digits and not re.fullmatch(r"\d+X*", digits):
+        raise DateError(f"{whole!r}: unspecified digits (X) must end the year")
+    low_year = int(year_text.replace("X", "9" if negative else "0"))
+    high_year = int(year_text.replace("X", "0" if negative else "9"))
+    if negative and low_year == 0:
+        raise DateError(f"{whole!r}: year -0000 does not exist (0000 is 1 BCE)")
+    if not MIN_YEAR <= low_year <= high_year <= MAX_YEAR:
+        raise DateError(f"{whole!r}: years must lie between {MIN_YEAR} and {MAX_YEAR}")
+    unspecified_year = year_text if "X" in digits else None
+    if unspecified_year and month_text is not None:
+        raise DateError(f"{whole!r}: a month needs a fully known year")
+
+    month = int(month_text) if month_text and month_text != "XX" else None
+    season = None
+    if month is not None and month > 12:
+        if month not in SEASONS or day_text is not None:
+            raise DateError(f"{whole!r}: month {month_text} is neither a month (01-12) nor a season (21-24)")
+        season, month = month, None
+    elif month is not None and month < 1:
+        raise DateError(f"{whole!r}: month {month_text} is not 01-12")
+    day = int(day_text) if day_text and day_text != "XX" else None
+    if day is not None and month is None:
+        raise DateError(f"{whole!r}: a day needs a known month")
+    if month is not None and day is not None and not 1 <= day <= days_in_month(calendar, low_year, month):
+        raise DateError(f"{whole!r}: {calendar.title()} {MONTH_NAMES[month - 1]} {low_year} has no day {day}")
+
+    if day is not None and month is not None:
+        precision: Precision = "day"
+        min_jdn = max_jdn = to_jdn(calendar, low_year, month, day)
+    elif month is not None:
+        precision = "month"
+        min_jdn = to_jdn(calendar, low_year, month, 1)
+        max_jdn = to_jdn(calendar, low_year, month, days_in_month(calendar, low_year, month))
+    elif season is not None:
+        precision = "season"
+        first = SEASONS[season][1]
+        min_jdn = to_jdn(calendar, low_year, first, 1)
+        last_year, last_month = (low_year + 1, 2) if first == 12 else (low_year, first + 2)
+        max_jdn = to_jdn(calendar, last_year, last_month, days_in_month(calendar, last_year, last_month))
+    else:
+        unknown_digits = digits.count("X")
+        precision = ("year", "decade", "century", "millennium")[min(unknown_digits, 3)]
+        min_jdn = to_jdn(calendar, low_year, 1, 1)
+        max_jdn = to_jdn(calendar, high_year, 12, 31)
+    return _Point(
+        text=text,
+        calendar=calendar,
+        year=low_year,
+        month=month,
+        day=day,
+        season=season,
+        precision=precision,
+        unspecified_year=unspecified_year,
+        uncertain=qual in ("?", "%"),
+        approximate=qual in ("~", "%"),
+        min_jdn=min_jdn,
+        max_jdn=max_jdn,
+    )
+
+
+def _end(parsed: Any, text: str, calendar: Calendar, whole: str) -> _Point | _OpenEnd:
+    if type(parsed).__name__ == "UnspecifiedIntervalSection":
+        return _OpenEnd("open" if parsed.is_open else "unknown")
+    return _leaf(text, calendar, whole)
+
+
+def _single(value: str, calendar: Calendar, point: _Point) -> HistoricalDate:
+    is_day = point.precision == "day"
+    gregorian_point = _gregorian_reading(point)
+    month = day = None
+    if is_day:
+        _, month, day = jdn_to_gregorian(point.min_jdn)
+    return HistoricalDate(
+        edtf=value,
+        calendar=calendar,
+        end_calendar=None,
+        kind="date",
+        precision=point.precision,
+        uncertain=point.uncertain,
+        approximate=point.approximate,
+        min_jdn=point.min_jdn,
+        max_jdn=point.max_jdn,
+        label=_point_label(point),
+        gregorian_edtf=gregorian_point[0],
+        gregorian_label=gregorian_point[1],
+        month=month,
+        day=day,
+        recorded_month=point.month if is_day else None,
+        recorded_day=point.day if is_day else None,
+    )
+
+
+def _interval(
+    value: str, calendar: Calendar, end_calendar: Calendar | None, lower: _Point | _OpenEnd, upper: _Point | _OpenEnd
+) -> HistoricalDate:
+    if isinstance(lower, _OpenEnd) and isinstance(upper, _OpenEnd):
+        raise DateError(f"{value!r}: an interval needs at least one known end")
+    # An unknown end is taken to be the known end: the record is at least there (documented).
+    min_jdn = OPEN_START_JDN if isinstance(lower, _OpenEnd) and lower.kind == "open" else None
+    max_jdn = OPEN_END_JDN if isinstance(upper, _OpenEnd) and upper.kind == "open" else None
+    if isinstance(lower, _Point):
+        min_jdn = lower.min_jdn
+    if isinstance(upper, _Point):
+        max_jdn = upper.max_jdn
+    if min_jdn is None:
+        assert isinstance(upper, _Point)
+        min_jdn = upper.min_jdn
+    if max_jdn is None:
+        assert isinstance(lower, _Point)
+        max_jdn = lower.max_jdn
+    if isinstance(lower, _Point) and isinstance(upper, _Point) and lower.min_jdn > upper.max_jdn:
+        raise DateError(f"{value!r}: the interval ends before it starts")
+    points = [p for p in (lower, upper) if isinstance(p, _Point)]
+    precision = max((p.precision for p in points), key=_PRECISION_RANK.__getitem__)
+    lower_g = _end_reading(lower, "lower")
+    upper_g = _end_reading(upper, "upper")
+    return HistoricalDate(
+        edtf=value,
+        calendar=calendar,
+        end_calendar=end_calendar if end_calendar != calendar else None,
+        kind="interval",
+        precision=precision,
+        uncertain=any(p.uncertain for p in points),
+        approximate=any(p.approximate for p in points),
+        min_jdn=min_jdn,
+        max_jdn=max_jdn,
+        label=_interval_label(_end_label(lower, "lower", recorded=True), _end_label(upper, "upper", recorded=True)),
+        gregorian_edtf=f"{lower_g[0]}/{upper_g[0]}",
+        gregorian_label=_interval_label(lower_g[1], upper_g[1]),
+        month=None,
+        day=None,
+        recorded_month=None,
+        recorded_day=None,
+    )
+
+
+def _set(value: str, calendar: Calendar, objects: tuple[Any, ...]) -> HistoricalDate:
+    inner = value[1:-1].split(",")
+    points: list[_Point] = []
+    readings: list[str] = []
+    labels: list[str] = []
+    gregorian_labels: list[str] = []
+    for obj, text in zip(objects, inner, strict=True):
+        kind = type(obj).__name__
+        if kind == "Consecutives":
+            first_text, last_text = text.split("..")
+            first, last = _leaf(first_text, calendar, value), _leaf(last_text, calendar, value)
+            points += [first, last]
+            readings.append(f"{_gregorian_reading(first)[0]}..{_gregorian_reading(last)[0]}")
+            labels.append(f"{_point_label(first)} to {_point_label(last)}")
+            gregorian_labels.append(f"{_gregorian_reading(first)[1]} to {_gregorian_reading(last)[1]}")
+        elif kind in ("Date", "UncertainOrApproximate", "Unspecified", "Season"):
+            point = _leaf(text, calendar, value)
+            points.append(point)
+            reading = _gregorian_reading(point)[0]
+            readings.append(reading.replace("/", "..") if "/" in reading else reading)
+            labels.append(_point_label(point))
+            gregorian_labels.append(_gregorian_reading(point)[1])
+        else:
+            raise DateError(f"{value!r}: sets may hold dates and ranges a..b, not open-ended ranges")
+    precision = max((p.precision for p in points), key=_PRECISION_RANK.__getitem__)
+    return HistoricalDate(
+        edtf=value,
+        calendar=calendar,
+        end_calendar=None,
+        kind="set",
+        precision=precision,
+        uncertain=True,  # "one of a set" says the sources disagree
+        approximate=any(p.approximate for p in points),
+        min_jdn=min(p.min_jdn for p in points),
+        max_jdn=max(p.max_jdn for p in points),
+        label=_set_label(points, labels),
+        gregorian_edtf="[" + ",".join(readings) + "]",
+        gregorian_label=_set_label([_as_gregorian(p) for p in points], gregorian_labels),
+        month=None,
+        day=None,
+        recorded_month=None,
+        recorded_day=None,
+    )
+
+
+# --- Gregorian readings -------------------------------------------------------------------------
+
+
+def _qualifier(point: _Point) -> str:
+    if point.uncertain and point.approximate:
+        return "%"
+    return "?" if point.uncertain else "~" if point.approximate else ""
+
+
+def _gregorian_reading(point: _Point) -> tuple[str, str]:
+    """The point read in the Gregorian calendar: EDTF text and label.
+
+    A Julian day is one Gregorian day; a Julian month, season or year becomes a Gregorian interval
+    of days, because its bounds do not fall on Gregorian month or year boundaries.
+    """
+    if point.calendar == "gregorian":
+        return point.text, _point_label(point)
+    start = _day_text(point.min_jdn) + _qualifier(point)
+    if point.precision == "day":
+        return start, _point_label(_as_gregorian(point))
+    end = _day_text(point.max_jdn) + _qualifier(point)
+    return f"{start}/{end}", _interval_label(_day_label(point.min_jdn), _day_label(point.max_jdn))
+
+
+def _end_reading(end: _Point | _OpenEnd, side: Literal["lower", "upper"]) -> tuple[str, str]:
+    if isinstance(end, _OpenEnd):
+        return (".." if end.kind == "open" else ""), _end_label(end, side, recorded=False)
+    if end.calendar == "gregorian" or end.precision == "day":
+        return _gregorian_reading(end)
+    jdn = end.min_jdn if side == "lower" else end.max_jdn
+    return _day_text(jdn) + _qualifier(end), _day_label(jdn)
+
+
+def _day_text(jdn: int) -> str:
+    return jdn_to_iso(jdn)
+
+
+def _as_gregorian(point: _Point) -> _Point:
+    if point.calendar == "gregorian" or point.precision != "day":
+        return point
+    year, month, day = jdn_to_gregorian(point.min_jdn)
+    return _Point(
+        text=f"{_year_text(year)}-{month:02d}-{day:02d}",
+        calendar="gregorian",
+        year=year,
+        month=month,
+        day=day,
+        season=None,
+        precision="day",
+        unspecified_year=None,
+        uncertain=point.uncertain,
+        approximate=point.approximate,
+        min_jdn=point.min_jdn,
+        max_jdn=point.max_jdn,
+    )
+
+
+# --- labels -------------------------------------------------------------------------------------
+
+
+def year_label(year: int) -> str:
+    """`1929`, `44 BCE` (astronomical -43), `1 BCE` (astronomical 0)."""
+    return f"{1 - year} BCE" if year <= 0 else str(year)
+
+
+def _day_label(jdn: int) -> str:
+    year, month, day = jdn_to_gregorian(jdn)
+    return f"{day} {MONTH_NAMES[month - 1]} {year_label(year)}"
+
+
+def _bare_label(point: _Point) -> str:
+    if point.unspecified_year:
+        digits = point.unspecified_year
+        if digits.startswith("-"):
+            high = int(digits.replace("X", "0"))
+            return f"{year_label(point.year)}–{year_label(high)}"
+        return f"{int(digits.replace('X', '0'))}s"
+    year = year_label(point.year)
+    if point.season is not None:
+        return f"{SEASONS[point.season][0]} {year}"
+    if point.month is None:
+        return year
+    if point.day is None:
+        return f"{MONTH_NAMES[point.month - 1]} {year}"
+    return f"{point.day} {MONTH_NAMES[point.month - 1]} {year}"
+
+
+def _point_label(point: _Point) -> str:
+    label = _bare_label(point)
+    if point.approximate:
+        label = f"c. {label}"
+    if point.uncertain:
+        label = f"{label}?"
+    if point.calendar == "julian":
+        label = f"{label} (O.S.)"
+    return label
+
+
+def _end_label(end: _Point | _OpenEnd, side: Literal["lower", "upper"], *, recorded: bool) -> str:
+    if isinstance(end, _Point):
+        return _point_label(end) if recorded else _end_reading(end, side)[1]
+    if end.kind == "open":
+        return "open"
+    return "?"
+
+
+def _interval_label(lower: str, upper: str) -> str:
+    if upper == "open":
+        return f"{lower} onwards"
+    if lower == "open":
+        return f"until {upper}"
+    return f"{lower} – {upper}"
+
+
+def _set_label(points: list[_Point], labels: list[str]) -> str:
+    """`12 or 14 November 1927` when every member is a plain day of one month; else `a or b`."""
+    if len(points) > 1 and all(p.precision == "day" and not (p.uncertain or p.approximate) for p in points):
+        if len({(p.year, p.month, p.calendar) for p in points}) == 1:
+            first = points[0]
+            days = [str(p.day) for p in points]
+            tail = _point_label(first).split(" ", 1)[1]
+            return f"{', '.join(days[:-1])} or {days[-1]} {tail}"
+    return " or ".join(labels)

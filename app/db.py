@@ -1,0 +1,119 @@
+"""Database access, decided once here (see research/perf-anchors.md and DESIGN.md "The read path").
+
+- Writes (seed, import, editors) use a SQLAlchemy engine and ORM sessions. On SQLite every write
+  transaction starts with BEGIN IMMEDIATE, so concurrent writers queue on the busy timeout instead
+  of failing with "database is locked" when a read turns into a write.
+- Reads use one plain sqlite3 connection per worker process, owned by the event loop: list and detail
+  queries are indexed and take tens of microseconds, so a thread hand-off would cost more than the
+  query. Statements are built with SQLAlchemy Core once per filter shape and compiled to SQL text
+  (`compiled`), then executed with bound parameters. This connection is never shared with the
+  engine's pool or with code in the threadpool.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import ClauseElement
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def sqlite_path(database_url: str) -> Path:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        raise ValueError(
+            f"{database_url!r}: this version of Chronicle serves SQLite files only (sqlite:///PATH); "
+            "PostgreSQL support is planned"
+        )
+    return Path(url.database)
+
+
+def make_engine(database_url: str) -> Engine:
+    """The write engine. For SQLite: WAL, foreign keys, busy timeout, BEGIN IMMEDIATE."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url)
+    path = sqlite_path(database_url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode; durable at checkpoints
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+# --- the read path --------------------------------------------------------------------------------
+
+_READ_DIALECT = sqlite_dialect.dialect(paramstyle="named")
+
+
+_SQL_CACHE: dict[Hashable, str] = {}
+
+
+def compiled(key: Hashable, build: Callable[[], ClauseElement]) -> str:
+    """SQL text for the statement `build()` makes, compiled once per `key` (the filter shape)."""
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        sql = str(build().compile(dialect=_READ_DIALECT))
+        _SQL_CACHE[key] = sql
+    return sql
+
+
+class ReadConnection:
+    """A read-only SQLite connection for code running on the event loop."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            raise FileNotFoundError(f"database file {self.path} does not exist: run `chronicle db upgrade`")
+        connection = sqlite3.connect(self.path, check_same_thread=False, cached_statements=256)
+        connection.execute("PRAGMA query_only = ON")
+        connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA mmap_size = 268435456")  # 256 MiB of the file mapped, not copied
+        connection.execute("PRAGMA cache_size = -32000")  # 32 MiB page cache
+        return connection
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self._connection = self._connect()
+        return self._connection
+
+    def all(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.connection.execute(sql, params).fetchone()
+        return row
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

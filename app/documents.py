@@ -1,0 +1,265 @@
+"""The record format of seed, import and export files (docs/data-format.md), as pydantic models.
+
+Every model forbids unknown fields; dates are read by app.dates while validating, so that a bad date
+is reported against its field like any other error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator, model_validator
+
+from app import json
+from app.dates import Calendar, DateError, HistoricalDate, parse_date
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=False)]
+Word = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$", max_length=12)]
+Year = Annotated[int, Field(ge=-9999, le=9999)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DateIn(Strict):
+    edtf: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    calendar: Calendar = "gregorian"
+    end_calendar: Calendar | None = None
+
+    @model_validator(mode="after")
+    def _readable(self) -> DateIn:
+        self.parsed()  # raises DateError (a ValueError) with the value and the problem
+        return self
+
+    def parsed(self) -> HistoricalDate:
+        return _parse_cached(self.edtf, self.calendar, self.end_calendar)
+
+
+def _date_from_string(value: Any) -> Any:
+    return {"edtf": value} if isinstance(value, str) else value
+
+
+DateField = Annotated[DateIn, Field(description="EDTF string (Gregorian) or {edtf, calendar, end_calendar}")]
+
+_parse_memo: dict[tuple[str, str, str | None], HistoricalDate] = {}
+
+
+def _parse_cached(edtf: str, calendar: Calendar, end_calendar: Calendar | None) -> HistoricalDate:
+    key = (edtf, calendar, end_calendar)
+    found = _parse_memo.get(key)
+    if found is None:
+        try:
+            found = parse_date(edtf, calendar, end_calendar)
+        except DateError as exc:
+            raise ValueError(str(exc)) from None
+        if len(_parse_memo) < 100_000:
+            _parse_memo[key] = found
+    return found
+
+
+def _isbn13_ok(digits: str) -> bool:
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits[:12]))
+    return (10 - total % 10) % 10 == int(digits[12])
+
+
+class Identifiers(Strict):
+    wikidata: Annotated[str, StringConstraints(pattern=r"^Q[1-9][0-9]*$")] | None = None
+    isbn: Annotated[str, StringConstraints(pattern=r"^97[89][0-9]{10}$")] | None = None
+    geonames: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*$")] | None = None
+
+    @field_validator("isbn")
+    @classmethod
+    def _isbn_checksum(cls, value: str | None) -> str | None:
+        if value is not None and not _isbn13_ok(value):
+            raise ValueError(f"ISBN {value} fails its checksum")
+        return value
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(scheme, value) for scheme, value in self.model_dump().items() if value is not None]
+
+
+class CitationIn(Strict):
+    source: Slug
+    page: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    quote: Text | None = None
+    note: Text | None = None
+
+
+class RecordIn(Strict):
+    slug: Slug
+    identifiers: Identifiers = Identifiers()
+    citations: list[CitationIn] = []
+    notes: Text | None = None
+
+    def content_hash(self) -> str:
+        """sha256 of the canonical document: equal hashes mean nothing to write."""
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json", exclude_defaults=True))).hexdigest()
+
+    def references(self) -> list[tuple[str, str, str]]:
+        """(field, record type, slug) of every record this one refers to."""
+        return [(f"citations[{i}].source", "source", c.source) for i, c in enumerate(self.citations)]
+
+
+class CitedRecordIn(RecordIn):
+    citations: Annotated[list[CitationIn], Field(min_length=1)]
+
+
+class SourceIn(RecordIn):
+    type: Literal["source"]
+    title: Name
+    kind: Word
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    author: Name | None = None
+    publisher: Name | None = None
+    published: DateField | None = None
+    description: Text | None = None
+
+    _dates = field_validator("published", mode="before")(_date_from_string)
+
+
+class PlaceNameIn(Strict):
+    name: Name
+    language: Language | None = None
+    from_year: Year | None = None
+    to_year: Year | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PlaceNameIn:
+        if self.from_year is not None and self.to_year is not None and self.from_year > self.to_year:
+            raise ValueError(f"from_year {self.from_year} is after to_year {self.to_year}")
+        return self
+
+
+class PlaceIn(CitedRecordIn):
+    type: Literal["place"]
+    name: Name
+    kind: Word
+    description: Text | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    parent: Slug | None = None
+    names: list[PlaceNameIn] = []
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> PlaceIn:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together: give both or neither")
+        if self.parent == self.slug:
+            raise ValueError("a place cannot be its own parent")
+        return self
+
+    def references(self) -> list[tuple[str, str, str]]:
+        own = [("parent", "place", self.parent)] if self.parent else []
+        return super().references() + own
+
+
+class AliasIn(Strict):
+    name: Name
+    kind: Literal["birth-name", "pseudonym", "alternative", "transliteration"] = "alternative"
+    language: Language | None = None
+
+
+class PersonIn(CitedRecordIn):
+    type: Literal["person"]
+    name: Name
+    aliases: list[AliasIn] = []
+    born: DateField | None = None
+    died: DateField | None = None
+    birth_place: Slug | None = None
+    death_place: Slug | None = None
+    description: Text | None = None
+
+    _dates = field_validator("born", "died", mode="before")(_date_from_string)
+
+    @model_validator(mode="after")
+    def _born_before_death(self) -> PersonIn:
+        if self.born and self.died and self.born.parsed().min_jdn > self.died.parsed().max_jdn:
+            raise ValueError("died is before born")
+        return self
+
+    def references(self) -> list[tuple[str, str, str]]:
+        places = [
+            (f, "place", s) for f, s in (("birth_place", self.birth_place), ("death_place", self.death_place)) if s
+        ]
+        return super().references() + places
+
+
+class CreatorIn(Strict):
+    person: Slug
+    role: Literal["author", "translator", "editor", "illustrator"] = "author"
+
+
+class WorkIn(CitedRecordIn):
+    type: Literal["work"]
+    title: Name
+    kind: Word
+    creators: list[CreatorIn] = []
+    published: DateField | None = None
+    publisher: Name | None = None
+    publication_place: Slug | None = None
+    language: Language | None = None
+    subjects: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = []
+    description: Text | None = None
+
+    _dates = field_validator("published", mode="before")(_date_from_string)
+
+    def references(self) -> list[tuple[str, str, str]]:
+        refs = [(f"creators[{i}].person", "person", c.person) for i, c in enumerate(self.creators)]
+        if self.publication_place:
+            refs.append(("publication_place", "place", self.publication_place))
+        return super().references() + refs
+
+
+class EventPersonIn(Strict):
+    person: Slug
+    role: Literal["subject", "participant", "leader", "victim", "perpetrator", "witness"] = "participant"
+
+
+class EventPlaceIn(Strict):
+    place: Slug
+    role: Literal["location", "origin", "destination"] = "location"
+
+
+class EventWorkIn(Strict):
+    work: Slug
+    role: Literal["subject", "outcome", "source"] = "subject"
+
+
+class EventIn(CitedRecordIn):
+    type: Literal["event"]
+    title: Name
+    summary: Text | None = None
+    kind: Word
+    date: DateField
+    part_of: Slug | None = None
+    people: list[EventPersonIn] = []
+    places: list[EventPlaceIn] = []
+    works: list[EventWorkIn] = []
+    tags: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=200)]] = []
+
+    _dates = field_validator("date", mode="before")(_date_from_string)
+
+    @model_validator(mode="after")
+    def _not_part_of_itself(self) -> EventIn:
+        if self.part_of == self.slug:
+            raise ValueError("an event cannot be part of itself")
+        return self
+
+    def references(self) -> list[tuple[str, str, str]]:
+        refs = [(f"people[{i}].person", "person", p.person) for i, p in enumerate(self.people)]
+        refs += [(f"places[{i}].place", "place", p.place) for i, p in enumerate(self.places)]
+        refs += [(f"works[{i}].work", "work", w.work) for i, w in enumerate(self.works)]
+        if self.part_of:
+            refs.append(("part_of", "event", self.part_of))
+        return super().references() + refs
+
+
+AnyRecordIn = Annotated[SourceIn | PlaceIn | PersonIn | WorkIn | EventIn, Field(discriminator="type")]
+record_adapter: TypeAdapter[SourceIn | PlaceIn | PersonIn | WorkIn | EventIn] = TypeAdapter(AnyRecordIn)

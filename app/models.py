@@ -1,0 +1,292 @@
+"""ORM models: the schema (Alembic migrations own it in databases) and the write path.
+
+Every public record (event, person, place, work, source) is a row of `records` - slug, revision,
+timestamps, deletion - plus a row of its own table with the same id (joined-table inheritance), so
+that citations, identifiers and (later) revisions point at any record with a real foreign key.
+
+Historical dates are stored derived (see app.dates): for a date called `born` the columns are
+`born_edtf`, `born_calendar`, `born_end_calendar` (what was recorded), `born_min_jdn`, `born_max_jdn`,
+`born_span_level` (what queries use), `born_month`, `born_day`, `born_recorded_month`,
+`born_recorded_day` (on this day) and `born_json` (the rendered date object, so reads never parse).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.dates import HistoricalDate
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RECORD_TYPES = ("event", "person", "place", "work", "source")
+DATE_PARTS = (
+    "edtf", "calendar", "end_calendar", "min_jdn", "max_jdn", "span_level",
+    "month", "day", "recorded_month", "recorded_day", "json",
+)  # fmt: skip
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def date_columns(prefix: str, *, required: bool = False) -> dict[str, Any]:
+    """The stored columns of one historical date, named `<prefix>_<part>`."""
+    nullable = not required
+    return {
+        f"{prefix}_edtf": mapped_column(String(200), nullable=nullable),
+        f"{prefix}_calendar": mapped_column(String(9), nullable=nullable),
+        f"{prefix}_end_calendar": mapped_column(String(9), nullable=True),
+        f"{prefix}_min_jdn": mapped_column(Integer, nullable=nullable),
+        f"{prefix}_max_jdn": mapped_column(Integer, nullable=nullable),
+        f"{prefix}_span_level": mapped_column(Integer, nullable=nullable),
+        f"{prefix}_month": mapped_column(Integer, nullable=True),
+        f"{prefix}_day": mapped_column(Integer, nullable=True),
+        f"{prefix}_recorded_month": mapped_column(Integer, nullable=True),
+        f"{prefix}_recorded_day": mapped_column(Integer, nullable=True),
+        f"{prefix}_json": mapped_column(Text, nullable=nullable),
+    }
+
+
+def date_values(prefix: str, date: HistoricalDate | None) -> dict[str, Any]:
+    """Column values for `date_columns(prefix)`; all None when there is no date."""
+    if date is None:
+        return {f"{prefix}_{part}": None for part in DATE_PARTS}
+    from app.json import dumps  # local: app.json is for rendering, models only need it here
+
+    return {
+        f"{prefix}_edtf": date.edtf,
+        f"{prefix}_calendar": date.calendar,
+        f"{prefix}_end_calendar": date.end_calendar,
+        f"{prefix}_min_jdn": date.min_jdn,
+        f"{prefix}_max_jdn": date.max_jdn,
+        f"{prefix}_span_level": date.span_level,
+        f"{prefix}_month": date.month,
+        f"{prefix}_day": date.day,
+        f"{prefix}_recorded_month": date.recorded_month,
+        f"{prefix}_recorded_day": date.recorded_day,
+        f"{prefix}_json": dumps(date.as_json()).decode(),
+    }
+
+
+class Record(Base):
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("type", "slug"),
+        CheckConstraint("type IN ('event', 'person', 'place', 'work', 'source')", name="type"),
+    )
+    __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "record"}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    slug: Mapped[str] = mapped_column(String(100))
+    revision: Mapped[int] = mapped_column(default=1)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # sha256 of the record document last loaded (app.loader): loading it again changes nothing.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Source(Record):
+    __tablename__ = "sources"
+    __mapper_args__ = {"polymorphic_identity": "source"}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    author: Mapped[str | None] = mapped_column(String(500))
+    publisher: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    locals().update(date_columns("published"))
+
+
+class Place(Record):
+    __tablename__ = "places"
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),
+    )
+    __mapper_args__ = {"polymorphic_identity": "place"}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), index=True)
+
+
+class PlaceName(Base):
+    """A historical or alternative name of a place, with the years it was used (inclusive)."""
+
+    __tablename__ = "place_names"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    language: Mapped[str | None] = mapped_column(String(12))
+    from_year: Mapped[int | None]
+    to_year: Mapped[int | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Person(Record):
+    __tablename__ = "people"
+    __mapper_args__ = {"polymorphic_identity": "person"}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    birth_place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), index=True)
+    death_place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), index=True)
+    locals().update(date_columns("born"))
+    locals().update(date_columns("died"))
+
+
+class PersonAlias(Base):
+    __tablename__ = "person_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(12))
+
+
+class Work(Record):
+    __tablename__ = "works"
+    __mapper_args__ = {"polymorphic_identity": "work"}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str | None] = mapped_column(Text)
+    publisher: Mapped[str | None] = mapped_column(String(500))
+    language: Mapped[str | None] = mapped_column(String(12))
+    publication_place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), index=True)
+    locals().update(date_columns("published"))
+
+
+class WorkCreator(Base):
+    __tablename__ = "work_creators"
+    __table_args__ = (Index(None, "person_id", "work_id"),)
+
+    work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class WorkSubject(Base):
+    __tablename__ = "work_subjects"
+    __table_args__ = (Index(None, "subject", "work_id"),)
+
+    work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class Event(Record):
+    __tablename__ = "events"
+    __table_args__ = (
+        # Overlap queries: one index range per span level, already in date order (app.queries.events).
+        Index("ix_events_overlap", "date_span_level", "date_min_jdn", "id", "date_max_jdn"),
+        Index("ix_events_date", "date_min_jdn", "id"),
+        Index("ix_events_on_this_day", "date_month", "date_day", "date_min_jdn", "id"),
+        Index("ix_events_on_this_day_recorded", "date_recorded_month", "date_recorded_day", "date_min_jdn", "id"),
+        Index("ix_events_kind_date", "kind", "date_min_jdn", "id"),
+    )
+    __mapper_args__ = {"polymorphic_identity": "event"}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    summary: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    part_of_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="RESTRICT"), index=True)
+    locals().update(date_columns("date", required=True))
+
+
+class EventPerson(Base):
+    __tablename__ = "event_people"
+    __table_args__ = (Index(None, "person_id", "event_id"),)
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class EventPlace(Base):
+    __tablename__ = "event_places"
+    __table_args__ = (Index(None, "place_id", "event_id"),)
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class EventWork(Base):
+    __tablename__ = "event_works"
+    __table_args__ = (Index(None, "work_id", "event_id"),)
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="RESTRICT"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class EventTag(Base):
+    __tablename__ = "event_tags"
+    __table_args__ = (Index(None, "tag", "event_id"),)
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class Citation(Base):
+    """A record cites a source, optionally with a page, a quote and a note."""
+
+    __tablename__ = "citations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"), index=True)
+    page: Mapped[str | None] = mapped_column(String(100))
+    quote: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Identifier(Base):
+    """An external identifier (Wikidata QID, ISBN, GeoNames id) - only ever a confirmed one."""
+
+    __tablename__ = "identifiers"
+    __table_args__ = (UniqueConstraint("scheme", "value"),)
+
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100))
