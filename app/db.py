@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,16 +72,33 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 _READ_DIALECT = sqlite_dialect.dialect(paramstyle="named")
 
 
-_SQL_CACHE: dict[Hashable, str] = {}
 
 
-def compiled(key: Hashable, build: Callable[[], ClauseElement]) -> str:
-    """SQL text for the statement `build()` makes, compiled once per `key` (the filter shape)."""
-    sql = _SQL_CACHE.get(key)
-    if sql is None:
-        sql = str(build().compile(dialect=_READ_DIALECT))
-        _SQL_CACHE[key] = sql
-    return sql
+@dataclass(frozen=True, slots=True)
+class CompiledSQL:
+    """SQL text plus the values of literals the statement carries (SQLite's `OFFSET 0`, say)."""
+
+    text: str
+    defaults: dict[str, Any]
+
+    def bind(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {**self.defaults, **params} if self.defaults else dict(params)
+
+
+_SQL_CACHE: dict[Hashable, CompiledSQL] = {}
+
+
+def compiled(key: Hashable, build: Callable[[], ClauseElement]) -> CompiledSQL:
+    """The statement `build()` makes, compiled once per `key` (the filter shape)."""
+    found = _SQL_CACHE.get(key)
+    if found is None:
+        statement = build().compile(dialect=_READ_DIALECT)
+        defaults = {name: value for name, value in statement.params.items() if value is not None}
+        found = _SQL_CACHE[key] = CompiledSQL(str(statement), defaults)
+    return found
+
+
+_NO_PARAMS: Mapping[str, Any] = {}
 
 
 class ReadConnection:
@@ -106,12 +124,14 @@ class ReadConnection:
             self._connection = self._connect()
         return self._connection
 
-    def all(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def all(self, sql: str | CompiledSQL, params: Mapping[str, Any] = _NO_PARAMS) -> list[tuple[Any, ...]]:
+        if isinstance(sql, CompiledSQL):
+            return self.connection.execute(sql.text, sql.bind(params)).fetchall()
         return self.connection.execute(sql, params).fetchall()
 
-    def one(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self.connection.execute(sql, params).fetchone()
-        return row
+    def one(self, sql: str | CompiledSQL, params: Mapping[str, Any] = _NO_PARAMS) -> tuple[Any, ...] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
 
     def close(self) -> None:
         if self._connection is not None:

@@ -1,0 +1,136 @@
+"""One error shape: RFC 9457 problem details (application/problem+json), produced here only."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app import json
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("chronicle")
+
+
+class Problem(Exception):
+    """Raise anywhere to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        invalid_params: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.invalid_params = invalid_params
+        self.headers = headers
+        self.extensions = extensions
+
+
+def bad_parameter(name: str, reason: str) -> Problem:
+    return Problem(400, f"query parameter {name!r}: {reason}", invalid_params=[{"name": name, "reason": reason}])
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    invalid_params: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if invalid_params:
+        body["invalid_params"] = invalid_params
+    body.update(extensions)
+    return Response(json.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return problem_response(
+        exc.status,
+        exc.detail,
+        instance=request.url.path,
+        invalid_params=exc.invalid_params,
+        headers=exc.headers,
+        **exc.extensions,
+    )
+
+
+def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"there is nothing at {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return problem_response(exc.status_code, detail, instance=request.url.path, headers=exc.headers)
+
+
+def _validation_error(request: Request, exc: Exception) -> Response:
+    """Query and path parameters that fail validation: 400, naming each parameter."""
+    assert isinstance(exc, RequestValidationError)
+    invalid: list[dict[str, str]] = []
+    accepted: list[str] | None = None
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        name = loc[-1] if len(loc) > 1 else (loc[0] if loc else "request")
+        if error.get("type") == "extra_forbidden":
+            accepted = accepted or _accepted_parameters(request)
+            reason = "unknown parameter; accepted: " + ", ".join(accepted)
+        else:
+            reason = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+            if "input" in error and loc and loc[0] in ("query", "path"):
+                reason = f"{reason} (got {str(error['input'])[:100]!r})"
+        invalid.append({"name": name, "in": loc[0] if loc else "query", "reason": reason})
+    names = ", ".join(dict.fromkeys(f"{item['name']!r}" for item in invalid))
+    return problem_response(
+        400, f"invalid request parameter(s) {names}", instance=request.url.path, invalid_params=invalid
+    )
+
+
+def _accepted_parameters(request: Request) -> list[str]:
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return []
+    names: list[str] = []
+    for param in dependant.query_params:
+        annotation = param.field_info.annotation
+        fields = getattr(annotation, "model_fields", None)
+        if fields:
+            names += [field.alias or name for name, field in fields.items()]
+        else:
+            names.append(param.alias)
+    return names
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "an unexpected error occurred; it has been logged", instance=request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

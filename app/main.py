@@ -1,0 +1,86 @@
+"""create_app(): routers, error handlers, the read connection and the offline docs explorer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse
+
+from app import errors
+from app.config import Settings, get_settings
+from app.db import ReadConnection, sqlite_path
+from app.routers import events, people, places, sources, works
+
+DOCS_ASSETS = Path(__file__).resolve().parent / "static" / "docs"
+DESCRIPTION = """
+Historical records - **events, people, places and works** - linked to each other and to the sources
+that attest them.
+
+* Dates are [EDTF](https://www.loc.gov/standards/datetime/) values in the calendar they were recorded
+  in (Gregorian or Julian); every date also comes read in the proleptic Gregorian calendar, with its
+  first and last possible day and a human label.
+* Lists share one envelope (`items`, `next_cursor`, `total`, `limit`) and keyset pagination: pass
+  `next_cursor` as `cursor`, or follow the `Link: rel="next"` header.
+* Errors are RFC 9457 problem details (`application/problem+json`).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    read_db = ReadConnection(sqlite_path(settings.database_url))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        read_db.close()
+
+    app = FastAPI(
+        title="Chronicle",
+        version="0.1.0",
+        summary="A REST API for historical records and the sources that attest them.",
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.read_db = read_db
+    errors.install(app)
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"])
+    for module in (events, people, places, works, sources):
+        app.include_router(module.router)
+    if settings.docs_enabled:
+        _install_docs(app)
+    return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc served from vendored files (app/static/docs): no CDN, no internet."""
+    app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Chronicle - API explorer",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},  # the default badge calls validator.swagger.io
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Chronicle - API reference",
+            redoc_js_url="/static/docs/redoc.standalone.js",
+            redoc_favicon_url="/static/docs/favicon-32x32.png",
+            with_google_fonts=False,
+        )

@@ -1,0 +1,138 @@
+"""Keyset pagination, capped totals and small SQL helpers shared by the resource queries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal_column, select
+from sqlalchemy.sql import CompoundSelect
+
+from app import json
+from app.db import ReadConnection, compiled
+from app.errors import bad_parameter
+
+Statement = Select[Any] | CompoundSelect[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    value: int
+    exact: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"value": self.value, "relation": "eq" if self.exact else "gte"}
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where the next page starts: the last row's sort key and id, and the total counted on page 1."""
+
+    sort: str
+    key: int | float | str | None
+    id: int
+    total: Total
+
+    def encode(self) -> str:
+        raw = json.dumps([self.sort, self.key, self.id, self.total.value, self.total.exact])
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str, sort: str) -> Cursor:
+        try:
+            padded = text + "=" * (-len(text) % 4)
+            cursor_sort, key, last_id, total, exact = json.loads(base64.urlsafe_b64decode(padded))
+            valid = (
+                isinstance(cursor_sort, str)
+                and isinstance(key, int | float | str | None)
+                and isinstance(last_id, int)
+                and isinstance(total, int)
+                and isinstance(exact, bool)
+                and abs(last_id) < 2**62
+                and (not isinstance(key, int) or abs(key) < 2**62)
+            )
+        except (ValueError, TypeError, binascii.Error):
+            valid = False
+        if not valid:
+            raise bad_parameter("cursor", "not a cursor this API issued; use next_cursor from a previous page")
+        if cursor_sort != sort:
+            raise bad_parameter("cursor", f"this cursor belongs to sort={cursor_sort}, not sort={sort}")
+        return cls(cursor_sort, key, last_id, Total(total, exact))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[tuple[Any, ...]]
+    next_cursor: str | None
+    total: Total
+
+
+def fetch_page(
+    db: ReadConnection,
+    *,
+    key: Hashable,
+    build: Callable[[bool], Statement],
+    count: Callable[[], Statement],
+    params: Mapping[str, Any],
+    limit: int,
+    sort: str,
+    cursor: Cursor | None,
+    sort_key: Callable[[tuple[Any, ...]], Any],
+    count_cap: int,
+) -> Page:
+    """One keyset page: `build(after_cursor)` selects rows in sort order, `LIMIT :limit`.
+
+    The statement reads `:after_key` and `:after_id` when `after_cursor` is true; its last column
+    must be the row id. One more row than the page is fetched to know whether a next page exists.
+    The total is counted up to `count_cap` matches on the first page and carried in the cursor.
+    """
+    bound = dict(params, limit=limit + 1)
+    if cursor is not None:
+        bound.update(after_key=cursor.key, after_id=cursor.id)
+    rows = db.all(compiled((key, "page", cursor is not None), lambda: build(cursor is not None)), bound)
+    if cursor is not None:
+        total = cursor.total
+    else:
+        total = count_matches(db, key=key, count=count, params=params, cap=count_cap, seen=len(rows), limit=limit)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = Cursor(sort, sort_key(last), last[-1], total).encode()
+    return Page(rows, next_cursor, total)
+
+
+def count_matches(
+    db: ReadConnection,
+    *,
+    key: Hashable,
+    count: Callable[[], Statement],
+    params: Mapping[str, Any],
+    cap: int,
+    seen: int,
+    limit: int,
+) -> Total:
+    if seen <= limit:  # the whole result is on this page: no second query
+        return Total(seen, True)
+    if cap <= limit:
+        return Total(limit + 1, False)
+
+    def build_count() -> Statement:
+        return select(func.count()).select_from(count().limit(literal_column(str(cap + 1))).subquery())
+
+    row = db.one(compiled((key, "count", cap), build_count), params)
+    value = int(row[0]) if row else 0
+    return Total(min(value, cap), value <= cap)
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for LIKE ... ESCAPE '\\', with the user's % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def contains(column: ColumnElement[Any], param: Any) -> ColumnElement[bool]:
+    return column.like(param, escape="\\")

@@ -1,0 +1,250 @@
+"""Events: the list with its filters (date overlap, on this day, links, text) and one event in full."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, exists, literal_column, or_, select, tuple_, union_all
+from sqlalchemy.sql import ColumnElement
+
+from app.dates import MAX_SPAN_LEVEL, SPAN_LEVEL_BASE, jdn_to_gregorian
+from app.db import ReadConnection
+from app.json import Fragment
+from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
+from app.queries.common import Cursor, Page, Statement, contains, fetch_page, like_pattern
+from app.queries.records import citations, identifiers, place_tree
+
+E = cast(Table, Event.__table__)
+R = cast(Table, Record.__table__)
+EP = cast(Table, EventPerson.__table__)
+EPL = cast(Table, EventPlace.__table__)
+EW = cast(Table, EventWork.__table__)
+P = cast(Table, Place.__table__)
+
+# Row layout of list queries; the id comes last (app.queries.common.fetch_page relies on it).
+LIST_COLUMNS = (
+    R.c.slug.label("slug"),
+    E.c.title.label("title"),
+    E.c.kind.label("kind"),
+    E.c.summary.label("summary"),
+    E.c.date_json.label("date_json"),
+    E.c.date_min_jdn.label("date_min_jdn"),
+    E.c.id.label("id"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilters:
+    """Resolved filters: slugs already turned into ids, years into inclusive JDN bounds."""
+
+    min_jdn: int | None = None
+    max_jdn: int | None = None
+    month: int | None = None
+    day: int | None = None
+    recorded_calendar: bool = False
+    person_id: int | None = None
+    place_id: int | None = None
+    work_id: int | None = None
+    kind: str | None = None
+    q: str | None = None
+    descending: bool = False
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        """What decides the SQL text (values are bound parameters)."""
+        return (
+            self.min_jdn is not None,
+            self.max_jdn is not None,
+            self.month is not None,
+            self.recorded_calendar,
+            self.person_id is not None,
+            self.place_id is not None,
+            self.work_id is not None,
+            self.kind is not None,
+            self.q is not None,
+            self.descending,
+        )
+
+    @property
+    def params(self) -> dict[str, Any]:
+        values = {
+            "min_jdn": self.min_jdn,
+            "max_jdn": self.max_jdn,
+            "month": self.month,
+            "day": self.day,
+            "person_id": self.person_id,
+            "place_id": self.place_id,
+            "work_id": self.work_id,
+            "kind": self.kind,
+            "q": like_pattern(self.q) if self.q is not None else None,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+    @property
+    def uses_overlap(self) -> bool:
+        # On this day matches single days only, whose bounds are equal: no overlap arms needed.
+        return (self.min_jdn is not None or self.max_jdn is not None) and self.month is None
+
+
+def _conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
+    if filters.month is not None:
+        month, day = (E.c.date_recorded_month, E.c.date_recorded_day) if filters.recorded_calendar else (E.c.date_month, E.c.date_day)
+        conditions += [month == bindparam("month"), day == bindparam("day")]
+        if filters.min_jdn is not None:
+            conditions.append(E.c.date_min_jdn >= bindparam("min_jdn"))
+        if filters.max_jdn is not None:
+            conditions.append(E.c.date_min_jdn <= bindparam("max_jdn"))
+    if filters.person_id is not None:
+        conditions.append(exists().where(EP.c.event_id == E.c.id, EP.c.person_id == bindparam("person_id")))
+    if filters.place_id is not None:
+        tree = place_tree("place_id")
+        conditions.append(exists().where(EPL.c.event_id == E.c.id, EPL.c.place_id.in_(select(tree.c.id))))
+    if filters.work_id is not None:
+        conditions.append(exists().where(EW.c.event_id == E.c.id, EW.c.work_id == bindparam("work_id")))
+    if filters.kind is not None:
+        conditions.append(E.c.kind == bindparam("kind"))
+    if filters.q is not None:
+        conditions.append(or_(contains(E.c.title, bindparam("q")), contains(E.c.summary, bindparam("q"))))
+    return conditions
+
+
+def _overlap_arms(filters: EventFilters) -> list[list[ColumnElement[bool]]]:
+    """One condition list per span level: an index range on (span_level, min_jdn) per level.
+
+    A date overlaps [lo, hi] when min_jdn <= hi and max_jdn >= lo. On its own, `min_jdn <= hi` is an
+    index range reaching back to the beginning of time; but a date of level L spans fewer than
+    4**L days, so for it min_jdn >= lo - (4**L - 1) as well: every level becomes a short range,
+    already in date order, and SQLite merges the levels (MERGE (UNION ALL)) without sorting.
+    """
+    arms = []
+    for level in range(MAX_SPAN_LEVEL + 1):
+        widest = SPAN_LEVEL_BASE**level - 1
+        arm: list[ColumnElement[bool]] = [E.c.date_span_level == literal_column(str(level))]
+        if filters.min_jdn is not None:
+            arm += [
+                E.c.date_min_jdn >= bindparam("min_jdn") - literal_column(str(widest)),
+                E.c.date_max_jdn >= bindparam("min_jdn"),
+            ]
+        if filters.max_jdn is not None:
+            arm.append(E.c.date_min_jdn <= bindparam("max_jdn"))
+        arms.append(arm)
+    return arms
+
+
+def _keyset(descending: bool) -> ColumnElement[bool]:
+    position = tuple_(E.c.date_min_jdn, E.c.id)
+    after = tuple_(bindparam("after_key"), bindparam("after_id"))
+    return position < after if descending else position > after
+
+
+def _statement(filters: EventFilters, after_cursor: bool, *, ordered: bool) -> Statement:
+    common = _conditions(filters)
+    if after_cursor:
+        common.append(_keyset(filters.descending))
+    source = E.join(R, R.c.id == E.c.id)
+    arms = _overlap_arms(filters) if filters.uses_overlap else [[]]
+    selects = [select(*LIST_COLUMNS).select_from(source).where(and_(*arm, *common)) for arm in arms]
+    if not ordered:
+        return selects[0] if len(selects) == 1 else union_all(*selects)
+    order = ("date_min_jdn DESC, id DESC" if filters.descending else "date_min_jdn, id").split(", ")
+    if len(selects) == 1:
+        by = [E.c.date_min_jdn.desc(), E.c.id.desc()] if filters.descending else [E.c.date_min_jdn, E.c.id]
+        return selects[0].order_by(*by).limit(bindparam("limit"))
+    return union_all(*selects).order_by(*map(literal_column, order)).limit(bindparam("limit"))
+
+
+def list_events(
+    db: ReadConnection, *, filters: EventFilters, limit: int, cursor: Cursor | None, sort: str, count_cap: int
+) -> Page:
+    return fetch_page(
+        db,
+        key=("events", filters.shape),
+        build=lambda after: _statement(filters, after, ordered=True),
+        count=lambda: _statement(filters, False, ordered=False),
+        params=filters.params,
+        limit=limit,
+        sort=sort,
+        cursor=cursor,
+        sort_key=lambda row: row[5],
+        count_cap=count_cap,
+    )
+
+
+# --- one event ------------------------------------------------------------------------------------
+
+EVENT_SQL = """
+SELECT e.id, e.title, e.kind, e.summary, e.date_json, e.date_min_jdn, r.notes, r.revision, r.created_at,
+       r.updated_at, parent_record.slug, parent.title, parent.date_json
+FROM events e JOIN records r ON r.id = e.id
+LEFT JOIN events parent ON parent.id = e.part_of_id
+LEFT JOIN records parent_record ON parent_record.id = parent.id
+WHERE e.id = :id
+"""
+PARTS_SQL = """
+SELECT r.slug, e.title, e.date_json FROM events e JOIN records r ON r.id = e.id
+WHERE e.part_of_id = :id AND r.deleted_at IS NULL ORDER BY e.date_min_jdn, e.id
+"""
+PEOPLE_SQL = """
+SELECT r.slug, p.name, ep.role FROM event_people ep
+JOIN people p ON p.id = ep.person_id JOIN records r ON r.id = p.id
+WHERE ep.event_id = :id AND r.deleted_at IS NULL ORDER BY p.name, ep.role
+"""
+# The name a place had when the event began, if a historical name covers that year.
+PLACES_SQL = """
+SELECT r.slug, pl.name, epl.role, pl.kind, pl.latitude, pl.longitude,
+       (SELECT n.name FROM place_names n
+        WHERE n.place_id = pl.id AND (n.from_year IS NOT NULL OR n.to_year IS NOT NULL)
+          AND coalesce(n.from_year, -99999) <= :year AND :year <= coalesce(n.to_year, 99999)
+        ORDER BY n.from_year DESC LIMIT 1) AS name_then
+FROM event_places epl JOIN places pl ON pl.id = epl.place_id JOIN records r ON r.id = pl.id
+WHERE epl.event_id = :id AND r.deleted_at IS NULL ORDER BY epl.role, pl.name
+"""
+WORKS_SQL = """
+SELECT r.slug, w.title, ew.role FROM event_works ew
+JOIN works w ON w.id = ew.work_id JOIN records r ON r.id = w.id
+WHERE ew.event_id = :id AND r.deleted_at IS NULL ORDER BY w.title
+"""
+TAGS_SQL = "SELECT tag FROM event_tags WHERE event_id = :id ORDER BY tag"
+
+
+def event_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
+    row = db.one(EVENT_SQL, {"id": record_id})
+    assert row is not None
+    (event_id, title, kind, summary, date_json, min_jdn, notes, revision, created, updated, *parent) = row
+    parent_slug, parent_title, parent_date = parent
+    year = jdn_to_gregorian(min_jdn)[0]
+    places = []
+    for slug, name, role, place_kind, lat, lon, name_then in db.all(PLACES_SQL, {"id": event_id, "year": year}):
+        places.append({
+            "slug": slug, "name": name, "name_at_the_time": name_then or name, "role": role, "kind": place_kind,
+            "latitude": lat, "longitude": lon, "href": f"/v1/places/{slug}",
+        })  # fmt: skip
+    return {
+        "title": title,
+        "kind": kind,
+        "summary": summary,
+        "date": Fragment(date_json),
+        "part_of": None if parent_slug is None else {
+            "slug": parent_slug, "title": parent_title, "date": Fragment(parent_date), "href": f"/v1/events/{parent_slug}",
+        },
+        "parts": [
+            {"slug": s, "title": t, "date": Fragment(d), "href": f"/v1/events/{s}"}
+            for s, t, d in db.all(PARTS_SQL, {"id": event_id})
+        ],
+        "people": [
+            {"slug": s, "name": n, "role": r, "href": f"/v1/people/{s}"} for s, n, r in db.all(PEOPLE_SQL, {"id": event_id})
+        ],
+        "places": places,
+        "works": [
+            {"slug": s, "title": t, "role": r, "href": f"/v1/works/{s}"} for s, t, r in db.all(WORKS_SQL, {"id": event_id})
+        ],
+        "tags": [tag for (tag,) in db.all(TAGS_SQL, {"id": event_id})],
+        "identifiers": identifiers(db, event_id),
+        "sources": citations(db, event_id),
+        "notes": notes,
+        "revision": revision,
+        "created_at": created,
+        "updated_at": updated,
+    }  # fmt: skip

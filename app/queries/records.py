@@ -1,0 +1,45 @@
+"""What every record type shares: finding a record by slug, its citations and identifiers."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import CTE, Table, bindparam, select
+
+from app.db import ReadConnection
+from app.models import Place, Record
+
+R = cast(Table, Record.__table__)
+P = cast(Table, Place.__table__)
+
+FIND_SQL = "SELECT id, deleted_at IS NOT NULL FROM records WHERE type = :type AND slug = :slug"
+CITATIONS_SQL = """
+SELECT r.slug, s.title, s.kind, s.url, c.page, c.quote, c.note
+FROM citations c JOIN sources s ON s.id = c.source_id JOIN records r ON r.id = s.id
+WHERE c.record_id = :id ORDER BY c.id
+"""
+IDENTIFIERS_SQL = "SELECT scheme, value FROM identifiers WHERE record_id = :id ORDER BY scheme"
+
+
+def find_record(db: ReadConnection, record_type: str, slug: str) -> tuple[int, bool] | None:
+    """(id, deleted) of the record with this slug, or None."""
+    row = db.one(FIND_SQL, {"type": record_type, "slug": slug})
+    return None if row is None else (int(row[0]), bool(row[1]))
+
+
+def citations(db: ReadConnection, record_id: int) -> list[dict[str, Any]]:
+    return [
+        {"slug": slug, "title": title, "kind": kind, "url": url, "page": page, "quote": quote, "note": note,
+         "href": f"/v1/sources/{slug}"}
+        for slug, title, kind, url, page, quote, note in db.all(CITATIONS_SQL, {"id": record_id})
+    ]  # fmt: skip
+
+
+def identifiers(db: ReadConnection, record_id: int) -> dict[str, str]:
+    return dict(db.all(IDENTIFIERS_SQL, {"id": record_id}))  # type: ignore[arg-type]
+
+
+def place_tree(param: str) -> CTE:
+    """The place bound to `param` and every place within it (recursive CTE of ids)."""
+    tree = select(bindparam(param).label("id")).cte(f"tree_{param}", recursive=True)
+    return tree.union(select(P.c.id).where(P.c.parent_id == tree.c.id))

@@ -1,0 +1,69 @@
+"""What every router shares: the read connection, slug lookups, and building responses as bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from starlette.responses import Response
+
+from app import json
+from app.db import ReadConnection
+from app.errors import PROBLEM_JSON, Problem, bad_parameter
+from app.queries.common import Cursor, Page
+from app.queries.records import find_record
+from app.schemas import ProblemDetail
+
+_PROBLEM = {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}}
+LIST_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**_PROBLEM, "description": "A parameter is unknown or has a bad value; `invalid_params` names it."}
+}
+DETAIL_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {**_PROBLEM, "description": "No record has this slug."},
+    410: {**_PROBLEM, "description": "The record was deleted."},
+    400: {**_PROBLEM, "description": "The slug is malformed."},
+}
+
+
+def read_db(request: Request) -> ReadConnection:
+    db: ReadConnection = request.app.state.read_db
+    return db
+
+
+def record_id_for_filter(db: ReadConnection, record_type: str, slug: str, parameter: str) -> int:
+    """The id behind a slug given as a filter; an unknown slug is a 400 naming the parameter."""
+    found = find_record(db, record_type, slug)
+    if found is None or found[1]:
+        raise bad_parameter(parameter, f"there is no {record_type} with slug {slug!r}")
+    return found[0]
+
+
+def record_id_for_path(db: ReadConnection, record_type: str, slug: str) -> int:
+    """The id behind a slug in a path: 404 when unknown, 410 when deleted."""
+    found = find_record(db, record_type, slug)
+    if found is None:
+        raise Problem(404, f"there is no {record_type} with slug {slug!r}")
+    if found[1]:
+        raise Problem(410, f"the {record_type} {slug!r} was deleted")
+    return found[0]
+
+
+def decode_cursor(cursor: str | None, sort: str) -> Cursor | None:
+    return None if cursor is None else Cursor.decode(cursor, sort)
+
+
+def page_response(request: Request, page: Page, items: list[dict[str, Any]], limit: int) -> Response:
+    body = {"items": items, "next_cursor": page.next_cursor, "total": page.total.as_json(), "limit": limit}
+    headers = {}
+    if page.next_cursor is not None:
+        next_url = request.url.include_query_params(cursor=page.next_cursor)
+        headers["Link"] = f'<{next_url.path}?{next_url.query}>; rel="next"'
+    return Response(json.dumps(body), media_type="application/json", headers=headers)
+
+
+def json_response(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body), media_type="application/json")
+
+
+def fragment(value: str | None) -> json.Fragment | None:
+    return None if value is None else json.Fragment(value)

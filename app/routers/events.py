@@ -1,0 +1,88 @@
+"""/v1/events: what happened, filtered by date, day of the year, people, places, works and text."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from app.dates import DateError, days_in_month, year_bounds
+from app.errors import bad_parameter
+from app.queries import events as queries
+from app.routers.common import (
+    DETAIL_ERRORS,
+    LIST_ERRORS,
+    decode_cursor,
+    fragment,
+    json_response,
+    page_response,
+    read_db,
+    record_id_for_filter,
+    record_id_for_path,
+)
+from app.schemas import EventDetail, EventPage, EventQuery, Slug
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+
+def _filters(request: Request, query: EventQuery) -> queries.EventFilters:
+    """Check what one parameter alone cannot, and resolve slugs and years."""
+    if query.year is not None and (query.from_ is not None or query.to is not None):
+        raise bad_parameter("year", "give either year or from/to, not both")
+    if query.from_ is not None and query.to is not None and query.from_ > query.to:
+        raise bad_parameter("from", f"from={query.from_} is after to={query.to}")
+    if (query.month is None) != (query.day is None):
+        raise bad_parameter("day" if query.day is None else "month", "on this day needs both month and day")
+    if query.month is not None and query.day is not None and query.day > days_in_month("julian", 2000, query.month):
+        raise bad_parameter("day", f"month {query.month} has no day {query.day}")
+    if query.calendar == "julian" and query.month is None:
+        raise bad_parameter("calendar", "calendar applies to month and day only")
+    first_year = query.year if query.year is not None else query.from_
+    last_year = query.year if query.year is not None else query.to
+    try:
+        min_jdn = year_bounds(first_year)[0] if first_year is not None else None
+        max_jdn = year_bounds(last_year)[1] if last_year is not None else None
+    except DateError as exc:  # pragma: no cover - the bounds of the year parameters are valid years
+        raise bad_parameter("year", str(exc)) from None
+    db = read_db(request)
+    return queries.EventFilters(
+        min_jdn=min_jdn,
+        max_jdn=max_jdn,
+        month=query.month,
+        day=query.day,
+        recorded_calendar=query.calendar == "julian",
+        person_id=record_id_for_filter(db, "person", query.person, "person") if query.person else None,
+        place_id=record_id_for_filter(db, "place", query.place, "place") if query.place else None,
+        work_id=record_id_for_filter(db, "work", query.work, "work") if query.work else None,
+        kind=query.kind,
+        q=query.q,
+        descending=query.sort == "-date",
+    )
+
+
+@router.get("", response_model=EventPage, summary="List events", responses=LIST_ERRORS)
+async def list_events(request: Request, query: Annotated[EventQuery, Query()]) -> Response:
+    """Events in date order; every filter combines with the others (AND)."""
+    filters = _filters(request, query)
+    page = queries.list_events(
+        read_db(request),
+        filters=filters,
+        limit=query.limit,
+        cursor=decode_cursor(query.cursor, query.sort),
+        sort=query.sort,
+        count_cap=request.app.state.settings.total_count_cap,
+    )
+    items = [
+        {"slug": slug, "title": title, "kind": kind, "summary": summary, "date": fragment(date), "href": f"/v1/events/{slug}"}
+        for slug, title, kind, summary, date, _jdn, _id in page.rows
+    ]
+    return page_response(request, page, items, query.limit)
+
+
+@router.get("/{slug}", response_model=EventDetail, summary="Get one event", responses=DETAIL_ERRORS)
+async def get_event(request: Request, slug: Annotated[Slug, Path(examples=["october-revolution"])]) -> Response:
+    """One event with its people, places (and their names at the time), works, parts and sources."""
+    db = read_db(request)
+    detail = queries.event_detail(db, record_id_for_path(db, "event", slug))
+    return json_response({"slug": slug, **detail})

@@ -1,0 +1,359 @@
+"""Wire models: query-parameter models (validated) and response models (the documented contract).
+
+List and detail bodies are built as bytes by the routers for speed, so the response models are not
+run on each request; tests validate every response against them, which keeps the contract true.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.dates import MAX_YEAR, MIN_YEAR
+from app.documents import SLUG_PATTERN
+
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=100)]
+YearParam = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
+SearchText = Annotated[str, Field(min_length=1, max_length=200)]
+
+# --- query parameters -----------------------------------------------------------------------------
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(20, ge=1, le=100, description="Page size (1-100).", examples=[20])
+    cursor: str | None = Field(
+        None, max_length=400, description="Opaque cursor: `next_cursor` of the previous page. Omit for page 1."
+    )
+
+
+class EventQuery(ListQuery):
+    year: YearParam | None = Field(
+        None,
+        description="Events whose date range overlaps this year (astronomical: 0 = 1 BCE, -43 = 44 BCE). "
+        "`192X` and `1929?` match too; each date says how precise it is.",
+        examples=[1929],
+    )
+    from_: YearParam | None = Field(
+        None, alias="from", description="Start of a year range (inclusive); overlap, like `year`.", examples=[1917]
+    )
+    to: YearParam | None = Field(None, description="End of a year range (inclusive).", examples=[1940])
+    month: int | None = Field(None, ge=1, le=12, description="On this day: month (1-12), with `day`.", examples=[11])
+    day: int | None = Field(None, ge=1, le=31, description="On this day: day of the month, with `month`.", examples=[7])
+    calendar: Literal["gregorian", "julian"] = Field(
+        "gregorian",
+        description="Calendar of `month`/`day`: `gregorian` (default) or `julian` to match the recorded Julian "
+        "day (25 October 1917 O.S. for the October Revolution).",
+    )
+    person: Slug | None = Field(None, description="Only events this person takes part in.", examples=["leon-trotsky"])
+    place: Slug | None = Field(
+        None, description="Only events at this place or anywhere within it.", examples=["france"]
+    )
+    work: Slug | None = Field(None, description="Only events linked to this work.", examples=["my-life"])
+    kind: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, description="Event kind.", examples=["exile"]
+    )
+    q: SearchText | None = Field(None, description="Text contained in the title or summary.", examples=["exile"])
+    sort: Literal["date", "-date"] = Field("date", description="`date` (oldest first) or `-date` (newest first).")
+
+
+class PeopleQuery(ListQuery):
+    q: SearchText | None = Field(None, description="Text in a name or an alias.", examples=["Bronstein"])
+    born_from: YearParam | None = Field(None, description="Born in or after this year (overlap).", examples=[1870])
+    born_to: YearParam | None = Field(None, description="Born in or before this year (overlap).", examples=[1890])
+    alive_in: YearParam | None = Field(
+        None,
+        description="Alive at some point of this year. Someone whose death is not recorded counts as alive "
+        "for up to 120 years after birth.",
+        examples=[1938],
+    )
+
+
+class PlaceQuery(ListQuery):
+    q: SearchText | None = Field(
+        None, description="Text in the name or any historical or alternative name.", examples=["Constantinople"]
+    )
+    within: Slug | None = Field(None, description="Only places within this place (at any depth).", examples=["france"])
+    kind: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, examples=["city"])
+
+
+class WorkQuery(ListQuery):
+    q: SearchText | None = Field(None, description="Text in the title.", examples=["Revolution"])
+    author: Slug | None = Field(None, description="Only works this person wrote.", examples=["leon-trotsky"])
+    subject: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="Only works with this subject (exact).", examples=["Russian Revolution"]
+    )
+    published_from: YearParam | None = Field(None, description="Published in or after this year.", examples=[1930])
+    published_to: YearParam | None = Field(None, description="Published in or before this year.", examples=[1936])
+
+
+class SourceQuery(ListQuery):
+    q: SearchText | None = Field(None, description="Text in the title.", examples=["Wikipedia"])
+    kind: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, examples=["article"])
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+class GregorianReading(BaseModel):
+    edtf: str = Field(description="The date read in the proleptic Gregorian calendar, as EDTF.", examples=["1917-11-07"])
+    label: str = Field(examples=["7 November 1917"])
+
+
+class DateOut(BaseModel):
+    """A historical date: what was recorded, its Gregorian reading, its bounds and labels."""
+
+    edtf: str = Field(description="The value as recorded (EDTF), in `calendar`.", examples=["1917-10-25"])
+    calendar: Literal["gregorian", "julian"] = Field(description="The calendar the value was recorded in.")
+    end_calendar: Literal["gregorian", "julian"] | None = Field(
+        description="For an interval whose end was recorded in another calendar."
+    )
+    label: str = Field(description="Human label of the recorded value.", examples=["25 October 1917 (O.S.)"])
+    kind: Literal["date", "interval", "set"] = Field(description="`set`: one of several dates (sources disagree).")
+    precision: Literal["day", "month", "season", "year", "decade", "century", "millennium"]
+    uncertain: bool
+    approximate: bool
+    gregorian: GregorianReading
+    earliest: str = Field(description="First possible day, ISO 8601 proleptic Gregorian, astronomical year.")
+    latest: str = Field(description="Last possible day (inclusive).", examples=["1917-11-07"])
+
+
+class Total(BaseModel):
+    value: int = Field(description="How many records match; a lower bound when `relation` is `gte`.")
+    relation: Literal["eq", "gte"] = Field(description="`eq`: exact; `gte`: at least `value` (counting stopped).")
+
+
+class PageBase(BaseModel):
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+    total: Total
+    limit: int
+
+
+class EventSummary(BaseModel):
+    slug: str = Field(examples=["october-revolution"])
+    title: str
+    kind: str
+    summary: str | None
+    date: DateOut
+    href: str = Field(examples=["/v1/events/october-revolution"])
+
+
+class EventPage(PageBase):
+    items: list[EventSummary]
+
+
+class SourceRef(BaseModel):
+    """A citation: the source, and where in it."""
+
+    slug: str
+    title: str
+    kind: str
+    url: str | None
+    page: str | None
+    quote: str | None
+    note: str | None
+    href: str
+
+
+class LinkedPerson(BaseModel):
+    slug: str
+    name: str
+    role: str
+    href: str
+
+
+class LinkedPlace(BaseModel):
+    slug: str
+    name: str
+    name_at_the_time: str = Field(description="The place's name when the event began, from its historical names.")
+    role: str
+    kind: str
+    latitude: float | None
+    longitude: float | None
+    href: str
+
+
+class LinkedWork(BaseModel):
+    slug: str
+    title: str
+    role: str
+    href: str
+
+
+class LinkedEvent(BaseModel):
+    slug: str
+    title: str
+    date: DateOut
+    href: str
+
+
+class RecordMeta(BaseModel):
+    identifiers: dict[str, str] = Field(description="External identifiers by scheme (wikidata, isbn, geonames).")
+    sources: list[SourceRef] = Field(description="Where this record comes from.")
+    notes: str | None = Field(description="Editorial notes, e.g. where a source is loose.")
+    revision: int
+    created_at: str
+    updated_at: str
+
+
+class EventDetail(RecordMeta):
+    slug: str
+    title: str
+    kind: str
+    summary: str | None
+    date: DateOut
+    part_of: LinkedEvent | None = Field(description="The larger event this one is part of.")
+    parts: list[LinkedEvent]
+    people: list[LinkedPerson]
+    places: list[LinkedPlace]
+    works: list[LinkedWork]
+    tags: list[str]
+
+
+class Alias(BaseModel):
+    name: str
+    kind: str
+    language: str | None
+
+
+class PlaceRef(BaseModel):
+    slug: str
+    name: str
+    href: str
+
+
+class PersonSummary(BaseModel):
+    slug: str
+    name: str
+    description: str | None
+    born: DateOut | None
+    died: DateOut | None
+    href: str
+
+
+class PersonPage(PageBase):
+    items: list[PersonSummary]
+
+
+class PersonEvent(LinkedEvent):
+    role: str
+
+
+class PersonWork(BaseModel):
+    slug: str
+    title: str
+    role: str
+    published: DateOut | None
+    href: str
+
+
+class PersonDetail(RecordMeta, PersonSummary):
+    aliases: list[Alias]
+    birth_place: PlaceRef | None
+    death_place: PlaceRef | None
+    events: list[PersonEvent]
+    works: list[PersonWork]
+
+
+class PlaceName(BaseModel):
+    name: str
+    language: str | None
+    from_year: int | None
+    to_year: int | None
+    note: str | None
+
+
+class PlaceSummary(BaseModel):
+    slug: str
+    name: str
+    kind: str
+    latitude: float | None
+    longitude: float | None
+    parent: PlaceRef | None
+    href: str
+
+
+class PlacePage(PageBase):
+    items: list[PlaceSummary]
+
+
+class PlaceDetail(RecordMeta, PlaceSummary):
+    description: str | None
+    names: list[PlaceName] = Field(description="Historical and alternative names, with the years they were used.")
+    ancestors: list[PlaceRef] = Field(description="The places this one lies within, nearest first.")
+    children: list[PlaceRef]
+    events: list[LinkedEvent] = Field(description="The first events here or within (see /v1/events?place=).")
+
+
+class Creator(BaseModel):
+    slug: str
+    name: str
+    role: str
+    href: str
+
+
+class WorkSummary(BaseModel):
+    slug: str
+    title: str
+    kind: str
+    published: DateOut | None
+    creators: list[Creator]
+    href: str
+
+
+class WorkPage(PageBase):
+    items: list[WorkSummary]
+
+
+class WorkDetail(RecordMeta, WorkSummary):
+    description: str | None
+    publisher: str | None
+    publication_place: PlaceRef | None
+    language: str | None
+    subjects: list[str]
+    events: list[LinkedEvent]
+
+
+class SourceSummary(BaseModel):
+    slug: str
+    title: str
+    kind: str
+    url: str | None
+    author: str | None
+    publisher: str | None
+    href: str
+
+
+class SourcePage(PageBase):
+    items: list[SourceSummary]
+
+
+class CitingRecord(BaseModel):
+    type: str
+    slug: str
+    href: str
+
+
+class SourceDetail(SourceSummary):
+    description: str | None
+    published: DateOut | None
+    cited_by: list[CitingRecord] = Field(description="The first records that cite this source.")
+    notes: str | None
+    revision: int
+    created_at: str
+    updated_at: str
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details (application/problem+json)."""
+
+    type: str = Field(examples=["about:blank"])
+    title: str = Field(examples=["Bad Request"])
+    status: int = Field(examples=[400])
+    detail: str = Field(examples=["query parameter 'year': Input should be a valid integer"])
+    instance: str | None = Field(None, examples=["/v1/events"])
+    invalid_params: list[dict[str, str]] | None = Field(
+        None, description="For 400s: each bad parameter with its name and the reason."
+    )
