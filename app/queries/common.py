@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select
+from sqlalchemy import ColumnElement, FromClause, Select, bindparam, func, literal_column, select, tuple_
 from sqlalchemy.sql import CompoundSelect
 
 from app import json
+from app.dates import year_bounds
 from app.db import ReadConnection, compiled
 from app.errors import bad_parameter
 
@@ -136,3 +137,39 @@ def like_pattern(text: str) -> str:
 
 def contains(column: ColumnElement[Any], param: Any) -> ColumnElement[bool]:
     return column.like(param, escape="\\")
+
+
+def alphabetical(
+    columns: Sequence[ColumnElement[Any]],
+    source: FromClause,
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    name: ColumnElement[Any],
+    row_id: ColumnElement[Any],
+    after_cursor: bool,
+    ordered: bool = True,
+) -> Statement:
+    """SELECT columns ... ORDER BY name, id with a keyset condition: the lists sorted by name or title."""
+    where = list(conditions)
+    if after_cursor:
+        where.append(tuple_(name, row_id) > tuple_(bindparam("after_key"), bindparam("after_id")))
+    statement = select(*columns).select_from(source).where(*where)
+    return statement.order_by(name, row_id).limit(bindparam("limit")) if ordered else statement
+
+
+def year_range(first: int | None, last: int | None) -> tuple[int | None, int | None]:
+    """Inclusive JDN bounds of the years [first, last]; either may be open."""
+    return (
+        year_bounds(first)[0] if first is not None else None,
+        year_bounds(last)[1] if last is not None else None,
+    )
+
+
+def overlaps(min_column: ColumnElement[Any], max_column: ColumnElement[Any], lo: bool, hi: bool) -> list[ColumnElement[bool]]:
+    """Conditions for a date [min, max] overlapping [:lo_jdn, :hi_jdn] (each end optional)."""
+    conditions: list[ColumnElement[bool]] = []
+    if lo:
+        conditions.append(max_column >= bindparam("lo_jdn"))
+    if hi:
+        conditions.append(min_column <= bindparam("hi_jdn"))
+    return conditions

@@ -1,2 +1,48 @@
-from fastapi import APIRouter
-router = APIRouter()
+"""/v1/people: who lived when, by name or alias, birth years, or a year they were alive in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from app.errors import bad_parameter
+from app.queries import people as queries
+from app.queries.common import year_range
+from app.routers.common import DETAIL_ERRORS, LIST_ERRORS, decode_cursor, fragment, json_response, page_response, read_db
+from app.routers.common import record_id_for_path
+from app.schemas import PeopleQuery, PersonDetail, PersonPage, Slug
+
+router = APIRouter(prefix="/v1/people", tags=["people"])
+
+
+@router.get("", response_model=PersonPage, summary="List people", responses=LIST_ERRORS)
+async def list_people(request: Request, query: Annotated[PeopleQuery, Query()]) -> Response:
+    """People in alphabetical order of name."""
+    if query.born_from is not None and query.born_to is not None and query.born_from > query.born_to:
+        raise bad_parameter("born_from", f"born_from={query.born_from} is after born_to={query.born_to}")
+    born_lo, born_hi = year_range(query.born_from, query.born_to)
+    alive_lo, alive_hi = year_range(query.alive_in, query.alive_in)
+    filters = queries.PeopleFilters(q=query.q, born_lo=born_lo, born_hi=born_hi, alive_lo=alive_lo, alive_hi=alive_hi)
+    page = queries.list_people(
+        read_db(request),
+        filters=filters,
+        limit=query.limit,
+        cursor=decode_cursor(query.cursor, "name"),
+        count_cap=request.app.state.settings.total_count_cap,
+    )
+    items = [
+        {"slug": slug, "name": name, "description": description, "born": fragment(born), "died": fragment(died),
+         "href": f"/v1/people/{slug}"}
+        for slug, name, description, born, died, _id in page.rows
+    ]  # fmt: skip
+    return page_response(request, page, items, query.limit)
+
+
+@router.get("/{slug}", response_model=PersonDetail, summary="Get one person", responses=DETAIL_ERRORS)
+async def get_person(request: Request, slug: Annotated[Slug, Path(examples=["leon-trotsky"])]) -> Response:
+    """One person with aliases, birth and death, events (with roles) and works."""
+    db = read_db(request)
+    detail = queries.person_detail(db, record_id_for_path(db, "person", slug))
+    return json_response({"slug": slug, **detail, "href": f"/v1/people/{slug}"})

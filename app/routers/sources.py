@@ -1,2 +1,35 @@
-from fastapi import APIRouter
-router = APIRouter()
+"""/v1/sources: where the records come from, and which records cite each source."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from app.queries import sources as queries
+from app.routers.common import DETAIL_ERRORS, LIST_ERRORS, decode_cursor, json_response, page_response, read_db
+from app.routers.common import record_id_for_path
+from app.schemas import Slug, SourceDetail, SourcePage, SourceQuery
+
+router = APIRouter(prefix="/v1/sources", tags=["sources"])
+
+
+@router.get("", response_model=SourcePage, summary="List sources", responses=LIST_ERRORS)
+async def list_sources(request: Request, query: Annotated[SourceQuery, Query()]) -> Response:
+    """Sources in alphabetical order of title."""
+    page = queries.list_sources(
+        read_db(request),
+        filters=queries.SourceFilters(q=query.q, kind=query.kind),
+        limit=query.limit,
+        cursor=decode_cursor(query.cursor, "title"),
+        count_cap=request.app.state.settings.total_count_cap,
+    )
+    return page_response(request, page, [queries.source_summary(row) for row in page.rows], query.limit)
+
+
+@router.get("/{slug}", response_model=SourceDetail, summary="Get one source", responses=DETAIL_ERRORS)
+async def get_source(request: Request, slug: Annotated[Slug, Path(examples=["the-exile-of-leon-trotsky"])]) -> Response:
+    """One source and the records that cite it."""
+    db = read_db(request)
+    return json_response(queries.source_detail(db, record_id_for_path(db, "source", slug)))

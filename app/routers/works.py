@@ -1,2 +1,53 @@
-from fastapi import APIRouter
-router = APIRouter()
+"""/v1/works: books and articles, by title, author, subject and publication years."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from app.errors import bad_parameter
+from app.queries import works as queries
+from app.queries.common import year_range
+from app.routers.common import DETAIL_ERRORS, LIST_ERRORS, decode_cursor, fragment, json_response, page_response, read_db
+from app.routers.common import record_id_for_filter, record_id_for_path
+from app.schemas import Slug, WorkDetail, WorkPage, WorkQuery
+
+router = APIRouter(prefix="/v1/works", tags=["works"])
+
+
+@router.get("", response_model=WorkPage, summary="List works", responses=LIST_ERRORS)
+async def list_works(request: Request, query: Annotated[WorkQuery, Query()]) -> Response:
+    """Works in alphabetical order of title, each with its creators."""
+    first, last = query.published_from, query.published_to
+    if first is not None and last is not None and first > last:
+        raise bad_parameter("published_from", f"published_from={first} is after published_to={last}")
+    db = read_db(request)
+    author_id = record_id_for_filter(db, "person", query.author, "author") if query.author else None
+    lo, hi = year_range(first, last)
+    filters = queries.WorkFilters(q=query.q, author_id=author_id, subject=query.subject, published_lo=lo, published_hi=hi)
+    page = queries.list_works(
+        db,
+        filters=filters,
+        limit=query.limit,
+        cursor=decode_cursor(query.cursor, "title"),
+        count_cap=request.app.state.settings.total_count_cap,
+    )
+    creators = queries.creators_of(db, [row[-1] for row in page.rows])
+    items = [
+        {"slug": slug, "title": title, "kind": kind, "published": fragment(published), "creators": creators[work_id],
+         "href": f"/v1/works/{slug}"}
+        for slug, title, kind, published, work_id in page.rows
+    ]  # fmt: skip
+    return page_response(request, page, items, query.limit)
+
+
+@router.get("/{slug}", response_model=WorkDetail, summary="Get one work", responses=DETAIL_ERRORS)
+async def get_work(
+    request: Request, slug: Annotated[Slug, Path(examples=["the-history-of-the-russian-revolution"])]
+) -> Response:
+    """One work with its creators, publication, subjects, related events and sources."""
+    db = read_db(request)
+    detail = queries.work_detail(db, record_id_for_path(db, "work", slug))
+    return json_response({"slug": slug, **detail, "href": f"/v1/works/{slug}"})

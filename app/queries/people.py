@@ -1,0 +1,139 @@
+"""People: the list (names and aliases, birth years, alive in a year) and one person in full."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, exists, func, literal_column, or_
+from sqlalchemy.sql import ColumnElement
+
+from app.db import ReadConnection
+from app.json import Fragment
+from app.models import Person, PersonAlias, Record
+from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern, overlaps
+from app.queries.records import citations, identifiers
+
+PE = cast(Table, Person.__table__)
+R = cast(Table, Record.__table__)
+AL = cast(Table, PersonAlias.__table__)
+# Someone whose death is not recorded counts as alive for up to 120 years after birth (documented).
+LIFESPAN_DAYS = 43_830
+
+LIST_COLUMNS = (R.c.slug, PE.c.name, PE.c.description, PE.c.born_json, PE.c.died_json, PE.c.id)
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleFilters:
+    q: str | None = None
+    born_lo: int | None = None
+    born_hi: int | None = None
+    alive_lo: int | None = None
+    alive_hi: int | None = None
+
+    @property
+    def shape(self) -> tuple[bool, ...]:
+        return (self.q is not None, self.born_lo is not None, self.born_hi is not None, self.alive_lo is not None)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        values = {
+            "q": like_pattern(self.q) if self.q else None,
+            "lo_jdn": self.born_lo,
+            "hi_jdn": self.born_hi,
+            "alive_lo": self.alive_lo,
+            "alive_hi": self.alive_hi,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
+
+def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
+    if filters.q is not None:
+        alias_match = exists().where(AL.c.person_id == PE.c.id, contains(AL.c.name, bindparam("q")))
+        conditions.append(or_(contains(PE.c.name, bindparam("q")), alias_match))
+    conditions += overlaps(PE.c.born_min_jdn, PE.c.born_max_jdn, filters.born_lo is not None, filters.born_hi is not None)
+    if filters.alive_lo is not None:
+        lifespan = literal_column(str(LIFESPAN_DAYS))
+        conditions += [
+            or_(PE.c.born_min_jdn.is_not(None), PE.c.died_max_jdn.is_not(None)),
+            func.coalesce(PE.c.born_min_jdn, PE.c.died_min_jdn - lifespan) <= bindparam("alive_hi"),
+            func.coalesce(PE.c.died_max_jdn, PE.c.born_max_jdn + lifespan) >= bindparam("alive_lo"),
+        ]
+    return conditions
+
+
+def _statement(filters: PeopleFilters, after_cursor: bool, *, ordered: bool = True) -> Statement:
+    return alphabetical(
+        LIST_COLUMNS, PE.join(R, R.c.id == PE.c.id), _conditions(filters),
+        name=PE.c.name, row_id=PE.c.id, after_cursor=after_cursor, ordered=ordered,
+    )  # fmt: skip
+
+
+def list_people(db: ReadConnection, *, filters: PeopleFilters, limit: int, cursor: Cursor | None, count_cap: int) -> Page:
+    return fetch_page(
+        db,
+        key=("people", filters.shape),
+        build=lambda after: _statement(filters, after),
+        count=lambda: _statement(filters, False, ordered=False),
+        params=filters.params,
+        limit=limit,
+        sort="name",
+        cursor=cursor,
+        sort_key=lambda row: row[1],
+        count_cap=count_cap,
+    )
+
+
+PERSON_SQL = """
+SELECT p.id, p.name, p.description, p.born_json, p.died_json, r.notes, r.revision, r.created_at, r.updated_at,
+       birth_record.slug, birth.name, death_record.slug, death.name
+FROM people p JOIN records r ON r.id = p.id
+LEFT JOIN places birth ON birth.id = p.birth_place_id LEFT JOIN records birth_record ON birth_record.id = birth.id
+LEFT JOIN places death ON death.id = p.death_place_id LEFT JOIN records death_record ON death_record.id = death.id
+WHERE p.id = :id
+"""
+ALIASES_SQL = "SELECT name, kind, language FROM person_aliases WHERE person_id = :id ORDER BY id"
+EVENTS_SQL = """
+SELECT r.slug, e.title, e.date_json, ep.role FROM event_people ep
+JOIN events e ON e.id = ep.event_id JOIN records r ON r.id = e.id
+WHERE ep.person_id = :id AND r.deleted_at IS NULL ORDER BY e.date_min_jdn, e.id LIMIT 100
+"""
+WORKS_SQL = """
+SELECT r.slug, w.title, wc.role, w.published_json FROM work_creators wc
+JOIN works w ON w.id = wc.work_id JOIN records r ON r.id = w.id
+WHERE wc.person_id = :id AND r.deleted_at IS NULL ORDER BY w.published_min_jdn, w.title LIMIT 100
+"""
+
+
+def _place(slug: str | None, name: str | None) -> dict[str, Any] | None:
+    return None if slug is None else {"slug": slug, "name": name, "href": f"/v1/places/{slug}"}
+
+
+def person_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
+    row = db.one(PERSON_SQL, {"id": record_id})
+    assert row is not None
+    person_id, name, description, born, died, notes, revision, created, updated, *places = row
+    return {
+        "name": name,
+        "description": description,
+        "born": Fragment(born) if born else None,
+        "died": Fragment(died) if died else None,
+        "aliases": [{"name": n, "kind": k, "language": lang} for n, k, lang in db.all(ALIASES_SQL, {"id": person_id})],
+        "birth_place": _place(places[0], places[1]),
+        "death_place": _place(places[2], places[3]),
+        "events": [
+            {"slug": s, "title": t, "date": Fragment(d), "role": role, "href": f"/v1/events/{s}"}
+            for s, t, d, role in db.all(EVENTS_SQL, {"id": person_id})
+        ],
+        "works": [
+            {"slug": s, "title": t, "role": role, "published": Fragment(p) if p else None, "href": f"/v1/works/{s}"}
+            for s, t, role, p in db.all(WORKS_SQL, {"id": person_id})
+        ],
+        "identifiers": identifiers(db, person_id),
+        "sources": citations(db, person_id),
+        "notes": notes,
+        "revision": revision,
+        "created_at": created,
+        "updated_at": updated,
+    }

@@ -1,0 +1,149 @@
+"""Places: the list (any of their names, within a parent) and one place with its names over time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, exists, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
+
+from app.db import ReadConnection
+from app.json import Fragment
+from app.models import Place, PlaceName, Record
+from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern
+from app.queries.records import citations, identifiers, place_tree
+
+PL = cast(Table, Place.__table__)
+R = cast(Table, Record.__table__)
+NAMES = cast(Table, PlaceName.__table__)
+PARENT = aliased(PL, name="parent")
+PARENT_RECORD = aliased(R, name="parent_record")
+
+LIST_COLUMNS = (
+    R.c.slug, PL.c.name, PL.c.kind, PL.c.latitude, PL.c.longitude, PARENT_RECORD.c.slug.label("parent_slug"),
+    PARENT.c.name.label("parent_name"), PL.c.id,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceFilters:
+    q: str | None = None
+    within_id: int | None = None
+    kind: str | None = None
+
+    @property
+    def shape(self) -> tuple[bool, ...]:
+        return (self.q is not None, self.within_id is not None, self.kind is not None)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        values = {"q": like_pattern(self.q) if self.q else None, "within_id": self.within_id, "kind": self.kind}
+        return {k: v for k, v in values.items() if v is not None}
+
+
+def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool = True) -> Statement:
+    conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
+    if filters.q is not None:
+        other_names = exists().where(NAMES.c.place_id == PL.c.id, contains(NAMES.c.name, bindparam("q")))
+        conditions.append(or_(contains(PL.c.name, bindparam("q")), other_names))
+    if filters.within_id is not None:
+        tree = place_tree("within_id")
+        conditions += [PL.c.id.in_(select(tree.c.id)), PL.c.id != bindparam("within_id")]
+    if filters.kind is not None:
+        conditions.append(PL.c.kind == bindparam("kind"))
+    source = (
+        PL.join(R, R.c.id == PL.c.id)
+        .outerjoin(PARENT, PARENT.c.id == PL.c.parent_id)
+        .outerjoin(PARENT_RECORD, PARENT_RECORD.c.id == PARENT.c.id)
+    )
+    return alphabetical(
+        LIST_COLUMNS, source, conditions, name=PL.c.name, row_id=PL.c.id, after_cursor=after_cursor, ordered=ordered
+    )
+
+
+def list_places(db: ReadConnection, *, filters: PlaceFilters, limit: int, cursor: Cursor | None, count_cap: int) -> Page:
+    return fetch_page(
+        db,
+        key=("places", filters.shape),
+        build=lambda after: _statement(filters, after),
+        count=lambda: _statement(filters, False, ordered=False),
+        params=filters.params,
+        limit=limit,
+        sort="name",
+        cursor=cursor,
+        sort_key=lambda row: row[1],
+        count_cap=count_cap,
+    )
+
+
+def place_summary(row: tuple[Any, ...]) -> dict[str, Any]:
+    slug, name, kind, latitude, longitude, parent_slug, parent_name, _id = row
+    parent = None if parent_slug is None else {"slug": parent_slug, "name": parent_name, "href": f"/v1/places/{parent_slug}"}
+    return {
+        "slug": slug, "name": name, "kind": kind, "latitude": latitude, "longitude": longitude, "parent": parent,
+        "href": f"/v1/places/{slug}",
+    }  # fmt: skip
+
+
+PLACE_SQL = """
+SELECT r.slug, p.name, p.kind, p.latitude, p.longitude, parent_record.slug, parent.name, p.id,
+       p.description, r.notes, r.revision, r.created_at, r.updated_at
+FROM places p JOIN records r ON r.id = p.id
+LEFT JOIN places parent ON parent.id = p.parent_id LEFT JOIN records parent_record ON parent_record.id = parent.id
+WHERE p.id = :id
+"""
+NAMES_SQL = """
+SELECT name, language, from_year, to_year, note FROM place_names WHERE place_id = :id
+ORDER BY from_year IS NULL AND to_year IS NOT NULL DESC, coalesce(from_year, to_year), id
+"""
+ANCESTORS_SQL = """
+WITH RECURSIVE up(id, depth) AS (
+  SELECT parent_id, 1 FROM places WHERE id = :id AND parent_id IS NOT NULL
+  UNION ALL SELECT p.parent_id, up.depth + 1 FROM places p JOIN up ON p.id = up.id
+  WHERE p.parent_id IS NOT NULL AND up.depth < 50
+)
+SELECT r.slug, p.name FROM up JOIN places p ON p.id = up.id JOIN records r ON r.id = p.id ORDER BY up.depth
+"""
+CHILDREN_SQL = """
+SELECT r.slug, p.name FROM places p JOIN records r ON r.id = p.id
+WHERE p.parent_id = :id AND r.deleted_at IS NULL ORDER BY p.name LIMIT 200
+"""
+EVENTS_SQL = """
+WITH RECURSIVE tree(id) AS (SELECT :id UNION SELECT p.id FROM places p JOIN tree ON p.parent_id = tree.id)
+SELECT r.slug, e.title, e.date_json FROM events e JOIN records r ON r.id = e.id
+WHERE e.id IN (SELECT event_id FROM event_places WHERE place_id IN (SELECT id FROM tree))
+  AND r.deleted_at IS NULL
+ORDER BY e.date_min_jdn, e.id LIMIT 20
+"""
+
+
+def _ref(slug: str, name: str) -> dict[str, Any]:
+    return {"slug": slug, "name": name, "href": f"/v1/places/{slug}"}
+
+
+def place_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
+    row = db.one(PLACE_SQL, {"id": record_id})
+    assert row is not None
+    description, notes, revision, created, updated = row[8:]
+    params = {"id": record_id}
+    return {
+        **place_summary(row[:8]),
+        "description": description,
+        "names": [
+            {"name": n, "language": lang, "from_year": f, "to_year": t, "note": note}
+            for n, lang, f, t, note in db.all(NAMES_SQL, params)
+        ],
+        "ancestors": [_ref(s, n) for s, n in db.all(ANCESTORS_SQL, params)],
+        "children": [_ref(s, n) for s, n in db.all(CHILDREN_SQL, params)],
+        "events": [
+            {"slug": s, "title": t, "date": Fragment(d), "href": f"/v1/events/{s}"} for s, t, d in db.all(EVENTS_SQL, params)
+        ],
+        "identifiers": identifiers(db, record_id),
+        "sources": citations(db, record_id),
+        "notes": notes,
+        "revision": revision,
+        "created_at": created,
+        "updated_at": updated,
+    }

@@ -1,0 +1,94 @@
+"""Sources: the list and one source with the records that cite it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam
+from sqlalchemy.sql import ColumnElement
+
+from app.db import ReadConnection
+from app.json import Fragment
+from app.models import Record, Source
+from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern
+
+S = cast(Table, Source.__table__)
+R = cast(Table, Record.__table__)
+LIST_COLUMNS = (R.c.slug, S.c.title, S.c.kind, S.c.url, S.c.author, S.c.publisher, S.c.id)
+PLURAL = {"event": "events", "person": "people", "place": "places", "work": "works", "source": "sources"}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFilters:
+    q: str | None = None
+    kind: str | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        values = {"q": like_pattern(self.q) if self.q else None, "kind": self.kind}
+        return {k: v for k, v in values.items() if v is not None}
+
+
+def _statement(filters: SourceFilters, after_cursor: bool, *, ordered: bool = True) -> Statement:
+    conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
+    if filters.q is not None:
+        conditions.append(contains(S.c.title, bindparam("q")))
+    if filters.kind is not None:
+        conditions.append(S.c.kind == bindparam("kind"))
+    return alphabetical(
+        LIST_COLUMNS, S.join(R, R.c.id == S.c.id), conditions,
+        name=S.c.title, row_id=S.c.id, after_cursor=after_cursor, ordered=ordered,
+    )  # fmt: skip
+
+
+def list_sources(db: ReadConnection, *, filters: SourceFilters, limit: int, cursor: Cursor | None, count_cap: int) -> Page:
+    return fetch_page(
+        db,
+        key=("sources", filters.q is not None, filters.kind is not None),
+        build=lambda after: _statement(filters, after),
+        count=lambda: _statement(filters, False, ordered=False),
+        params=filters.params,
+        limit=limit,
+        sort="title",
+        cursor=cursor,
+        sort_key=lambda row: row[1],
+        count_cap=count_cap,
+    )
+
+
+def source_summary(row: tuple[Any, ...]) -> dict[str, Any]:
+    slug, title, kind, url, author, publisher, _id = row
+    return {
+        "slug": slug, "title": title, "kind": kind, "url": url, "author": author, "publisher": publisher,
+        "href": f"/v1/sources/{slug}",
+    }  # fmt: skip
+
+
+SOURCE_SQL = """
+SELECT r.slug, s.title, s.kind, s.url, s.author, s.publisher, s.id, s.description, s.published_json,
+       r.notes, r.revision, r.created_at, r.updated_at
+FROM sources s JOIN records r ON r.id = s.id WHERE s.id = :id
+"""
+CITED_BY_SQL = """
+SELECT DISTINCT r.type, r.slug FROM citations c JOIN records r ON r.id = c.record_id
+WHERE c.source_id = :id AND r.deleted_at IS NULL ORDER BY r.type, r.slug LIMIT 200
+"""
+
+
+def source_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
+    row = db.one(SOURCE_SQL, {"id": record_id})
+    assert row is not None
+    description, published, notes, revision, created, updated = row[7:]
+    return {
+        **source_summary(row[:7]),
+        "description": description,
+        "published": Fragment(published) if published else None,
+        "cited_by": [
+            {"type": t, "slug": s, "href": f"/v1/{PLURAL[t]}/{s}"} for t, s in db.all(CITED_BY_SQL, {"id": record_id})
+        ],
+        "notes": notes,
+        "revision": revision,
+        "created_at": created,
+        "updated_at": updated,
+    }

@@ -1,0 +1,141 @@
+"""Works: the list (title, author, subject, publication years) and one work in full."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, exists, literal_column
+from sqlalchemy.sql import ColumnElement
+
+from app.db import ReadConnection
+from app.json import Fragment
+from app.models import Record, Work, WorkCreator, WorkSubject
+from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern, overlaps
+from app.queries.records import citations, identifiers
+
+W = cast(Table, Work.__table__)
+R = cast(Table, Record.__table__)
+WC = cast(Table, WorkCreator.__table__)
+WS = cast(Table, WorkSubject.__table__)
+
+LIST_COLUMNS = (R.c.slug, W.c.title, W.c.kind, W.c.published_json, W.c.id)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkFilters:
+    q: str | None = None
+    author_id: int | None = None
+    subject: str | None = None
+    published_lo: int | None = None
+    published_hi: int | None = None
+
+    @property
+    def shape(self) -> tuple[bool, ...]:
+        return tuple(value is not None for value in (self.q, self.author_id, self.subject, self.published_lo, self.published_hi))
+
+    @property
+    def params(self) -> dict[str, Any]:
+        values = {
+            "q": like_pattern(self.q) if self.q else None,
+            "author_id": self.author_id,
+            "subject": self.subject,
+            "lo_jdn": self.published_lo,
+            "hi_jdn": self.published_hi,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
+
+def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool = True) -> Statement:
+    conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
+    if filters.q is not None:
+        conditions.append(contains(W.c.title, bindparam("q")))
+    if filters.author_id is not None:
+        author = literal_column("'author'")
+        conditions.append(exists().where(WC.c.work_id == W.c.id, WC.c.person_id == bindparam("author_id"), WC.c.role == author))
+    if filters.subject is not None:
+        conditions.append(exists().where(WS.c.work_id == W.c.id, WS.c.subject == bindparam("subject")))
+    conditions += overlaps(
+        W.c.published_min_jdn, W.c.published_max_jdn, filters.published_lo is not None, filters.published_hi is not None
+    )
+    return alphabetical(
+        LIST_COLUMNS, W.join(R, R.c.id == W.c.id), conditions,
+        name=W.c.title, row_id=W.c.id, after_cursor=after_cursor, ordered=ordered,
+    )  # fmt: skip
+
+
+def list_works(db: ReadConnection, *, filters: WorkFilters, limit: int, cursor: Cursor | None, count_cap: int) -> Page:
+    return fetch_page(
+        db,
+        key=("works", filters.shape),
+        build=lambda after: _statement(filters, after),
+        count=lambda: _statement(filters, False, ordered=False),
+        params=filters.params,
+        limit=limit,
+        sort="title",
+        cursor=cursor,
+        sort_key=lambda row: row[1],
+        count_cap=count_cap,
+    )
+
+
+CREATORS_SQL = """
+SELECT wc.work_id, r.slug, p.name, wc.role FROM work_creators wc
+JOIN people p ON p.id = wc.person_id JOIN records r ON r.id = p.id
+WHERE wc.work_id IN (SELECT value FROM json_each(:ids)) ORDER BY wc.work_id, wc.position
+"""
+
+
+def creators_of(db: ReadConnection, work_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Creators of several works in one query (no N+1 on list pages)."""
+    from app.json import dumps
+
+    found: dict[int, list[dict[str, Any]]] = {work_id: [] for work_id in work_ids}
+    for work_id, slug, name, role in db.all(CREATORS_SQL, {"ids": dumps(work_ids).decode()}):
+        found[work_id].append({"slug": slug, "name": name, "role": role, "href": f"/v1/people/{slug}"})
+    return found
+
+
+WORK_SQL = """
+SELECT w.id, w.title, w.kind, w.published_json, w.description, w.publisher, w.language,
+       place_record.slug, place.name, r.notes, r.revision, r.created_at, r.updated_at
+FROM works w JOIN records r ON r.id = w.id
+LEFT JOIN places place ON place.id = w.publication_place_id
+LEFT JOIN records place_record ON place_record.id = place.id
+WHERE w.id = :id
+"""
+SUBJECTS_SQL = "SELECT subject FROM work_subjects WHERE work_id = :id ORDER BY subject"
+EVENTS_SQL = """
+SELECT r.slug, e.title, e.date_json FROM event_works ew JOIN events e ON e.id = ew.event_id
+JOIN records r ON r.id = e.id WHERE ew.work_id = :id AND r.deleted_at IS NULL ORDER BY e.date_min_jdn LIMIT 100
+"""
+
+
+def work_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
+    row = db.one(WORK_SQL, {"id": record_id})
+    assert row is not None
+    work_id, title, kind, published, description, publisher, language, place_slug, place_name, *meta = row
+    notes, revision, created, updated = meta
+    params = {"id": work_id}
+    return {
+        "title": title,
+        "kind": kind,
+        "published": Fragment(published) if published else None,
+        "creators": creators_of(db, [work_id])[work_id],
+        "description": description,
+        "publisher": publisher,
+        "publication_place": None if place_slug is None else {
+            "slug": place_slug, "name": place_name, "href": f"/v1/places/{place_slug}",
+        },
+        "language": language,
+        "subjects": [subject for (subject,) in db.all(SUBJECTS_SQL, params)],
+        "events": [
+            {"slug": s, "title": t, "date": Fragment(d), "href": f"/v1/events/{s}"} for s, t, d in db.all(EVENTS_SQL, params)
+        ],
+        "identifiers": identifiers(db, work_id),
+        "sources": citations(db, work_id),
+        "notes": notes,
+        "revision": revision,
+        "created_at": created,
+        "updated_at": updated,
+    }  # fmt: skip
