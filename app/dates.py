@@ -508,10 +508,9 @@ def _interval_label(lower: str, upper: str) -> str:
 
 def _set_label(points: list[_Point], labels: list[str]) -> str:
     """`12 or 14 November 1927` when every member is a plain day of one month; else `a or b`."""
-    if len(points) > 1 and all(p.precision == "day" and not (p.uncertain or p.approximate) for p in points):
-        if len({(p.year, p.month, p.calendar) for p in points}) == 1:
-            first = points[0]
-            days = [str(p.day) for p in points]
-            tail = _point_label(first).split(" ", 1)[1]
-            return f"{', '.join(days[:-1])} or {days[-1]} {tail}"
+    plain_days = all(p.precision == "day" and not (p.uncertain or p.approximate) for p in points)
+    if len(points) > 1 and plain_days and len({(p.year, p.month, p.calendar) for p in points}) == 1:
+        days = [str(p.day) for p in points]
+        tail = _point_label(points[0]).split(" ", 1)[1]
+        return f"{', '.join(days[:-1])} or {days[-1]} {tail}"
     return " or ".join(labels)

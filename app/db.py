@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +70,6 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 # --- the read path --------------------------------------------------------------------------------
 
 _READ_DIALECT = sqlite_dialect.dialect(paramstyle="named")
-
-
 
 
 @dataclass(frozen=True, slots=True)

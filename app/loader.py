@@ -117,7 +117,7 @@ def _slug_ids(session: Session, record_type: str, slugs: Iterable[str]) -> dict[
         rows = session.execute(
             select(Record.slug, Record.id).where(Record.type == record_type, Record.slug.in_(chunk))
         ).all()
-        found.update({slug: record_id for slug, record_id in rows})
+        found.update(dict(rows))
     return found
 
 

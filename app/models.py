@@ -95,7 +95,7 @@ def date_values(prefix: str, date: HistoricalDate | None) -> dict[str, Any]:
 
 class Record(Base):
     __tablename__ = "records"
-    __table_args__ = (
+    __table_args__: tuple[Any, ...] = (
         UniqueConstraint("type", "slug"),
         CheckConstraint("type IN ('event', 'person', 'place', 'work', 'source')", name="type"),
     )
@@ -129,7 +129,7 @@ class Source(Record):
 
 class Place(Record):
     __tablename__ = "places"
-    __table_args__ = (
+    __table_args__: tuple[Any, ...] = (
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),
     )
@@ -215,7 +215,7 @@ class WorkSubject(Base):
 
 class Event(Record):
     __tablename__ = "events"
-    __table_args__ = (
+    __table_args__: tuple[Any, ...] = (
         # Overlap queries: one index range per span level, already in date order (app.queries.events).
         Index("ix_events_overlap", "date_span_level", "date_min_jdn", "id", "date_max_jdn"),
         Index("ix_events_date", "date_min_jdn", "id"),

@@ -76,7 +76,13 @@ class PlaceQuery(ListQuery):
         None, description="Text in the name or any historical or alternative name.", examples=["Constantinople"]
     )
     within: Slug | None = Field(None, description="Only places within this place (at any depth).", examples=["france"])
-    kind: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, examples=["city"])
+    kind: str | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9-]*$",
+        max_length=40,
+        description="Place kind (country, city...).",
+        examples=["city"],
+    )
 
 
 class WorkQuery(ListQuery):
@@ -91,14 +97,18 @@ class WorkQuery(ListQuery):
 
 class SourceQuery(ListQuery):
     q: SearchText | None = Field(None, description="Text in the title.", examples=["Wikipedia"])
-    kind: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, examples=["article"])
+    kind: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, description="Source kind.", examples=["article"]
+    )
 
 
 # --- responses ------------------------------------------------------------------------------------
 
 
 class GregorianReading(BaseModel):
-    edtf: str = Field(description="The date read in the proleptic Gregorian calendar, as EDTF.", examples=["1917-11-07"])
+    edtf: str = Field(
+        description="The date read in the proleptic Gregorian calendar, as EDTF.", examples=["1917-11-07"]
+    )
     label: str = Field(examples=["7 November 1917"])
 
 

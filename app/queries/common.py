@@ -165,7 +165,9 @@ def year_range(first: int | None, last: int | None) -> tuple[int | None, int | N
     )
 
 
-def overlaps(min_column: ColumnElement[Any], max_column: ColumnElement[Any], lo: bool, hi: bool) -> list[ColumnElement[bool]]:
+def overlaps(
+    min_column: ColumnElement[Any], max_column: ColumnElement[Any], lo: bool, hi: bool
+) -> list[ColumnElement[bool]]:
     """Conditions for a date [min, max] overlapping [:lo_jdn, :hi_jdn] (each end optional)."""
     conditions: list[ColumnElement[bool]] = []
     if lo:

@@ -13,7 +13,7 @@ from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
 from app.queries.common import Cursor, Page, Statement, contains, fetch_page, like_pattern
-from app.queries.records import citations, identifiers, place_tree
+from app.queries.records import citations, identifiers, linked, linked_event, place_tree
 
 E = cast(Table, Event.__table__)
 R = cast(Table, Record.__table__)
@@ -90,7 +90,11 @@ class EventFilters:
 def _conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
     if filters.month is not None:
-        month, day = (E.c.date_recorded_month, E.c.date_recorded_day) if filters.recorded_calendar else (E.c.date_month, E.c.date_day)
+        month, day = (
+            (E.c.date_recorded_month, E.c.date_recorded_day)
+            if filters.recorded_calendar
+            else (E.c.date_month, E.c.date_day)
+        )
         conditions += [month == bindparam("month"), day == bindparam("day")]
         if filters.min_jdn is not None:
             conditions.append(E.c.date_min_jdn >= bindparam("min_jdn"))
@@ -217,29 +221,20 @@ def event_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
     year = jdn_to_gregorian(min_jdn)[0]
     places = []
     for slug, name, role, place_kind, lat, lon, name_then in db.all(PLACES_SQL, {"id": event_id, "year": year}):
-        places.append({
-            "slug": slug, "name": name, "name_at_the_time": name_then or name, "role": role, "kind": place_kind,
-            "latitude": lat, "longitude": lon, "href": f"/v1/places/{slug}",
-        })  # fmt: skip
+        places.append(linked(
+            "places", slug, name=name, name_at_the_time=name_then or name, role=role, kind=place_kind,
+            latitude=lat, longitude=lon,
+        ))  # fmt: skip
     return {
         "title": title,
         "kind": kind,
         "summary": summary,
         "date": Fragment(date_json),
-        "part_of": None if parent_slug is None else {
-            "slug": parent_slug, "title": parent_title, "date": Fragment(parent_date), "href": f"/v1/events/{parent_slug}",
-        },
-        "parts": [
-            {"slug": s, "title": t, "date": Fragment(d), "href": f"/v1/events/{s}"}
-            for s, t, d in db.all(PARTS_SQL, {"id": event_id})
-        ],
-        "people": [
-            {"slug": s, "name": n, "role": r, "href": f"/v1/people/{s}"} for s, n, r in db.all(PEOPLE_SQL, {"id": event_id})
-        ],
+        "part_of": None if parent_slug is None else linked_event(parent_slug, parent_title, parent_date),
+        "parts": [linked_event(*row) for row in db.all(PARTS_SQL, {"id": event_id})],
+        "people": [linked("people", s, name=n, role=r) for s, n, r in db.all(PEOPLE_SQL, {"id": event_id})],
         "places": places,
-        "works": [
-            {"slug": s, "title": t, "role": r, "href": f"/v1/works/{s}"} for s, t, r in db.all(WORKS_SQL, {"id": event_id})
-        ],
+        "works": [linked("works", s, title=t, role=r) for s, t, r in db.all(WORKS_SQL, {"id": event_id})],
         "tags": [tag for (tag,) in db.all(TAGS_SQL, {"id": event_id})],
         "identifiers": identifiers(db, event_id),
         "sources": citations(db, event_id),

@@ -12,7 +12,7 @@ from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Person, PersonAlias, Record
 from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern, overlaps
-from app.queries.records import citations, identifiers
+from app.queries.records import citations, identifiers, linked_event
 
 PE = cast(Table, Person.__table__)
 R = cast(Table, Record.__table__)
@@ -52,9 +52,11 @@ def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
     if filters.q is not None:
         alias_match = exists().where(AL.c.person_id == PE.c.id, contains(AL.c.name, bindparam("q")))
         conditions.append(or_(contains(PE.c.name, bindparam("q")), alias_match))
-    conditions += overlaps(PE.c.born_min_jdn, PE.c.born_max_jdn, filters.born_lo is not None, filters.born_hi is not None)
+    conditions += overlaps(
+        PE.c.born_min_jdn, PE.c.born_max_jdn, filters.born_lo is not None, filters.born_hi is not None
+    )
     if filters.alive_lo is not None:
-        lifespan = literal_column(str(LIFESPAN_DAYS))
+        lifespan: ColumnElement[int] = literal_column(str(LIFESPAN_DAYS))
         conditions += [
             or_(PE.c.born_min_jdn.is_not(None), PE.c.died_max_jdn.is_not(None)),
             func.coalesce(PE.c.born_min_jdn, PE.c.died_min_jdn - lifespan) <= bindparam("alive_hi"),
@@ -70,7 +72,9 @@ def _statement(filters: PeopleFilters, after_cursor: bool, *, ordered: bool = Tr
     )  # fmt: skip
 
 
-def list_people(db: ReadConnection, *, filters: PeopleFilters, limit: int, cursor: Cursor | None, count_cap: int) -> Page:
+def list_people(
+    db: ReadConnection, *, filters: PeopleFilters, limit: int, cursor: Cursor | None, count_cap: int
+) -> Page:
     return fetch_page(
         db,
         key=("people", filters.shape),
@@ -122,10 +126,7 @@ def person_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         "aliases": [{"name": n, "kind": k, "language": lang} for n, k, lang in db.all(ALIASES_SQL, {"id": person_id})],
         "birth_place": _place(places[0], places[1]),
         "death_place": _place(places[2], places[3]),
-        "events": [
-            {"slug": s, "title": t, "date": Fragment(d), "role": role, "href": f"/v1/events/{s}"}
-            for s, t, d, role in db.all(EVENTS_SQL, {"id": person_id})
-        ],
+        "events": [{**linked_event(s, t, d), "role": role} for s, t, d, role in db.all(EVENTS_SQL, {"id": person_id})],
         "works": [
             {"slug": s, "title": t, "role": role, "published": Fragment(p) if p else None, "href": f"/v1/works/{s}"}
             for s, t, role, p in db.all(WORKS_SQL, {"id": person_id})

@@ -10,10 +10,9 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
-from app.json import Fragment
 from app.models import Place, PlaceName, Record
 from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern
-from app.queries.records import citations, identifiers, place_tree
+from app.queries.records import citations, identifiers, linked_event, place_tree
 
 PL = cast(Table, Place.__table__)
 R = cast(Table, Record.__table__)
@@ -63,7 +62,9 @@ def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool = Tru
     )
 
 
-def list_places(db: ReadConnection, *, filters: PlaceFilters, limit: int, cursor: Cursor | None, count_cap: int) -> Page:
+def list_places(
+    db: ReadConnection, *, filters: PlaceFilters, limit: int, cursor: Cursor | None, count_cap: int
+) -> Page:
     return fetch_page(
         db,
         key=("places", filters.shape),
@@ -80,7 +81,9 @@ def list_places(db: ReadConnection, *, filters: PlaceFilters, limit: int, cursor
 
 def place_summary(row: tuple[Any, ...]) -> dict[str, Any]:
     slug, name, kind, latitude, longitude, parent_slug, parent_name, _id = row
-    parent = None if parent_slug is None else {"slug": parent_slug, "name": parent_name, "href": f"/v1/places/{parent_slug}"}
+    parent = (
+        None if parent_slug is None else {"slug": parent_slug, "name": parent_name, "href": f"/v1/places/{parent_slug}"}
+    )
     return {
         "slug": slug, "name": name, "kind": kind, "latitude": latitude, "longitude": longitude, "parent": parent,
         "href": f"/v1/places/{slug}",
@@ -137,9 +140,7 @@ def place_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         ],
         "ancestors": [_ref(s, n) for s, n in db.all(ANCESTORS_SQL, params)],
         "children": [_ref(s, n) for s, n in db.all(CHILDREN_SQL, params)],
-        "events": [
-            {"slug": s, "title": t, "date": Fragment(d), "href": f"/v1/events/{s}"} for s, t, d in db.all(EVENTS_SQL, params)
-        ],
+        "events": [linked_event(*row) for row in db.all(EVENTS_SQL, params)],
         "identifiers": identifiers(db, record_id),
         "sources": citations(db, record_id),
         "notes": notes,

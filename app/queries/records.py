@@ -7,6 +7,7 @@ from typing import Any, cast
 from sqlalchemy import CTE, Table, bindparam, select
 
 from app.db import ReadConnection
+from app.json import Fragment
 from app.models import Place, Record
 
 R = cast(Table, Record.__table__)
@@ -19,6 +20,15 @@ FROM citations c JOIN sources s ON s.id = c.source_id JOIN records r ON r.id = s
 WHERE c.record_id = :id ORDER BY c.id
 """
 IDENTIFIERS_SQL = "SELECT scheme, value FROM identifiers WHERE record_id = :id ORDER BY scheme"
+
+
+def linked_event(slug: str, title: str, date_json: str) -> dict[str, Any]:
+    return {"slug": slug, "title": title, "date": Fragment(date_json), "href": f"/v1/events/{slug}"}
+
+
+def linked(collection: str, slug: str, **fields: Any) -> dict[str, Any]:
+    """A reference to another record, as every response embeds one."""
+    return {"slug": slug, **fields, "href": f"/v1/{collection}/{slug}"}
 
 
 def find_record(db: ReadConnection, record_type: str, slug: str) -> tuple[int, bool] | None:
@@ -36,7 +46,7 @@ def citations(db: ReadConnection, record_id: int) -> list[dict[str, Any]]:
 
 
 def identifiers(db: ReadConnection, record_id: int) -> dict[str, str]:
-    return dict(db.all(IDENTIFIERS_SQL, {"id": record_id}))  # type: ignore[arg-type]
+    return {str(scheme): str(value) for scheme, value in db.all(IDENTIFIERS_SQL, {"id": record_id})}
 
 
 def place_tree(param: str) -> CTE:

@@ -42,7 +42,9 @@ def _statement(filters: SourceFilters, after_cursor: bool, *, ordered: bool = Tr
     )  # fmt: skip
 
 
-def list_sources(db: ReadConnection, *, filters: SourceFilters, limit: int, cursor: Cursor | None, count_cap: int) -> Page:
+def list_sources(
+    db: ReadConnection, *, filters: SourceFilters, limit: int, cursor: Cursor | None, count_cap: int
+) -> Page:
     return fetch_page(
         db,
         key=("sources", filters.q is not None, filters.kind is not None),

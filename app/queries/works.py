@@ -12,7 +12,7 @@ from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Record, Work, WorkCreator, WorkSubject
 from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern, overlaps
-from app.queries.records import citations, identifiers
+from app.queries.records import citations, identifiers, linked_event
 
 W = cast(Table, Work.__table__)
 R = cast(Table, Record.__table__)
@@ -32,7 +32,9 @@ class WorkFilters:
 
     @property
     def shape(self) -> tuple[bool, ...]:
-        return tuple(value is not None for value in (self.q, self.author_id, self.subject, self.published_lo, self.published_hi))
+        return tuple(
+            value is not None for value in (self.q, self.author_id, self.subject, self.published_lo, self.published_hi)
+        )
 
     @property
     def params(self) -> dict[str, Any]:
@@ -51,8 +53,10 @@ def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool = True
     if filters.q is not None:
         conditions.append(contains(W.c.title, bindparam("q")))
     if filters.author_id is not None:
-        author = literal_column("'author'")
-        conditions.append(exists().where(WC.c.work_id == W.c.id, WC.c.person_id == bindparam("author_id"), WC.c.role == author))
+        author: ColumnElement[str] = literal_column("'author'")
+        conditions.append(
+            exists().where(WC.c.work_id == W.c.id, WC.c.person_id == bindparam("author_id"), WC.c.role == author)
+        )
     if filters.subject is not None:
         conditions.append(exists().where(WS.c.work_id == W.c.id, WS.c.subject == bindparam("subject")))
     conditions += overlaps(
@@ -129,9 +133,7 @@ def work_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         },
         "language": language,
         "subjects": [subject for (subject,) in db.all(SUBJECTS_SQL, params)],
-        "events": [
-            {"slug": s, "title": t, "date": Fragment(d), "href": f"/v1/events/{s}"} for s, t, d in db.all(EVENTS_SQL, params)
-        ],
+        "events": [linked_event(*row) for row in db.all(EVENTS_SQL, params)],
         "identifiers": identifiers(db, work_id),
         "sources": citations(db, work_id),
         "notes": notes,

@@ -74,14 +74,24 @@ async def list_events(request: Request, query: Annotated[EventQuery, Query()]) -
         count_cap=request.app.state.settings.total_count_cap,
     )
     items = [
-        {"slug": slug, "title": title, "kind": kind, "summary": summary, "date": fragment(date), "href": f"/v1/events/{slug}"}
+        {
+            "slug": slug,
+            "title": title,
+            "kind": kind,
+            "summary": summary,
+            "date": fragment(date),
+            "href": f"/v1/events/{slug}",
+        }
         for slug, title, kind, summary, date, _jdn, _id in page.rows
     ]
     return page_response(request, page, items, query.limit)
 
 
 @router.get("/{slug}", response_model=EventDetail, summary="Get one event", responses=DETAIL_ERRORS)
-async def get_event(request: Request, slug: Annotated[Slug, Path(examples=["october-revolution"])]) -> Response:
+async def get_event(
+    request: Request,
+    slug: Annotated[Slug, Path(description="The record's slug (its public id).", examples=["october-revolution"])],
+) -> Response:
     """One event with its people, places (and their names at the time), works, parts and sources."""
     db = read_db(request)
     detail = queries.event_detail(db, record_id_for_path(db, "event", slug))

@@ -10,8 +10,16 @@ from starlette.responses import Response
 from app.errors import bad_parameter
 from app.queries import people as queries
 from app.queries.common import year_range
-from app.routers.common import DETAIL_ERRORS, LIST_ERRORS, decode_cursor, fragment, json_response, page_response, read_db
-from app.routers.common import record_id_for_path
+from app.routers.common import (
+    DETAIL_ERRORS,
+    LIST_ERRORS,
+    decode_cursor,
+    fragment,
+    json_response,
+    page_response,
+    read_db,
+    record_id_for_path,
+)
 from app.schemas import PeopleQuery, PersonDetail, PersonPage, Slug
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
@@ -41,7 +49,10 @@ async def list_people(request: Request, query: Annotated[PeopleQuery, Query()]) 
 
 
 @router.get("/{slug}", response_model=PersonDetail, summary="Get one person", responses=DETAIL_ERRORS)
-async def get_person(request: Request, slug: Annotated[Slug, Path(examples=["leon-trotsky"])]) -> Response:
+async def get_person(
+    request: Request,
+    slug: Annotated[Slug, Path(description="The record's slug (its public id).", examples=["leon-trotsky"])],
+) -> Response:
     """One person with aliases, birth and death, events (with roles) and works."""
     db = read_db(request)
     detail = queries.person_detail(db, record_id_for_path(db, "person", slug))

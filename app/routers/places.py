@@ -8,8 +8,16 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.queries import places as queries
-from app.routers.common import DETAIL_ERRORS, LIST_ERRORS, decode_cursor, json_response, page_response, read_db
-from app.routers.common import record_id_for_filter, record_id_for_path
+from app.routers.common import (
+    DETAIL_ERRORS,
+    LIST_ERRORS,
+    decode_cursor,
+    json_response,
+    page_response,
+    read_db,
+    record_id_for_filter,
+    record_id_for_path,
+)
 from app.schemas import PlaceDetail, PlacePage, PlaceQuery, Slug
 
 router = APIRouter(prefix="/v1/places", tags=["places"])
@@ -31,7 +39,10 @@ async def list_places(request: Request, query: Annotated[PlaceQuery, Query()]) -
 
 
 @router.get("/{slug}", response_model=PlaceDetail, summary="Get one place", responses=DETAIL_ERRORS)
-async def get_place(request: Request, slug: Annotated[Slug, Path(examples=["istanbul"])]) -> Response:
+async def get_place(
+    request: Request,
+    slug: Annotated[Slug, Path(description="The record's slug (its public id).", examples=["istanbul"])],
+) -> Response:
     """One place with its names over time, where it lies, what lies within it and events there."""
     db = read_db(request)
     return json_response(queries.place_detail(db, record_id_for_path(db, "place", slug)))

@@ -8,8 +8,15 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.queries import sources as queries
-from app.routers.common import DETAIL_ERRORS, LIST_ERRORS, decode_cursor, json_response, page_response, read_db
-from app.routers.common import record_id_for_path
+from app.routers.common import (
+    DETAIL_ERRORS,
+    LIST_ERRORS,
+    decode_cursor,
+    json_response,
+    page_response,
+    read_db,
+    record_id_for_path,
+)
 from app.schemas import Slug, SourceDetail, SourcePage, SourceQuery
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
@@ -29,7 +36,12 @@ async def list_sources(request: Request, query: Annotated[SourceQuery, Query()])
 
 
 @router.get("/{slug}", response_model=SourceDetail, summary="Get one source", responses=DETAIL_ERRORS)
-async def get_source(request: Request, slug: Annotated[Slug, Path(examples=["the-exile-of-leon-trotsky"])]) -> Response:
+async def get_source(
+    request: Request,
+    slug: Annotated[
+        Slug, Path(description="The record's slug (its public id).", examples=["the-exile-of-leon-trotsky"])
+    ],
+) -> Response:
     """One source and the records that cite it."""
     db = read_db(request)
     return json_response(queries.source_detail(db, record_id_for_path(db, "source", slug)))

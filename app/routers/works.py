@@ -10,8 +10,17 @@ from starlette.responses import Response
 from app.errors import bad_parameter
 from app.queries import works as queries
 from app.queries.common import year_range
-from app.routers.common import DETAIL_ERRORS, LIST_ERRORS, decode_cursor, fragment, json_response, page_response, read_db
-from app.routers.common import record_id_for_filter, record_id_for_path
+from app.routers.common import (
+    DETAIL_ERRORS,
+    LIST_ERRORS,
+    decode_cursor,
+    fragment,
+    json_response,
+    page_response,
+    read_db,
+    record_id_for_filter,
+    record_id_for_path,
+)
 from app.schemas import Slug, WorkDetail, WorkPage, WorkQuery
 
 router = APIRouter(prefix="/v1/works", tags=["works"])
@@ -26,7 +35,9 @@ async def list_works(request: Request, query: Annotated[WorkQuery, Query()]) -> 
     db = read_db(request)
     author_id = record_id_for_filter(db, "person", query.author, "author") if query.author else None
     lo, hi = year_range(first, last)
-    filters = queries.WorkFilters(q=query.q, author_id=author_id, subject=query.subject, published_lo=lo, published_hi=hi)
+    filters = queries.WorkFilters(
+        q=query.q, author_id=author_id, subject=query.subject, published_lo=lo, published_hi=hi
+    )
     page = queries.list_works(
         db,
         filters=filters,
@@ -45,7 +56,10 @@ async def list_works(request: Request, query: Annotated[WorkQuery, Query()]) -> 
 
 @router.get("/{slug}", response_model=WorkDetail, summary="Get one work", responses=DETAIL_ERRORS)
 async def get_work(
-    request: Request, slug: Annotated[Slug, Path(examples=["the-history-of-the-russian-revolution"])]
+    request: Request,
+    slug: Annotated[
+        Slug, Path(description="The record's slug (its public id).", examples=["the-history-of-the-russian-revolution"])
+    ],
 ) -> Response:
     """One work with its creators, publication, subjects, related events and sources."""
     db = read_db(request)

@@ -1,0 +1,127 @@
+"""Migrations, the seed data and its loader: idempotent, validated first, all or nothing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from app.cli import SEED_FILE, main
+from app.db import make_engine, make_sessionmaker
+from app.loader import LoadError, load_records, read_file
+from app.migrate import downgrade, upgrade
+from app.models import Base, Record
+from tests.conftest import make_database
+
+
+def table_names(path: Path) -> set[str]:
+    with sqlite3.connect(path) as connection:
+        return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite3"
+    url = make_database(path, seed=False)
+    assert {"records", "events", "people", "places", "works", "sources", "citations"} <= table_names(path)
+    downgrade(url, "base")
+    assert table_names(path) <= {"alembic_version"}
+    upgrade(url)
+    assert "events" in table_names(path)
+
+
+def test_migrations_match_the_models(tmp_path: Path) -> None:
+    engine = make_engine(make_database(tmp_path / "m.sqlite3", seed=False))
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    engine = make_engine(make_database(tmp_path / "m.sqlite3", seed=False))
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def count_records(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        total = int(connection.execute(select(func.count()).select_from(Record)).scalar_one())
+    engine.dispose()
+    return total
+
+
+def test_seed_twice_changes_nothing(tmp_path: Path) -> None:
+    url = make_database(tmp_path / "s.sqlite3")
+    before = (tmp_path / "s.sqlite3").read_bytes()
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        summary = load_records(session, read_file(SEED_FILE))
+    engine.dispose()
+    assert (summary.created, summary.updated) == ([], [])
+    assert summary.unchanged == count_records(url)
+    assert (tmp_path / "s.sqlite3").read_bytes() == before
+
+
+def test_seed_data_meets_the_brief() -> None:
+    records = json.loads(SEED_FILE.read_text())
+    counts = {kind: sum(r["type"] == kind for r in records) for kind in ("event", "person", "place", "work")}
+    assert counts["event"] >= 18 and counts["person"] >= 6 and counts["place"] >= 15 and counts["work"] >= 5
+    assert all(r.get("citations") for r in records if r["type"] != "source")
+    by_slug = {(r["type"], r["slug"]): r for r in records}
+    # Julian dates are recorded as Julian.
+    assert by_slug[("event", "october-revolution")]["date"] == {"edtf": "1917-10-25", "calendar": "julian"}
+    # QIDs marked "check" in the research notes are not shipped.
+    assert "wikidata" not in by_slug[("person", "robert-service")].get("identifiers", {})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda rs: rs[-1].update(date="1929-13"), "date: '1929-13'"),
+        (lambda rs: rs[-1].update(colour="red"), "colour: Extra inputs are not permitted"),
+        (lambda rs: rs[-1].update(people=[{"person": "nobody"}]), "people[0].person: no person with slug 'nobody'"),
+        (lambda rs: rs[-1].update(citations=[]), "citations: List should have at least 1 item"),
+        (lambda rs: rs.append(dict(rs[-1])), "slug: duplicate of record"),
+    ],
+)
+def test_a_bad_file_names_the_record_and_field_and_writes_nothing(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
+    records = json.loads(SEED_FILE.read_text())
+    records.sort(key=lambda r: r["type"] != "event")  # an event first, then the rest
+    records.reverse()  # ... so that the last record is an event
+    change(records)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(records))
+    url = make_database(tmp_path / "b.sqlite3", seed=False)
+    engine = make_engine(url)
+    with pytest.raises(LoadError) as raised, make_sessionmaker(engine).begin() as session:
+        load_records(session, read_file(bad))
+    engine.dispose()
+    assert any(message in error and f"record {len(records) - 1}" in error for error in raised.value.errors), (
+        raised.value.errors
+    )
+    assert count_records(url) == 0
+
+
+def test_cli_seed_reports_errors_and_exits_non_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.config import get_settings
+
+    monkeypatch.setenv("CHRONICLE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    get_settings.cache_clear()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    runner = CliRunner()
+    result = runner.invoke(main, ["db", "seed", str(bad)])
+    assert result.exit_code == 1 and "not valid JSON" in result.output
+    result = runner.invoke(main, ["db", "seed"])
+    assert result.exit_code == 0 and "created" in result.output
+    result = runner.invoke(main, ["db", "seed"])
+    assert result.exit_code == 0 and "0 created, 0 updated" in result.output
+    get_settings.cache_clear()

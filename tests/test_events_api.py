@@ -1,0 +1,151 @@
+"""/v1/events over HTTP against the real app and a seeded SQLite file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import TypeAdapter
+
+from app.schemas import EventDetail, EventPage
+
+page_contract = TypeAdapter(EventPage)
+
+
+def slugs(client: httpx.Client, url: str) -> list[str]:
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    page_contract.validate_json(response.content)
+    return [item["slug"] for item in response.json()["items"]]
+
+
+def all_pages(client: httpx.Client, url: str) -> list[str]:
+    """Follow Link: rel="next" to the end."""
+    found: list[str] = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        found += [item["slug"] for item in body["items"]]
+        link = response.headers.get("link")
+        assert (link is None) == (body["next_cursor"] is None)
+        url = link.split(">")[0].lstrip("<") if link else ""
+    return found
+
+
+def test_1929_lists_the_deportation(client: httpx.Client) -> None:
+    found = slugs(client, "/v1/events?year=1929&limit=100")
+    assert {"deportation-from-the-ussr", "arrival-in-constantinople", "deportation-order"} <= set(found)
+    # Overlap: the exile (1928-1940) and life on Büyükada (1929-1933) are in 1929 too.
+    assert {"trotskys-exile", "life-on-buyukada"} <= set(found)
+    assert "october-revolution" not in found
+
+
+def test_arrival_in_constantinople_is_12_february_1929(client: httpx.Client) -> None:
+    event = client.get("/v1/events/arrival-in-constantinople").json()
+    assert event["date"]["label"] == "12 February 1929"
+    assert [p["name_at_the_time"] for p in event["places"] if p["role"] == "destination"] == ["Constantinople"]
+
+
+def test_on_this_day_7_november_lists_the_october_revolution(client: httpx.Client) -> None:
+    assert "october-revolution" in slugs(client, "/v1/events?month=11&day=7")
+    assert "october-revolution" not in slugs(client, "/v1/events?month=10&day=25")
+    assert "october-revolution" in slugs(client, "/v1/events?month=10&day=25&calendar=julian")
+
+
+def test_on_this_day_skips_sets_and_intervals(client: httpx.Client) -> None:
+    # The expulsion is "12 or 14 November 1927": not a day, so never on this day.
+    assert "trotsky-expelled-from-communist-party" not in slugs(client, "/v1/events?month=11&day=12")
+
+
+def test_october_revolution_in_full(client: httpx.Client) -> None:
+    response = client.get("/v1/events/october-revolution")
+    assert response.status_code == 200
+    event: dict[str, Any] = EventDetail.model_validate_json(response.content).model_dump(mode="json")
+    assert event["date"] == {
+        "edtf": "1917-10-25",
+        "calendar": "julian",
+        "end_calendar": None,
+        "label": "25 October 1917 (O.S.)",
+        "kind": "date",
+        "precision": "day",
+        "uncertain": False,
+        "approximate": False,
+        "gregorian": {"edtf": "1917-11-07", "label": "7 November 1917"},
+        "earliest": "1917-11-07",
+        "latest": "1917-11-07",
+    }
+    assert {(p["slug"], p["role"]) for p in event["people"]} >= {("leon-trotsky", "participant")}
+    assert [(p["slug"], p["name_at_the_time"]) for p in event["places"]] == [("saint-petersburg", "Petrograd")]
+    assert any(s["slug"] == "the-exile-of-leon-trotsky" for s in event["sources"])
+
+
+def test_every_event_detail_matches_the_contract(client: httpx.Client) -> None:
+    for slug in all_pages(client, "/v1/events?limit=7"):
+        response = client.get(f"/v1/events/{slug}")
+        EventDetail.model_validate_json(response.content)
+        assert response.json()["sources"], f"{slug} cites no source"
+
+
+def test_parts_and_part_of(client: httpx.Client) -> None:
+    deportation = client.get("/v1/events/deportation-from-the-ussr").json()
+    assert deportation["part_of"]["slug"] == "trotskys-exile"
+    assert [p["slug"] for p in deportation["parts"]] == ["deportation-order", "arrival-in-constantinople"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "absent"),
+    [
+        ("from=1917&to=1918", {"october-revolution", "red-army-founded", "russian-civil-war"}, {"death-of-lenin"}),
+        (
+            "year=1920",
+            {"russian-civil-war", "trotsky-commissar-for-military-and-naval-affairs"},
+            {"october-revolution"},
+        ),
+        ("year=1927", {"trotsky-expelled-from-communist-party", "trotsky-removed-from-central-committee"}, set()),
+        ("person=ramon-mercader", {"assassination-of-trotsky"}, {"october-revolution"}),
+        ("place=france", {"founding-of-the-fourth-international"}, {"october-revolution"}),
+        ("place=mexico", {"assassination-of-trotsky"}, {"founding-of-the-fourth-international"}),
+        ("kind=revolution", {"october-revolution"}, {"russian-civil-war"}),
+        ("q=Fourth%20International", {"founding-of-the-fourth-international"}, {"october-revolution"}),
+        ("q=100%25", set(), {"october-revolution"}),
+        ("person=leon-trotsky&year=1940", {"assassination-of-trotsky"}, {"october-revolution"}),
+    ],
+)
+def test_filters(client: httpx.Client, query: str, expected: set[str], absent: set[str]) -> None:
+    found = set(slugs(client, f"/v1/events?{query}&limit=100"))
+    assert expected <= found
+    assert not absent & found
+
+
+def test_events_come_in_date_order_both_ways(client: httpx.Client) -> None:
+    ascending = client.get("/v1/events?limit=100").json()["items"]
+    starts = [item["date"]["earliest"] for item in ascending]
+    assert starts == sorted(starts)
+    descending = [item["slug"] for item in client.get("/v1/events?limit=100&sort=-date").json()["items"]]
+    assert descending == [item["slug"] for item in reversed(ascending)]
+
+
+@pytest.mark.parametrize("query", ["", "year=1929", "sort=-date", "from=1900&to=1930", "person=leon-trotsky"])
+def test_cursor_pages_cover_the_list_exactly_once(client: httpx.Client, query: str) -> None:
+    whole = slugs(client, f"/v1/events?{query}&limit=100")
+    paged = all_pages(client, f"/v1/events?{query}&limit=2")
+    assert paged == whole
+    first = client.get(f"/v1/events?{query}&limit=2").json()
+    assert first["total"] == {"value": len(whole), "relation": "eq"}
+
+
+def test_total_is_a_lower_bound_past_the_cap(seeded_url: str) -> None:
+    from app.config import Settings
+    from tests.conftest import LiveServer
+
+    with LiveServer(Settings(database_url=seeded_url, total_count_cap=5)) as url:
+        body = httpx.get(f"{url}/v1/events?limit=2").json()
+    assert body["total"] == {"value": 5, "relation": "gte"}
+
+
+def test_link_header_points_at_the_next_page(client: httpx.Client) -> None:
+    response = client.get("/v1/events?year=1929&limit=1")
+    cursor = response.json()["next_cursor"]
+    assert response.headers["link"] == f'</v1/events?year=1929&limit=1&cursor={cursor}>; rel="next"'

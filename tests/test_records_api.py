@@ -1,0 +1,118 @@
+"""/v1/people, /v1/places, /v1/works and /v1/sources over HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from app.schemas import (
+    PersonDetail,
+    PersonPage,
+    PlaceDetail,
+    PlacePage,
+    SourceDetail,
+    SourcePage,
+    WorkDetail,
+    WorkPage,
+)
+
+
+def items(client: httpx.Client, url: str, contract: type[BaseModel]) -> list[str]:
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    contract.model_validate_json(response.content)
+    return [item["slug"] for item in response.json()["items"]]
+
+
+def test_bronstein_finds_trotsky(client: httpx.Client) -> None:
+    assert items(client, "/v1/people?q=Bronstein", PersonPage) == ["leon-trotsky"]
+
+
+def test_trotsky_in_full(client: httpx.Client) -> None:
+    response = client.get("/v1/people/leon-trotsky")
+    person = PersonDetail.model_validate_json(response.content)
+    assert person.born is not None and person.born.label == "26 October 1879 (O.S.)"
+    assert person.born.gregorian.edtf == "1879-11-07"
+    assert person.died is not None and person.died.label == "21 August 1940"
+    assert person.death_place is not None and person.death_place.slug == "coyoacan"
+    assert person.identifiers == {"wikidata": "Q33391"}
+    assert "Lev Davidovich Bronstein" in [alias.name for alias in person.aliases]
+    assert "october-revolution" in [event.slug for event in person.events]
+    assert "the-history-of-the-russian-revolution" in [work.slug for work in person.works]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "absent"),
+    [
+        ("alive_in=1938", {"leon-trotsky", "joseph-stalin"}, {"vladimir-lenin", "ramon-mercader"}),  # no dates: unknown
+        ("alive_in=1923", {"vladimir-lenin", "leon-trotsky"}, set()),
+        ("born_from=1875&born_to=1880", {"leon-trotsky", "joseph-stalin"}, {"vladimir-lenin"}),
+        ("q=stalin", {"joseph-stalin"}, {"leon-trotsky"}),
+    ],
+)
+def test_people_filters(client: httpx.Client, query: str, expected: set[str], absent: set[str]) -> None:
+    found = set(items(client, f"/v1/people?{query}", PersonPage))
+    assert expected <= found
+    assert not absent & found
+
+
+def test_works_by_trotsky(client: httpx.Client) -> None:
+    found = items(client, "/v1/works?author=leon-trotsky", WorkPage)
+    assert "the-history-of-the-russian-revolution" in found
+    assert "trotsky-a-biography" not in found
+    assert items(client, "/v1/works?author=robert-service", WorkPage) == ["trotsky-a-biography"]
+
+
+def test_works_published_in_a_range(client: httpx.Client) -> None:
+    found = set(items(client, "/v1/works?published_from=1935&published_to=1937", WorkPage))
+    assert found == {"the-revolution-betrayed"}
+
+
+def test_a_work_in_full(client: httpx.Client) -> None:
+    work = WorkDetail.model_validate_json(client.get("/v1/works/trotsky-a-biography").content)
+    assert [(c.slug, c.role) for c in work.creators] == [("robert-service", "author")]
+    assert work.identifiers.get("isbn") == "9780674036154"
+    assert work.published is not None and work.published.label == "2009"
+
+
+def test_places_by_historical_name_and_containment(client: httpx.Client) -> None:
+    assert items(client, "/v1/places?q=Constantinople", PlacePage) == ["istanbul"]
+    assert "leningrad" not in items(client, "/v1/places?q=Leningrad", PlacePage)
+    assert items(client, "/v1/places?q=Leningrad", PlacePage) == ["saint-petersburg"]
+    within_france = set(items(client, "/v1/places?within=france", PlacePage))
+    assert "perigny" in within_france and "france" not in within_france and "istanbul" not in within_france
+
+
+def test_a_place_with_its_names_over_time(client: httpx.Client) -> None:
+    place = PlaceDetail.model_validate_json(client.get("/v1/places/istanbul").content)
+    constantinople = next(n for n in place.names if n.name == "Constantinople")
+    assert constantinople.to_year == 1930
+    assert [a.slug for a in place.ancestors] == ["turkey"]
+    assert "buyukada" in [c.slug for c in place.children]
+    assert "arrival-in-constantinople" in [e.slug for e in place.events]
+
+
+def test_sources_and_what_cites_them(client: httpx.Client) -> None:
+    assert "the-exile-of-leon-trotsky" in items(client, "/v1/sources?kind=article&limit=100", SourcePage)
+    source = SourceDetail.model_validate_json(client.get("/v1/sources/the-exile-of-leon-trotsky").content)
+    assert source.url is None  # the article's address is not known: never invented
+    assert {"event", "person", "work"} <= {c.type for c in source.cited_by}
+
+
+@pytest.mark.parametrize(
+    ("collection", "contract"),
+    [("people", PersonDetail), ("places", PlaceDetail), ("works", WorkDetail), ("sources", SourceDetail)],
+)
+def test_every_record_matches_its_contract(client: httpx.Client, collection: str, contract: type[BaseModel]) -> None:
+    url = f"/v1/{collection}?limit=10"
+    seen = 0
+    while url:
+        response = client.get(url)
+        for item in response.json()["items"]:
+            detail = client.get(item["href"])
+            assert detail.status_code == 200, item["href"]
+            contract.model_validate_json(detail.content)
+            seen += 1
+        url = response.headers.get("link", "").split(">")[0].lstrip("<")
+    assert seen == client.get(f"/v1/{collection}?limit=1").json()["total"]["value"]
