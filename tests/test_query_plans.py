@@ -1,0 +1,34 @@
+"""EXPLAIN QUERY PLAN of the event list: index ranges only, no table scan, no sort (temp B-tree)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from app.db import _READ_DIALECT
+from app.queries.events import EventFilters, _statement
+
+SHAPES = {
+    "year": EventFilters(min_jdn=2425000, max_jdn=2425400),
+    "year, newest first": EventFilters(min_jdn=2425000, max_jdn=2425400, descending=True),
+    "from only": EventFilters(min_jdn=2425000),
+    "on this day": EventFilters(month=11, day=7),
+    "on this day, julian": EventFilters(month=10, day=25, recorded_calendar=True),
+    "everything by date": EventFilters(),
+    "person in a year": EventFilters(person_id=1, min_jdn=2425000, max_jdn=2425400),
+    "kind": EventFilters(kind="exile"),
+}
+
+
+@pytest.mark.parametrize("after_cursor", [False, True])
+@pytest.mark.parametrize("name", SHAPES)
+def test_event_lists_use_indexes_in_order(seeded_url: str, name: str, after_cursor: bool) -> None:
+    statement = _statement(SHAPES[name], after_cursor, ordered=True).compile(dialect=_READ_DIALECT)
+    params = dict.fromkeys(("min_jdn", "max_jdn", "month", "day", "person_id", "after_key", "after_id"), 1)
+    params.update(kind="exile", limit=21, **{k: v for k, v in statement.params.items() if v is not None})
+    with sqlite3.connect(Path(seeded_url.removeprefix("sqlite:///"))) as connection:
+        plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)]
+    assert not [step for step in plan if "TEMP B-TREE" in step], plan
+    assert not [step for step in plan if step.startswith("SCAN") and "INDEX" not in step], plan
