@@ -26,7 +26,9 @@ SHAPES = {
 @pytest.mark.parametrize("name", SHAPES)
 def test_event_lists_use_indexes_in_order(seeded_url: str, name: str, after_cursor: bool) -> None:
     statement = _statement(SHAPES[name], after_cursor, ordered=True).compile(dialect=_READ_DIALECT)
-    params = dict.fromkeys(("min_jdn", "max_jdn", "month", "day", "person_id", "after_key", "after_id"), 1)
+    params: dict[str, object] = dict.fromkeys(
+        ("min_jdn", "max_jdn", "month", "day", "person_id", "after_key", "after_id"), 1
+    )
     params.update(kind="exile", limit=21, **{k: v for k, v in statement.params.items() if v is not None})
     with sqlite3.connect(Path(seeded_url.removeprefix("sqlite:///"))) as connection:
         plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)]

@@ -157,6 +157,32 @@ def alphabetical(
     return statement.order_by(name, row_id).limit(bindparam("limit")) if ordered else statement
 
 
+def alphabetical_page(
+    db: ReadConnection,
+    *,
+    key: Hashable,
+    statement: Callable[..., Statement],
+    params: Mapping[str, Any],
+    sort: str,
+    limit: int,
+    cursor: Cursor | None,
+    count_cap: int,
+) -> Page:
+    """A page of a list sorted by name or title: `statement(after_cursor, ordered=...)` builds it."""
+    return fetch_page(
+        db,
+        key=key,
+        build=lambda after: statement(after, ordered=True),
+        count=lambda: statement(False, ordered=False),
+        params=params,
+        limit=limit,
+        sort=sort,
+        cursor=cursor,
+        sort_key=lambda row: row[1],
+        count_cap=count_cap,
+    )
+
+
 def year_range(first: int | None, last: int | None) -> tuple[int | None, int | None]:
     """Inclusive JDN bounds of the years [first, last]; either may be open."""
     return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exists, func, literal_column, or_
@@ -11,7 +12,16 @@ from sqlalchemy.sql import ColumnElement
 from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Person, PersonAlias, Record
-from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern, overlaps
+from app.queries.common import (
+    Cursor,
+    Page,
+    Statement,
+    alphabetical,
+    alphabetical_page,
+    contains,
+    like_pattern,
+    overlaps,
+)
 from app.queries.records import citations, identifiers, linked_event
 
 PE = cast(Table, Person.__table__)
@@ -65,7 +75,7 @@ def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _statement(filters: PeopleFilters, after_cursor: bool, *, ordered: bool = True) -> Statement:
+def _statement(filters: PeopleFilters, after_cursor: bool, *, ordered: bool) -> Statement:
     return alphabetical(
         LIST_COLUMNS, PE.join(R, R.c.id == PE.c.id), _conditions(filters),
         name=PE.c.name, row_id=PE.c.id, after_cursor=after_cursor, ordered=ordered,
@@ -75,18 +85,10 @@ def _statement(filters: PeopleFilters, after_cursor: bool, *, ordered: bool = Tr
 def list_people(
     db: ReadConnection, *, filters: PeopleFilters, limit: int, cursor: Cursor | None, count_cap: int
 ) -> Page:
-    return fetch_page(
-        db,
-        key=("people", filters.shape),
-        build=lambda after: _statement(filters, after),
-        count=lambda: _statement(filters, False, ordered=False),
-        params=filters.params,
-        limit=limit,
-        sort="name",
-        cursor=cursor,
-        sort_key=lambda row: row[1],
-        count_cap=count_cap,
-    )
+    return alphabetical_page(
+        db, key=("people", filters.shape), statement=partial(_statement, filters), params=filters.params,
+        sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
+    )  # fmt: skip
 
 
 PERSON_SQL = """

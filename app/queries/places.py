@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exists, or_, select
@@ -11,7 +12,7 @@ from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
 from app.models import Place, PlaceName, Record
-from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern
+from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, contains, like_pattern
 from app.queries.records import citations, identifiers, linked_event, place_tree
 
 PL = cast(Table, Place.__table__)
@@ -42,7 +43,7 @@ class PlaceFilters:
         return {k: v for k, v in values.items() if v is not None}
 
 
-def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool = True) -> Statement:
+def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool) -> Statement:
     conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
     if filters.q is not None:
         other_names = exists().where(NAMES.c.place_id == PL.c.id, contains(NAMES.c.name, bindparam("q")))
@@ -65,18 +66,10 @@ def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool = Tru
 def list_places(
     db: ReadConnection, *, filters: PlaceFilters, limit: int, cursor: Cursor | None, count_cap: int
 ) -> Page:
-    return fetch_page(
-        db,
-        key=("places", filters.shape),
-        build=lambda after: _statement(filters, after),
-        count=lambda: _statement(filters, False, ordered=False),
-        params=filters.params,
-        limit=limit,
-        sort="name",
-        cursor=cursor,
-        sort_key=lambda row: row[1],
-        count_cap=count_cap,
-    )
+    return alphabetical_page(
+        db, key=("places", filters.shape), statement=partial(_statement, filters), params=filters.params,
+        sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
+    )  # fmt: skip
 
 
 def place_summary(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam
@@ -11,7 +12,7 @@ from sqlalchemy.sql import ColumnElement
 from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Record, Source
-from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern
+from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, contains, like_pattern
 
 S = cast(Table, Source.__table__)
 R = cast(Table, Record.__table__)
@@ -30,7 +31,7 @@ class SourceFilters:
         return {k: v for k, v in values.items() if v is not None}
 
 
-def _statement(filters: SourceFilters, after_cursor: bool, *, ordered: bool = True) -> Statement:
+def _statement(filters: SourceFilters, after_cursor: bool, *, ordered: bool) -> Statement:
     conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
     if filters.q is not None:
         conditions.append(contains(S.c.title, bindparam("q")))
@@ -45,18 +46,11 @@ def _statement(filters: SourceFilters, after_cursor: bool, *, ordered: bool = Tr
 def list_sources(
     db: ReadConnection, *, filters: SourceFilters, limit: int, cursor: Cursor | None, count_cap: int
 ) -> Page:
-    return fetch_page(
-        db,
-        key=("sources", filters.q is not None, filters.kind is not None),
-        build=lambda after: _statement(filters, after),
-        count=lambda: _statement(filters, False, ordered=False),
-        params=filters.params,
-        limit=limit,
-        sort="title",
-        cursor=cursor,
-        sort_key=lambda row: row[1],
-        count_cap=count_cap,
-    )
+    return alphabetical_page(
+        db, key=("sources", filters.q is not None, filters.kind is not None),
+        statement=partial(_statement, filters), params=filters.params,
+        sort="title", limit=limit, cursor=cursor, count_cap=count_cap,
+    )  # fmt: skip
 
 
 def source_summary(row: tuple[Any, ...]) -> dict[str, Any]:

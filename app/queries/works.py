@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exists, literal_column
@@ -11,7 +12,16 @@ from sqlalchemy.sql import ColumnElement
 from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Record, Work, WorkCreator, WorkSubject
-from app.queries.common import Cursor, Page, Statement, alphabetical, contains, fetch_page, like_pattern, overlaps
+from app.queries.common import (
+    Cursor,
+    Page,
+    Statement,
+    alphabetical,
+    alphabetical_page,
+    contains,
+    like_pattern,
+    overlaps,
+)
 from app.queries.records import citations, identifiers, linked_event
 
 W = cast(Table, Work.__table__)
@@ -48,7 +58,7 @@ class WorkFilters:
         return {k: v for k, v in values.items() if v is not None}
 
 
-def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool = True) -> Statement:
+def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool) -> Statement:
     conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
     if filters.q is not None:
         conditions.append(contains(W.c.title, bindparam("q")))
@@ -69,18 +79,10 @@ def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool = True
 
 
 def list_works(db: ReadConnection, *, filters: WorkFilters, limit: int, cursor: Cursor | None, count_cap: int) -> Page:
-    return fetch_page(
-        db,
-        key=("works", filters.shape),
-        build=lambda after: _statement(filters, after),
-        count=lambda: _statement(filters, False, ordered=False),
-        params=filters.params,
-        limit=limit,
-        sort="title",
-        cursor=cursor,
-        sort_key=lambda row: row[1],
-        count_cap=count_cap,
-    )
+    return alphabetical_page(
+        db, key=("works", filters.shape), statement=partial(_statement, filters), params=filters.params,
+        sort="title", limit=limit, cursor=cursor, count_cap=count_cap,
+    )  # fmt: skip
 
 
 CREATORS_SQL = """
