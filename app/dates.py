@@ -337,9 +337,9 @@ def _interval(
         approximate=any(p.approximate for p in points),
         min_jdn=min_jdn,
         max_jdn=max_jdn,
-        label=_interval_label(_end_label(lower, "lower", recorded=True), _end_label(upper, "upper", recorded=True)),
+        label=_recorded_interval_label(lower, upper),
         gregorian_edtf=f"{lower_g[0]}/{upper_g[0]}",
-        gregorian_label=_interval_label(lower_g[1], upper_g[1]),
+        gregorian_label=_gregorian_interval_label(lower, upper, lower_g[1], upper_g[1]),
         month=None,
         day=None,
         recorded_month=None,
@@ -413,7 +413,7 @@ def _gregorian_reading(point: _Point) -> tuple[str, str]:
     if point.precision == "day":
         return start, _point_label(_as_gregorian(point))
     end = _day_text(point.max_jdn) + _qualifier(point)
-    return f"{start}/{end}", _interval_label(_day_label(point.min_jdn), _day_label(point.max_jdn))
+    return f"{start}/{end}", _day_range_label(jdn_to_gregorian(point.min_jdn), jdn_to_gregorian(point.max_jdn), "")
 
 
 def _end_reading(end: _Point | _OpenEnd, side: Literal["lower", "upper"]) -> tuple[str, str]:
@@ -496,6 +496,49 @@ def _end_label(end: _Point | _OpenEnd, side: Literal["lower", "upper"], *, recor
     if end.kind == "open":
         return "open"
     return "?"
+
+
+def _day_range_label(first: tuple[int, int, int], last: tuple[int, int, int], suffix: str) -> str:
+    """`20–21 August 1940`, `14 October – 13 November 1917`, or both days in full across years."""
+    (year, month, day), (last_year, last_month, last_day) = first, last
+    if year != last_year:
+        return _interval_label(
+            f"{day} {MONTH_NAMES[month - 1]} {year_label(year)}{suffix}",
+            f"{last_day} {MONTH_NAMES[last_month - 1]} {year_label(last_year)}{suffix}",
+        )
+    if month != last_month:
+        return f"{day} {MONTH_NAMES[month - 1]} – {last_day} {MONTH_NAMES[last_month - 1]} {year_label(year)}{suffix}"
+    return f"{day}–{last_day} {MONTH_NAMES[month - 1]} {year_label(year)}{suffix}"
+
+
+def _plain_day(end: _Point | _OpenEnd) -> bool:
+    return isinstance(end, _Point) and end.precision == "day" and not (end.uncertain or end.approximate)
+
+
+def _recorded_interval_label(lower: _Point | _OpenEnd, upper: _Point | _OpenEnd) -> str:
+    if _plain_day(lower) and _plain_day(upper):
+        assert isinstance(lower, _Point) and isinstance(upper, _Point)
+        if lower.calendar == upper.calendar:
+            suffix = " (O.S.)" if lower.calendar == "julian" else ""
+            first = (lower.year, lower.month or 1, lower.day or 1)
+            return _day_range_label(first, (upper.year, upper.month or 1, upper.day or 1), suffix)
+    return _interval_label(_end_label(lower, "lower", recorded=True), _end_label(upper, "upper", recorded=True))
+
+
+def _gregorian_interval_label(
+    lower: _Point | _OpenEnd, upper: _Point | _OpenEnd, lower_text: str, upper_text: str
+) -> str:
+    """Both ends read as plain Gregorian days (days, or Julian ends widened to days): compact."""
+    if (
+        isinstance(lower, _Point)
+        and isinstance(upper, _Point)
+        and all(
+            (end.precision == "day" or end.calendar == "julian") and not (end.uncertain or end.approximate)
+            for end in (lower, upper)
+        )
+    ):
+        return _day_range_label(jdn_to_gregorian(lower.min_jdn), jdn_to_gregorian(upper.max_jdn), "")
+    return _interval_label(lower_text, upper_text)
 
 
 def _interval_label(lower: str, upper: str) -> str:

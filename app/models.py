@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.dates import HistoricalDate
+from app.json import dumps
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -76,8 +77,6 @@ def date_values(prefix: str, date: HistoricalDate | None) -> dict[str, Any]:
     """Column values for `date_columns(prefix)`; all None when there is no date."""
     if date is None:
         return {f"{prefix}_{part}": None for part in DATE_PARTS}
-    from app.json import dumps  # local: app.json is for rendering, models only need it here
-
     return {
         f"{prefix}_edtf": date.edtf,
         f"{prefix}_calendar": date.calendar,

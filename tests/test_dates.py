@@ -74,6 +74,27 @@ def test_october_revolution_in_full() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("edtf", "calendar", "end_calendar", "label", "gregorian_label"),
+    [
+        ("1940-08-20/1940-08-21", "gregorian", None, "20–21 August 1940", "20–21 August 1940"),
+        ("1929-01-20/1929-02-12", "gregorian", None, "20 January – 12 February 1929", "20 January – 12 February 1929"),
+        ("1917-10-25/1917-10-26", "julian", None, "25–26 October 1917 (O.S.)", "7–8 November 1917"),
+        ("1917-10", "julian", None, "October 1917 (O.S.)", "14 October – 13 November 1917"),
+        ("1929-04/1933-07-17", "gregorian", None, "April 1929 – 17 July 1933", "April 1929 – 17 July 1933"),
+        (
+            "1917-10-25/1923-06-16", "julian", "gregorian",
+            "25 October 1917 (O.S.) – 16 June 1923", "7 November 1917 – 16 June 1923",
+        ),
+    ],
+)  # fmt: skip
+def test_interval_labels_say_month_and_year_once(
+    edtf: str, calendar: str, end_calendar: str | None, label: str, gregorian_label: str
+) -> None:
+    date = parse_date(edtf, calendar, end_calendar)  # type: ignore[arg-type]
+    assert (date.label, date.gregorian_label) == (label, gregorian_label)
+
+
 def test_on_this_day_fields() -> None:
     revolution = parse_date("1917-10-25", "julian")
     assert (revolution.month, revolution.day, revolution.recorded_month, revolution.recorded_day) == (11, 7, 10, 25)

@@ -10,7 +10,7 @@ from sqlalchemy import Table, bindparam, exists, literal_column
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
-from app.json import Fragment
+from app.json import Fragment, dumps
 from app.models import Record, Work, WorkCreator, WorkSubject
 from app.queries.common import (
     Cursor,
@@ -94,8 +94,6 @@ WHERE wc.work_id IN (SELECT value FROM json_each(:ids)) ORDER BY wc.work_id, wc.
 
 def creators_of(db: ReadConnection, work_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Creators of several works in one query (no N+1 on list pages)."""
-    from app.json import dumps
-
     found: dict[int, list[dict[str, Any]]] = {work_id: [] for work_id in work_ids}
     for work_id, slug, name, role in db.all(CREATORS_SQL, {"ids": dumps(work_ids).decode()}):
         found[work_id].append({"slug": slug, "name": name, "role": role, "href": f"/v1/people/{slug}"})

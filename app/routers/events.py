@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from app.dates import DateError, days_in_month, year_bounds
+from app.dates import days_in_month
 from app.errors import bad_parameter
 from app.queries import events as queries
+from app.queries.common import year_range
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
@@ -38,13 +39,9 @@ def _filters(request: Request, query: EventQuery) -> queries.EventFilters:
         raise bad_parameter("day", f"month {query.month} has no day {query.day}")
     if query.calendar == "julian" and query.month is None:
         raise bad_parameter("calendar", "calendar applies to month and day only")
-    first_year = query.year if query.year is not None else query.from_
-    last_year = query.year if query.year is not None else query.to
-    try:
-        min_jdn = year_bounds(first_year)[0] if first_year is not None else None
-        max_jdn = year_bounds(last_year)[1] if last_year is not None else None
-    except DateError as exc:  # pragma: no cover - the bounds of the year parameters are valid years
-        raise bad_parameter("year", str(exc)) from None
+    min_jdn, max_jdn = year_range(
+        query.year if query.year is not None else query.from_, query.year if query.year is not None else query.to
+    )
     db = read_db(request)
     return queries.EventFilters(
         min_jdn=min_jdn,
