@@ -116,6 +116,9 @@ class ReadConnection:
         connection.execute("PRAGMA cache_size = -32000")  # 32 MiB page cache
         return connection
 
+    def open(self) -> None:
+        _ = self.connection
+
     @property
     def connection(self) -> sqlite3.Connection:
         if self._connection is None:

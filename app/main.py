@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        read_db.open()  # a missing database fails the start-up, not every request
         yield
         read_db.close()
 
