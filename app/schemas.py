@@ -6,14 +6,22 @@ run on each request; tests validate every response against them, which keeps the
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.dates import MAX_YEAR, MIN_YEAR
 from app.documents import SLUG_PATTERN
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=100)]
+
+
+def slug_path(example: str) -> Any:
+    """Metadata of the `{slug}` path parameter: `Annotated[Slug, slug_path("leon-trotsky")]`."""
+    return Path(description="The record's slug (its public id).", examples=[example])
+
+
 YearParam = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 SearchText = Annotated[str, Field(min_length=1, max_length=200)]
 

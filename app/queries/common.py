@@ -90,10 +90,10 @@ def fetch_page(
     must be the row id. One more row than the page is fetched to know whether a next page exists.
     The total is counted up to `count_cap` matches on the first page and carried in the cursor.
     """
-    bound = dict(params, limit=limit + 1)
+    page_params = dict(params, limit=limit + 1)
     if cursor is not None:
-        bound.update(after_key=cursor.key, after_id=cursor.id)
-    rows = db.all(compiled((key, "page", cursor is not None), lambda: build(cursor is not None)), bound)
+        page_params.update(after_key=cursor.key, after_id=cursor.id)
+    rows = db.all(compiled((key, "page", cursor is not None), lambda: build(cursor is not None)), page_params)
     if cursor is not None:
         total = cursor.total
     else:
@@ -127,6 +127,11 @@ def count_matches(
     row = db.one(compiled((key, "count", cap), build_count), params)
     value = int(row[0]) if row else 0
     return Total(min(value, cap), value <= cap)
+
+
+def bound(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters a filter shape binds: the values that are set."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def like_pattern(text: str) -> str:

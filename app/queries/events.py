@@ -12,7 +12,7 @@ from app.dates import MAX_SPAN_LEVEL, SPAN_LEVEL_BASE, jdn_to_gregorian
 from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
-from app.queries.common import Cursor, Page, Statement, contains, fetch_page, like_pattern
+from app.queries.common import Cursor, Page, Statement, bound, contains, fetch_page, like_pattern
 from app.queries.records import citations, identifiers, linked, linked_event, place_tree
 
 E = cast(Table, Event.__table__)
@@ -79,7 +79,7 @@ class EventFilters:
             "kind": self.kind,
             "q": like_pattern(self.q) if self.q is not None else None,
         }
-        return {name: value for name, value in values.items() if value is not None}
+        return bound(values)
 
     @property
     def uses_overlap(self) -> bool:

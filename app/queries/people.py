@@ -18,6 +18,7 @@ from app.queries.common import (
     Statement,
     alphabetical,
     alphabetical_page,
+    bound,
     contains,
     like_pattern,
     overlaps,
@@ -54,7 +55,7 @@ class PeopleFilters:
             "alive_lo": self.alive_lo,
             "alive_hi": self.alive_hi,
         }
-        return {k: v for k, v in values.items() if v is not None}
+        return bound(values)
 
 
 def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:

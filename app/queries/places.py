@@ -12,7 +12,7 @@ from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
 from app.models import Place, PlaceName, Record
-from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, contains, like_pattern
+from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, contains, like_pattern
 from app.queries.records import citations, identifiers, linked_event, place_tree
 
 PL = cast(Table, Place.__table__)
@@ -40,7 +40,7 @@ class PlaceFilters:
     @property
     def params(self) -> dict[str, Any]:
         values = {"q": like_pattern(self.q) if self.q else None, "within_id": self.within_id, "kind": self.kind}
-        return {k: v for k, v in values.items() if v is not None}
+        return bound(values)
 
 
 def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool) -> Statement:

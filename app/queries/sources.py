@@ -12,7 +12,7 @@ from sqlalchemy.sql import ColumnElement
 from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Record, Source
-from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, contains, like_pattern
+from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, contains, like_pattern
 
 S = cast(Table, Source.__table__)
 R = cast(Table, Record.__table__)
@@ -28,7 +28,7 @@ class SourceFilters:
     @property
     def params(self) -> dict[str, Any]:
         values = {"q": like_pattern(self.q) if self.q else None, "kind": self.kind}
-        return {k: v for k, v in values.items() if v is not None}
+        return bound(values)
 
 
 def _statement(filters: SourceFilters, after_cursor: bool, *, ordered: bool) -> Statement:

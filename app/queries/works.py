@@ -18,6 +18,7 @@ from app.queries.common import (
     Statement,
     alphabetical,
     alphabetical_page,
+    bound,
     contains,
     like_pattern,
     overlaps,
@@ -55,7 +56,7 @@ class WorkFilters:
             "lo_jdn": self.published_lo,
             "hi_jdn": self.published_hi,
         }
-        return {k: v for k, v in values.items() if v is not None}
+        return bound(values)
 
 
 def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool) -> Statement:

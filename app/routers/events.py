@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.dates import days_in_month
@@ -22,7 +22,7 @@ from app.routers.common import (
     record_id_for_filter,
     record_id_for_path,
 )
-from app.schemas import EventDetail, EventPage, EventQuery, Slug
+from app.schemas import EventDetail, EventPage, EventQuery, Slug, slug_path
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -87,7 +87,7 @@ async def list_events(request: Request, query: Annotated[EventQuery, Query()]) -
 @router.get("/{slug}", response_model=EventDetail, summary="Get one event", responses=DETAIL_ERRORS)
 async def get_event(
     request: Request,
-    slug: Annotated[Slug, Path(description="The record's slug (its public id).", examples=["october-revolution"])],
+    slug: Annotated[Slug, slug_path("october-revolution")],
 ) -> Response:
     """One event with its people, places (and their names at the time), works, parts and sources."""
     db = read_db(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.errors import bad_parameter
@@ -20,7 +20,7 @@ from app.routers.common import (
     read_db,
     record_id_for_path,
 )
-from app.schemas import PeopleQuery, PersonDetail, PersonPage, Slug
+from app.schemas import PeopleQuery, PersonDetail, PersonPage, Slug, slug_path
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
@@ -51,7 +51,7 @@ async def list_people(request: Request, query: Annotated[PeopleQuery, Query()]) 
 @router.get("/{slug}", response_model=PersonDetail, summary="Get one person", responses=DETAIL_ERRORS)
 async def get_person(
     request: Request,
-    slug: Annotated[Slug, Path(description="The record's slug (its public id).", examples=["leon-trotsky"])],
+    slug: Annotated[Slug, slug_path("leon-trotsky")],
 ) -> Response:
     """One person with aliases, birth and death, events (with roles) and works."""
     db = read_db(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.queries import places as queries
@@ -18,7 +18,7 @@ from app.routers.common import (
     record_id_for_filter,
     record_id_for_path,
 )
-from app.schemas import PlaceDetail, PlacePage, PlaceQuery, Slug
+from app.schemas import PlaceDetail, PlacePage, PlaceQuery, Slug, slug_path
 
 router = APIRouter(prefix="/v1/places", tags=["places"])
 
@@ -41,7 +41,7 @@ async def list_places(request: Request, query: Annotated[PlaceQuery, Query()]) -
 @router.get("/{slug}", response_model=PlaceDetail, summary="Get one place", responses=DETAIL_ERRORS)
 async def get_place(
     request: Request,
-    slug: Annotated[Slug, Path(description="The record's slug (its public id).", examples=["istanbul"])],
+    slug: Annotated[Slug, slug_path("istanbul")],
 ) -> Response:
     """One place with its names over time, where it lies, what lies within it and events there."""
     db = read_db(request)

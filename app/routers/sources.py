@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.queries import sources as queries
@@ -17,7 +17,7 @@ from app.routers.common import (
     read_db,
     record_id_for_path,
 )
-from app.schemas import Slug, SourceDetail, SourcePage, SourceQuery
+from app.schemas import Slug, SourceDetail, SourcePage, SourceQuery, slug_path
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
@@ -38,9 +38,7 @@ async def list_sources(request: Request, query: Annotated[SourceQuery, Query()])
 @router.get("/{slug}", response_model=SourceDetail, summary="Get one source", responses=DETAIL_ERRORS)
 async def get_source(
     request: Request,
-    slug: Annotated[
-        Slug, Path(description="The record's slug (its public id).", examples=["the-exile-of-leon-trotsky"])
-    ],
+    slug: Annotated[Slug, slug_path("the-exile-of-leon-trotsky")],
 ) -> Response:
     """One source and the records that cite it."""
     db = read_db(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.errors import bad_parameter
@@ -21,7 +21,7 @@ from app.routers.common import (
     record_id_for_filter,
     record_id_for_path,
 )
-from app.schemas import Slug, WorkDetail, WorkPage, WorkQuery
+from app.schemas import Slug, WorkDetail, WorkPage, WorkQuery, slug_path
 
 router = APIRouter(prefix="/v1/works", tags=["works"])
 
@@ -57,9 +57,7 @@ async def list_works(request: Request, query: Annotated[WorkQuery, Query()]) -> 
 @router.get("/{slug}", response_model=WorkDetail, summary="Get one work", responses=DETAIL_ERRORS)
 async def get_work(
     request: Request,
-    slug: Annotated[
-        Slug, Path(description="The record's slug (its public id).", examples=["the-history-of-the-russian-revolution"])
-    ],
+    slug: Annotated[Slug, slug_path("the-history-of-the-russian-revolution")],
 ) -> Response:
     """One work with its creators, publication, subjects, related events and sources."""
     db = read_db(request)
