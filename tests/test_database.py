@@ -70,6 +70,41 @@ def test_seed_twice_changes_nothing(tmp_path: Path) -> None:
     assert (tmp_path / "s.sqlite3").read_bytes() == before
 
 
+def test_a_changed_record_is_rewritten_with_its_links_and_a_new_revision(tmp_path: Path) -> None:
+    url = make_database(tmp_path / "c.sqlite3")
+    records = read_file(SEED_FILE)
+    event = next(r for r in records if r["type"] == "event" and len(r.get("people", [])) > 1)
+    event["title"] = "A corrected title"
+    event["people"] = event["people"][:1]
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        summary = load_records(session, records)
+    engine.dispose()
+    assert (summary.created, summary.updated) == ([], [f"event/{event['slug']}"])
+    with sqlite3.connect(tmp_path / "c.sqlite3") as connection:
+        title, revision, people = connection.execute(
+            "SELECT e.title, r.revision, (SELECT count(*) FROM event_people WHERE event_id = e.id) "
+            "FROM events e JOIN records r USING (id) WHERE r.slug = ?",
+            (event["slug"],),
+        ).fetchone()
+    assert (title, revision, people) == ("A corrected title", 2, 1)
+
+
+def test_a_place_may_come_before_its_parent_in_the_input(tmp_path: Path) -> None:
+    url = make_database(tmp_path / "p.sqlite3", seed=False)
+    source = {"type": "source", "slug": "s", "title": "S", "kind": "book"}
+    child = {"type": "place", "slug": "town", "name": "Town", "kind": "city", "parent": "land",
+             "citations": [{"source": "s"}]}  # fmt: skip
+    parent = {"type": "place", "slug": "land", "name": "Land", "kind": "country", "citations": [{"source": "s"}]}
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        assert len(load_records(session, [source, child, parent]).created) == 3
+    engine.dispose()
+    with sqlite3.connect(tmp_path / "p.sqlite3") as connection:
+        query = "SELECT p.name FROM places c JOIN places p ON p.id = c.parent_id WHERE c.name = 'Town'"
+        assert connection.execute(query).fetchone() == ("Land",)
+
+
 def test_seed_data_meets_the_brief() -> None:
     records = json.loads(SEED_FILE.read_text())
     counts = {kind: sum(r["type"] == kind for r in records) for kind in ("event", "person", "place", "work")}

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
-from convertdate import julian
+from convertdate import gregorian, julian
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.dates import DateError, HistoricalDate, _parse_edtf, jdn_to_iso, parse_date, to_jdn, year_bounds
+from app.dates import (
+    Calendar,
+    DateError,
+    HistoricalDate,
+    _parse_edtf,
+    days_in_month,
+    jdn_to_gregorian,
+    jdn_to_iso,
+    parse_date,
+    to_jdn,
+    year_bounds,
+)
 
 
 @pytest.mark.parametrize(
@@ -182,6 +194,46 @@ def test_fast_path_agrees_with_the_edtf_parser(case: tuple[str, str]) -> None:
     assert fast == slow
 
 
+@st.composite
+def fast_path_shapes(draw: st.DrawFn) -> str:
+    """Leaves and intervals the fast path reads, valid or not (day 31 of April, season with a day...)."""
+
+    def leaf() -> str:
+        year = draw(st.integers(min_value=-3000, max_value=2100))
+        text = f"-{-year:04d}" if year < 0 else f"{year:04d}"
+        if draw(st.booleans()):
+            text += f"-{draw(st.sampled_from([1, 2, 4, 6, 9, 11, 12, 21, 22, 23, 24])):02d}"
+            if draw(st.booleans()):
+                text += f"-{draw(st.integers(min_value=1, max_value=31)):02d}"
+        return text + draw(st.sampled_from(["", "", "?", "~", "%"]))
+
+    if draw(st.booleans()):
+        return leaf()
+    ends = st.sampled_from(["leaf", "leaf", "leaf", "..", ""])
+    lower, upper = draw(ends), draw(ends)
+    return f"{leaf() if lower == 'leaf' else lower}/{leaf() if upper == 'leaf' else upper}"
+
+
+def _outcome(parse: Any) -> Any:
+    try:
+        return parse()
+    except DateError:
+        return "error"
+
+
+@given(
+    fast_path_shapes(),
+    st.sampled_from(["gregorian", "julian"]),
+    st.sampled_from([None, "gregorian", "julian"]),
+)
+def test_fast_path_agrees_with_the_edtf_parser_on_qualifiers_and_intervals(
+    value: str, calendar: Calendar, end_calendar: Calendar | None
+) -> None:
+    fast = _outcome(lambda: parse_date(value, calendar, end_calendar))
+    slow = _outcome(lambda: _parse_edtf(value, calendar, end_calendar))
+    assert fast == slow
+
+
 @given(plain_dates())
 def test_bounds_are_ordered_and_labels_say_bce(case: tuple[str, str]) -> None:
     value, calendar = case
@@ -190,6 +242,21 @@ def test_bounds_are_ordered_and_labels_say_bce(case: tuple[str, str]) -> None:
     year = int(value[:5]) if value.startswith("-") else int(value[:4])
     assert ("BCE" in date.label) == (year <= 0)
     assert ("(O.S.)" in date.label) == (calendar == "julian")
+
+
+@given(
+    st.sampled_from(["gregorian", "julian"]),
+    st.integers(min_value=-9999, max_value=9999),
+    st.integers(min_value=1, max_value=12),
+    st.integers(min_value=1, max_value=31),
+)
+def test_calendar_arithmetic_matches_convertdate(calendar: Calendar, year: int, month: int, day: int) -> None:
+    module = julian if calendar == "julian" else gregorian
+    assert days_in_month(calendar, year, month) == module.month_length(year, month)
+    day = min(day, days_in_month(calendar, year, month))
+    jdn = to_jdn(calendar, year, month, day)
+    assert jdn == int(module.to_jd(year, month, day) + 0.5)
+    assert jdn_to_gregorian(jdn) == tuple(int(part) for part in gregorian.from_jd(jdn - 0.5))
 
 
 @given(st.dates(min_value=datetime.date(1, 1, 1), max_value=datetime.date(9999, 12, 31)))
