@@ -47,6 +47,15 @@ DATE_PARTS = (
 )  # fmt: skip
 
 
+# Full-text indexes (migration 0002) live outside the ORM: FTS5 tables, their shadow tables, triggers.
+FULL_TEXT_TABLES = ("events_fts", "people_fts")
+
+
+def managed_by_models(_object: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:
+    """Alembic's include_object: leave the full-text tables out of model/database comparisons."""
+    return not (type_ == "table" and name is not None and name.startswith(FULL_TEXT_TABLES))
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -63,12 +63,20 @@ class EventQuery(ListQuery):
     kind: str | None = Field(
         None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, description="Event kind.", examples=["exile"]
     )
-    q: SearchText | None = Field(None, description="Text contained in the title or summary.", examples=["exile"])
+    q: SearchText | None = Field(
+        None,
+        description="Words in the title or summary, all of them, diacritics ignored; `trots*` matches a prefix.",
+        examples=["exile"],
+    )
     sort: Literal["date", "-date"] = Field("date", description="`date` (oldest first) or `-date` (newest first).")
 
 
 class PeopleQuery(ListQuery):
-    q: SearchText | None = Field(None, description="Text in a name or an alias.", examples=["Bronstein"])
+    q: SearchText | None = Field(
+        None,
+        description="Words in a name or an alias, all of them, diacritics ignored; `trots*` matches a prefix.",
+        examples=["Bronstein"],
+    )
     born_from: YearParam | None = Field(None, description="Born in or after this year (overlap).", examples=[1870])
     born_to: YearParam | None = Field(None, description="Born in or before this year (overlap).", examples=[1890])
     alive_in: YearParam | None = Field(

@@ -110,6 +110,9 @@ def test_parts_and_part_of(client: httpx.Client) -> None:
         ("kind=revolution", {"october-revolution"}, {"russian-civil-war"}),
         ("q=Fourth%20International", {"founding-of-the-fourth-international"}, {"october-revolution"}),
         ("q=100%25", set(), {"october-revolution"}),
+        ("q=perigny", {"founding-of-the-fourth-international"}, {"october-revolution"}),  # Périgny
+        ("q=fourth%20internat*", {"founding-of-the-fourth-international"}, {"october-revolution"}),
+        ('q="unbalanced%20AND%20(OR', set(), {"october-revolution"}),  # FTS syntax is taken literally
         ("person=leon-trotsky&year=1940", {"assassination-of-trotsky"}, {"october-revolution"}),
     ],
 )

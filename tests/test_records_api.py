@@ -49,6 +49,8 @@ def test_trotsky_in_full(client: httpx.Client) -> None:
         ("alive_in=1923", {"vladimir-lenin", "leon-trotsky"}, set()),
         ("born_from=1875&born_to=1880", {"leon-trotsky", "joseph-stalin"}, {"vladimir-lenin"}),
         ("q=stalin", {"joseph-stalin"}, {"leon-trotsky"}),
+        ("q=trots*", {"leon-trotsky"}, {"joseph-stalin"}),
+        ("q=lev%20bronstein", {"leon-trotsky"}, {"joseph-stalin"}),  # an alias
     ],
 )
 def test_people_filters(client: httpx.Client, query: str, expected: set[str], absent: set[str]) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, literal_column, or_, select, tuple_, union_all
+from sqlalchemy import Table, and_, bindparam, exists, literal_column, select, tuple_, union_all
 from sqlalchemy.sql import ColumnElement
 
 from app.dates import MAX_SPAN_LEVEL, SPAN_LEVEL_BASE, jdn_to_gregorian
 from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
-from app.queries.common import Cursor, Page, Statement, bound, contains, fetch_page, like_pattern
+from app.queries.common import Cursor, Page, Statement, bound, fetch_page, fts_match, full_text_ids
 from app.queries.records import citations, identifiers, linked, linked_event, place_tree
 
 E = cast(Table, Event.__table__)
@@ -77,7 +77,7 @@ class EventFilters:
             "place_id": self.place_id,
             "work_id": self.work_id,
             "kind": self.kind,
-            "q": like_pattern(self.q) if self.q is not None else None,
+            "q": fts_match(self.q) if self.q is not None else None,
         }
         return bound(values)
 
@@ -110,7 +110,7 @@ def _conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     if filters.kind is not None:
         conditions.append(E.c.kind == bindparam("kind"))
     if filters.q is not None:
-        conditions.append(or_(contains(E.c.title, bindparam("q")), contains(E.c.summary, bindparam("q"))))
+        conditions.append(E.c.id.in_(full_text_ids("events_fts")))
     return conditions
 
 

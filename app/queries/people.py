@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, literal_column, or_
+from sqlalchemy import Table, bindparam, func, literal_column, or_
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
@@ -19,8 +19,8 @@ from app.queries.common import (
     alphabetical,
     alphabetical_page,
     bound,
-    contains,
-    like_pattern,
+    fts_match,
+    full_text_ids,
     overlaps,
 )
 from app.queries.records import citations, identifiers, linked_event
@@ -49,7 +49,7 @@ class PeopleFilters:
     @property
     def params(self) -> dict[str, Any]:
         values = {
-            "q": like_pattern(self.q) if self.q else None,
+            "q": fts_match(self.q) if self.q else None,
             "lo_jdn": self.born_lo,
             "hi_jdn": self.born_hi,
             "alive_lo": self.alive_lo,
@@ -61,8 +61,7 @@ class PeopleFilters:
 def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
     if filters.q is not None:
-        alias_match = exists().where(AL.c.person_id == PE.c.id, contains(AL.c.name, bindparam("q")))
-        conditions.append(or_(contains(PE.c.name, bindparam("q")), alias_match))
+        conditions.append(PE.c.id.in_(full_text_ids("people_fts")))
     conditions += overlaps(
         PE.c.born_min_jdn, PE.c.born_max_jdn, filters.born_lo is not None, filters.born_hi is not None
     )
