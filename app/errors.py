@@ -110,19 +110,9 @@ def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 def _accepted_parameters(request: Request) -> list[str]:
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return []
-    names: list[str] = []
-    for param in dependant.query_params:
-        annotation = param.field_info.annotation
-        fields = getattr(annotation, "model_fields", None)
-        if fields:
-            names += [field.alias or name for name, field in fields.items()]
-        else:
-            names.append(param.alias)
-    return names
+    """The query parameters the route documents (app.routers.common.query_docs)."""
+    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    return [parameter["name"] for parameter in extra.get("parameters", []) if parameter.get("in") == "query"]
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from app import json
@@ -14,6 +17,7 @@ from app.queries.common import Cursor, Page
 from app.queries.records import find_record
 from app.schemas import ProblemDetail
 
+QueryModel = TypeVar("QueryModel", bound=BaseModel)
 _PROBLEM = {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}}
 LIST_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {**_PROBLEM, "description": "A parameter is unknown or has a bad value; `invalid_params` names it."}
@@ -23,6 +27,41 @@ DETAIL_ERRORS: dict[int | str, dict[str, Any]] = {
     410: {**_PROBLEM, "description": "The record was deleted."},
     400: {**_PROBLEM, "description": "The slug is malformed."},
 }
+
+
+def query_model(model: type[QueryModel]) -> Callable[[Request], Awaitable[QueryModel]]:
+    """A dependency that validates the query string against `model` (unknown parameters refused).
+
+    FastAPI can do this itself (`Annotated[Model, Query()]`), but its per-field Python walk cost
+    ~250 us a request - 40 % of a list request, by profile; pydantic validates the whole model in
+    a few microseconds. Document the parameters with `openapi_extra=query_docs(model)`.
+    """
+
+    async def parse(request: Request) -> QueryModel:
+        try:
+            return model.model_validate(dict(request.query_params))  # a repeated parameter: the last wins
+        except ValidationError as exc:
+            errors = [{**error, "loc": ("query", *error["loc"])} for error in exc.errors(include_url=False)]
+            raise RequestValidationError(errors) from None
+
+    return parse
+
+
+def query_docs(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI query parameters for `model`, as FastAPI would have generated them."""
+    schema = model.model_json_schema(by_alias=True)
+    parameters = []
+    for name, field_schema in schema["properties"].items():
+        parameter = {
+            "name": name,
+            "in": "query",
+            "required": name in schema.get("required", ()),
+            "schema": field_schema,
+        }
+        if "description" in field_schema:
+            parameter["description"] = field_schema["description"]
+        parameters.append(parameter)
+    return {"parameters": parameters}
 
 
 def read_db(request: Request) -> ReadConnection:

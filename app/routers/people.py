@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.errors import bad_parameter
@@ -17,6 +17,8 @@ from app.routers.common import (
     fragment,
     json_response,
     page_response,
+    query_docs,
+    query_model,
     read_db,
     record_id_for_path,
 )
@@ -25,8 +27,10 @@ from app.schemas import PeopleQuery, PersonDetail, PersonPage, Slug, slug_path
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
 
-@router.get("", response_model=PersonPage, summary="List people", responses=LIST_ERRORS)
-async def list_people(request: Request, query: Annotated[PeopleQuery, Query()]) -> Response:
+@router.get(
+    "", response_model=PersonPage, summary="List people", responses=LIST_ERRORS, openapi_extra=query_docs(PeopleQuery)
+)
+async def list_people(request: Request, query: Annotated[PeopleQuery, Depends(query_model(PeopleQuery))]) -> Response:
     """People in alphabetical order of name."""
     if query.born_from is not None and query.born_to is not None and query.born_from > query.born_to:
         raise bad_parameter("born_from", f"born_from={query.born_from} is after born_to={query.born_to}")

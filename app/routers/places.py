@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.queries import places as queries
@@ -14,6 +14,8 @@ from app.routers.common import (
     decode_cursor,
     json_response,
     page_response,
+    query_docs,
+    query_model,
     read_db,
     record_id_for_filter,
     record_id_for_path,
@@ -23,8 +25,10 @@ from app.schemas import PlaceDetail, PlacePage, PlaceQuery, Slug, slug_path
 router = APIRouter(prefix="/v1/places", tags=["places"])
 
 
-@router.get("", response_model=PlacePage, summary="List places", responses=LIST_ERRORS)
-async def list_places(request: Request, query: Annotated[PlaceQuery, Query()]) -> Response:
+@router.get(
+    "", response_model=PlacePage, summary="List places", responses=LIST_ERRORS, openapi_extra=query_docs(PlaceQuery)
+)
+async def list_places(request: Request, query: Annotated[PlaceQuery, Depends(query_model(PlaceQuery))]) -> Response:
     """Places in alphabetical order of their current name."""
     db = read_db(request)
     within_id = record_id_for_filter(db, "place", query.within, "within") if query.within else None

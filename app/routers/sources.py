@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.queries import sources as queries
@@ -14,6 +14,8 @@ from app.routers.common import (
     decode_cursor,
     json_response,
     page_response,
+    query_docs,
+    query_model,
     read_db,
     record_id_for_path,
 )
@@ -22,8 +24,10 @@ from app.schemas import Slug, SourceDetail, SourcePage, SourceQuery, slug_path
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
 
-@router.get("", response_model=SourcePage, summary="List sources", responses=LIST_ERRORS)
-async def list_sources(request: Request, query: Annotated[SourceQuery, Query()]) -> Response:
+@router.get(
+    "", response_model=SourcePage, summary="List sources", responses=LIST_ERRORS, openapi_extra=query_docs(SourceQuery)
+)
+async def list_sources(request: Request, query: Annotated[SourceQuery, Depends(query_model(SourceQuery))]) -> Response:
     """Sources in alphabetical order of title."""
     page = queries.list_sources(
         read_db(request),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.errors import bad_parameter
@@ -17,6 +17,8 @@ from app.routers.common import (
     fragment,
     json_response,
     page_response,
+    query_docs,
+    query_model,
     read_db,
     record_id_for_filter,
     record_id_for_path,
@@ -26,8 +28,10 @@ from app.schemas import Slug, WorkDetail, WorkPage, WorkQuery, slug_path
 router = APIRouter(prefix="/v1/works", tags=["works"])
 
 
-@router.get("", response_model=WorkPage, summary="List works", responses=LIST_ERRORS)
-async def list_works(request: Request, query: Annotated[WorkQuery, Query()]) -> Response:
+@router.get(
+    "", response_model=WorkPage, summary="List works", responses=LIST_ERRORS, openapi_extra=query_docs(WorkQuery)
+)
+async def list_works(request: Request, query: Annotated[WorkQuery, Depends(query_model(WorkQuery))]) -> Response:
     """Works in alphabetical order of title, each with its creators."""
     first, last = query.published_from, query.published_to
     if first is not None and last is not None and first > last:
