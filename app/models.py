@@ -4,6 +4,12 @@ Every public record (event, person, place, work, source) is a row of `records` -
 timestamps, deletion - plus a row of its own table with the same id (joined-table inheritance), so
 that citations, identifiers and (later) revisions point at any record with a real foreign key.
 
+The type tables (events, people, ...) and the link tables hold live records only. Deleting a record
+removes its own row and its links, and keeps its `records` row as a tombstone (slug, deleted_at: the
+API answers 410) while the revision history keeps its content. So list queries need no deletion
+filter - no join to `records` per row, which made counting matches cost 3 us a row - and a trigger
+(migration 0003) refuses to mark a record deleted while its own row remains.
+
 Historical dates are stored derived (see app.dates): for a date called `born` the columns are
 `born_edtf`, `born_calendar`, `born_end_calendar` (what was recorded), `born_min_jdn`, `born_max_jdn`,
 `born_span_level` (what queries use), `born_month`, `born_day`, `born_recorded_month`,

@@ -166,3 +166,16 @@ def test_cli_seed_reports_errors_and_exits_non_zero(tmp_path: Path, monkeypatch:
     result = runner.invoke(main, ["db", "seed"])
     assert result.exit_code == 0 and "0 created, 0 updated" in result.output
     get_settings.cache_clear()
+
+
+def test_a_record_cannot_be_marked_deleted_while_its_row_remains(tmp_path: Path) -> None:
+    """List queries rely on it: the type tables hold live records only (app/models.py)."""
+    make_database(tmp_path / "d.sqlite3")
+    with sqlite3.connect(tmp_path / "d.sqlite3") as connection:
+        connection.execute("PRAGMA foreign_keys = ON")
+        (record_id,) = connection.execute("SELECT id FROM records WHERE slug = 'october-revolution'").fetchone()
+        with pytest.raises(sqlite3.IntegrityError, match="must leave its own table"):
+            connection.execute("UPDATE records SET deleted_at = '2026-11-24' WHERE id = ?", (record_id,))
+        connection.execute("DELETE FROM events WHERE part_of_id = ?", (record_id,))
+        connection.execute("DELETE FROM events WHERE id = ?", (record_id,))
+        connection.execute("UPDATE records SET deleted_at = '2026-11-24' WHERE id = ?", (record_id,))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, literal_column, select, tuple_, union_all
+from sqlalchemy import Table, bindparam, exists, literal_column, select, tuple_, union_all
 from sqlalchemy.sql import ColumnElement
 
 from app.dates import MAX_SPAN_LEVEL, SPAN_LEVEL_BASE, jdn_to_gregorian
@@ -88,7 +88,7 @@ class EventFilters:
 
 
 def _conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = []
     if filters.month is not None:
         month, day = (
             (E.c.date_recorded_month, E.c.date_recorded_day)
@@ -149,7 +149,7 @@ def _statement(filters: EventFilters, after_cursor: bool, *, ordered: bool) -> S
         common.append(_keyset(filters.descending))
     source = E.join(R, R.c.id == E.c.id)
     arms = _overlap_arms(filters) if filters.uses_overlap else [[]]
-    selects = [select(*LIST_COLUMNS).select_from(source).where(and_(*arm, *common)) for arm in arms]
+    selects = [select(*LIST_COLUMNS).select_from(source).where(*arm, *common) for arm in arms]
     if not ordered:
         return selects[0] if len(selects) == 1 else union_all(*selects)
     order = ("date_min_jdn DESC, id DESC" if filters.descending else "date_min_jdn, id").split(", ")
@@ -188,12 +188,12 @@ WHERE e.id = :id
 """
 PARTS_SQL = """
 SELECT r.slug, e.title, e.date_json FROM events e JOIN records r ON r.id = e.id
-WHERE e.part_of_id = :id AND r.deleted_at IS NULL ORDER BY e.date_min_jdn, e.id
+WHERE e.part_of_id = :id ORDER BY e.date_min_jdn, e.id
 """
 PEOPLE_SQL = """
 SELECT r.slug, p.name, ep.role FROM event_people ep
 JOIN people p ON p.id = ep.person_id JOIN records r ON r.id = p.id
-WHERE ep.event_id = :id AND r.deleted_at IS NULL ORDER BY p.name, ep.role
+WHERE ep.event_id = :id ORDER BY p.name, ep.role
 """
 # The name a place had when the event began, if a historical name covers that year.
 PLACES_SQL = """
@@ -203,12 +203,12 @@ SELECT r.slug, pl.name, epl.role, pl.kind, pl.latitude, pl.longitude,
           AND coalesce(n.from_year, -99999) <= :year AND :year <= coalesce(n.to_year, 99999)
         ORDER BY n.from_year DESC LIMIT 1) AS name_then
 FROM event_places epl JOIN places pl ON pl.id = epl.place_id JOIN records r ON r.id = pl.id
-WHERE epl.event_id = :id AND r.deleted_at IS NULL ORDER BY epl.role, pl.name
+WHERE epl.event_id = :id ORDER BY epl.role, pl.name
 """
 WORKS_SQL = """
 SELECT r.slug, w.title, ew.role FROM event_works ew
 JOIN works w ON w.id = ew.work_id JOIN records r ON r.id = w.id
-WHERE ew.event_id = :id AND r.deleted_at IS NULL ORDER BY w.title
+WHERE ew.event_id = :id ORDER BY w.title
 """
 TAGS_SQL = "SELECT tag FROM event_tags WHERE event_id = :id ORDER BY tag"
 

@@ -59,7 +59,7 @@ class PeopleFilters:
 
 
 def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
         conditions.append(PE.c.id.in_(full_text_ids("people_fts")))
     conditions += overlaps(
@@ -103,12 +103,12 @@ ALIASES_SQL = "SELECT name, kind, language FROM person_aliases WHERE person_id =
 EVENTS_SQL = """
 SELECT r.slug, e.title, e.date_json, ep.role FROM event_people ep
 JOIN events e ON e.id = ep.event_id JOIN records r ON r.id = e.id
-WHERE ep.person_id = :id AND r.deleted_at IS NULL ORDER BY e.date_min_jdn, e.id LIMIT 100
+WHERE ep.person_id = :id ORDER BY e.date_min_jdn, e.id LIMIT 100
 """
 WORKS_SQL = """
 SELECT r.slug, w.title, wc.role, w.published_json FROM work_creators wc
 JOIN works w ON w.id = wc.work_id JOIN records r ON r.id = w.id
-WHERE wc.person_id = :id AND r.deleted_at IS NULL ORDER BY w.published_min_jdn, w.title LIMIT 100
+WHERE wc.person_id = :id ORDER BY w.published_min_jdn, w.title LIMIT 100
 """
 
 

@@ -44,7 +44,7 @@ class PlaceFilters:
 
 
 def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool) -> Statement:
-    conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
         other_names = exists().where(NAMES.c.place_id == PL.c.id, contains(NAMES.c.name, bindparam("q")))
         conditions.append(or_(contains(PL.c.name, bindparam("q")), other_names))
@@ -104,13 +104,12 @@ SELECT r.slug, p.name FROM up JOIN places p ON p.id = up.id JOIN records r ON r.
 """
 CHILDREN_SQL = """
 SELECT r.slug, p.name FROM places p JOIN records r ON r.id = p.id
-WHERE p.parent_id = :id AND r.deleted_at IS NULL ORDER BY p.name LIMIT 200
+WHERE p.parent_id = :id ORDER BY p.name LIMIT 200
 """
 EVENTS_SQL = """
 WITH RECURSIVE tree(id) AS (SELECT :id UNION SELECT p.id FROM places p JOIN tree ON p.parent_id = tree.id)
 SELECT r.slug, e.title, e.date_json FROM events e JOIN records r ON r.id = e.id
 WHERE e.id IN (SELECT event_id FROM event_places WHERE place_id IN (SELECT id FROM tree))
-  AND r.deleted_at IS NULL
 ORDER BY e.date_min_jdn, e.id LIMIT 20
 """
 

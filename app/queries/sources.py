@@ -32,7 +32,7 @@ class SourceFilters:
 
 
 def _statement(filters: SourceFilters, after_cursor: bool, *, ordered: bool) -> Statement:
-    conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
         conditions.append(contains(S.c.title, bindparam("q")))
     if filters.kind is not None:
@@ -68,7 +68,7 @@ FROM sources s JOIN records r ON r.id = s.id WHERE s.id = :id
 """
 CITED_BY_SQL = """
 SELECT DISTINCT r.type, r.slug FROM citations c JOIN records r ON r.id = c.record_id
-WHERE c.source_id = :id AND r.deleted_at IS NULL ORDER BY r.type, r.slug LIMIT 200
+WHERE c.source_id = :id ORDER BY r.type, r.slug LIMIT 200
 """
 
 

@@ -60,7 +60,7 @@ class WorkFilters:
 
 
 def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool) -> Statement:
-    conditions: list[ColumnElement[bool]] = [R.c.deleted_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
         conditions.append(contains(W.c.title, bindparam("q")))
     if filters.author_id is not None:
@@ -112,7 +112,7 @@ WHERE w.id = :id
 SUBJECTS_SQL = "SELECT subject FROM work_subjects WHERE work_id = :id ORDER BY subject"
 EVENTS_SQL = """
 SELECT r.slug, e.title, e.date_json FROM event_works ew JOIN events e ON e.id = ew.event_id
-JOIN records r ON r.id = e.id WHERE ew.work_id = :id AND r.deleted_at IS NULL ORDER BY e.date_min_jdn LIMIT 100
+JOIN records r ON r.id = e.id WHERE ew.work_id = :id ORDER BY e.date_min_jdn LIMIT 100
 """
 
 
