@@ -144,19 +144,25 @@ def _keyset(descending: bool) -> ColumnElement[bool]:
 
 
 def _statement(filters: EventFilters, after_cursor: bool, *, ordered: bool) -> Statement:
+    """The page (`ordered`) or what to count: positions (date, id) first, from the index alone where
+    the filters allow, then - for the page only - the rows and slugs of those `limit` positions."""
     common = _conditions(filters)
     if after_cursor:
         common.append(_keyset(filters.descending))
-    source = E.join(R, R.c.id == E.c.id)
     arms = _overlap_arms(filters) if filters.uses_overlap else [[]]
-    selects = [select(*LIST_COLUMNS).select_from(source).where(*arm, *common) for arm in arms]
+    positions = [select(E.c.date_min_jdn, E.c.id).where(*arm, *common) for arm in arms]
     if not ordered:
-        return selects[0] if len(selects) == 1 else union_all(*selects)
-    order = ("date_min_jdn DESC, id DESC" if filters.descending else "date_min_jdn, id").split(", ")
-    if len(selects) == 1:
+        return positions[0] if len(positions) == 1 else union_all(*positions)
+    if len(positions) == 1:
         by = [E.c.date_min_jdn.desc(), E.c.id.desc()] if filters.descending else [E.c.date_min_jdn, E.c.id]
-        return selects[0].order_by(*by).limit(bindparam("limit"))
-    return union_all(*selects).order_by(*map(literal_column, order)).limit(bindparam("limit"))
+        page = positions[0].order_by(*by).limit(bindparam("limit")).subquery("page")
+    else:
+        order = "date_min_jdn DESC, id DESC" if filters.descending else "date_min_jdn, id"
+        ordered_union = union_all(*positions).order_by(*map(literal_column, order.split(", ")))
+        page = ordered_union.limit(bindparam("limit")).subquery("page")
+    in_order = [page.c.date_min_jdn, page.c.id]
+    rows = page.join(E, E.c.id == page.c.id).join(R, R.c.id == E.c.id)
+    return select(*LIST_COLUMNS).select_from(rows).order_by(*(c.desc() if filters.descending else c for c in in_order))
 
 
 def list_events(
