@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import multiprocessing
 import random
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.dates import Calendar, days_in_month
@@ -185,8 +186,21 @@ class World:
     seed: int
     events: int
     places: list[dict[str, Any]]
-    cities: list[tuple[str, str, str]]  # slug, name, country name
+    cities: list[tuple[str, str, str]]  # slug, name, country name (most populous first)
     people: list[tuple[str, str, int]]  # slug, name, birth year
+    city_weights: list[float] = field(default_factory=list)
+    people_weights: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # History is uneven: a few places and people appear in many events, most in a few (Zipf-like).
+        self.city_weights = list(itertools.accumulate(1 / (rank + 20) for rank in range(len(self.cities))))
+        self.people_weights = list(itertools.accumulate(1 / (rank + 100) for rank in range(len(self.people))))
+
+    def some_cities(self, rng: random.Random, count: int) -> list[tuple[str, str, str]]:
+        return list(dict.fromkeys(rng.choices(self.cities, cum_weights=self.city_weights, k=count)))
+
+    def some_people(self, rng: random.Random, count: int) -> list[tuple[str, str, int]]:
+        return list(dict.fromkeys(rng.choices(self.people, cum_weights=self.people_weights, k=count)))
 
     @classmethod
     def build(cls, events: int, seed: int) -> World:
@@ -225,7 +239,7 @@ class World:
         slug, name, born = self.people[index]
         person: dict[str, Any] = {
             "type": "person", "slug": slug, "name": name, "born": random_date(rng, born),
-            "birth_place": rng.choice(self.cities)[0], "citations": CITE,
+            "birth_place": self.some_cities(rng, 1)[0][0], "citations": CITE,
         }  # fmt: skip
         died = born + rng.randint(18, 95)
         if died <= 2025:
@@ -246,8 +260,8 @@ class World:
 
     def _event(self, rng: random.Random, index: int) -> dict[str, Any]:
         kind, title, summary = rng.choice(EVENT_TEMPLATES)
-        chosen = rng.sample(self.people, rng.randint(1, 4))
-        where = rng.sample(self.cities, rng.randint(1, 2))
+        chosen = self.some_people(rng, rng.randint(1, 4))
+        where = self.some_cities(rng, rng.randint(1, 2))
         names = {
             "p": chosen[0][1], "q": chosen[-1][1] if len(chosen) > 1 else "their rivals",
             "place": where[0][1], "country": where[0][2] or "the region",

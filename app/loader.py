@@ -40,6 +40,7 @@ from app.models import (
     WorkCreator,
     WorkSubject,
     date_values,
+    name_key,
     utcnow,
 )
 
@@ -236,7 +237,7 @@ def _prepare_one(record: AnyRecordIn) -> Prepared:
         links += [("place_names", (n.name, n.language, n.from_year, n.to_year, n.note)) for n in record.names]
     elif isinstance(record, PersonIn):
         values = {
-            "name": record.name, "description": record.description,
+            "name": record.name, "name_key": name_key(record.name), "description": record.description,
             "birth_place_id": Ref("place", record.birth_place) if record.birth_place else None,
             "death_place_id": Ref("place", record.death_place) if record.death_place else None,
             **date_values("born", record.born.parsed() if record.born else None),

@@ -18,6 +18,7 @@ Historical dates are stored derived (see app.dates): for a date called `born` th
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +61,12 @@ FULL_TEXT_TABLES = ("events_fts", "people_fts")
 def managed_by_models(_object: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:
     """Alembic's include_object: leave the full-text tables out of model/database comparisons."""
     return not (type_ == "table" and name is not None and name.startswith(FULL_TEXT_TABLES))
+
+
+def name_key(name: str) -> str:
+    """How names sort and match a typed prefix: case and diacritics ignored ("Émile" ~ "emile")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def utcnow() -> datetime:
@@ -174,10 +181,14 @@ class PlaceName(Base):
 
 class Person(Record):
     __tablename__ = "people"
+    __table_args__: tuple[Any, ...] = (Index("ix_people_name_key", "name_key", "id"),)
     __mapper_args__ = {"polymorphic_identity": "person"}  # noqa: RUF012
 
     id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(300), index=True)
+    # name_key(name), the list's order and what name_prefix matches. Always set by the loader; nullable
+    # because SQLite adds a NOT NULL column to a filled table only by rebuilding it, which drops triggers.
+    name_key: Mapped[str] = mapped_column(String(300), nullable=True)
     description: Mapped[str | None] = mapped_column(Text)
     birth_place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), index=True)
     death_place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), index=True)

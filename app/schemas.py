@@ -77,6 +77,11 @@ class PeopleQuery(ListQuery):
         description="Words in a name or an alias, all of them, diacritics ignored; `trots*` matches a prefix.",
         examples=["Bronstein"],
     )
+    name_prefix: SearchText | None = Field(
+        None,
+        description="Names that start with this text, case and diacritics ignored (`leon t` finds Leon Trotsky).",
+        examples=["leon t"],
+    )
     born_from: YearParam | None = Field(None, description="Born in or after this year (overlap).", examples=[1870])
     born_to: YearParam | None = Field(None, description="Born in or before this year (overlap).", examples=[1890])
     alive_in: YearParam | None = Field(

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from app.models import name_key
 from app.schemas import (
     PersonDetail,
     PersonPage,
@@ -51,12 +52,20 @@ def test_trotsky_in_full(client: httpx.Client) -> None:
         ("q=stalin", {"joseph-stalin"}, {"leon-trotsky"}),
         ("q=trots*", {"leon-trotsky"}, {"joseph-stalin"}),
         ("q=lev%20bronstein", {"leon-trotsky"}, {"joseph-stalin"}),  # an alias
+        ("name_prefix=LEON%20T", {"leon-trotsky"}, {"joseph-stalin"}),
+        ("name_prefix=ramon%20m", {"ramon-mercader"}, {"leon-trotsky"}),  # Ramón
+        ("name_prefix=trotsky", set(), {"leon-trotsky"}),  # a prefix of the whole name
     ],
 )
 def test_people_filters(client: httpx.Client, query: str, expected: set[str], absent: set[str]) -> None:
     found = set(items(client, f"/v1/people?{query}", PersonPage))
     assert expected <= found
     assert not absent & found
+
+
+def test_people_sort_by_name_without_case_or_diacritics(client: httpx.Client) -> None:
+    names = [p["name"] for p in client.get("/v1/people?limit=100").json()["items"]]
+    assert names == sorted(names, key=name_key) and "Ramón Mercader" in names
 
 
 def test_works_by_trotsky(client: httpx.Client) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
 from app.json import Fragment
-from app.models import Person, PersonAlias, Record
+from app.models import Person, PersonAlias, Record, name_key
 from app.queries.common import (
     Cursor,
     Page,
@@ -31,12 +31,14 @@ AL = cast(Table, PersonAlias.__table__)
 # Someone whose death is not recorded counts as alive for up to 120 years after birth (documented).
 LIFESPAN_DAYS = 43_830
 
-LIST_COLUMNS = (R.c.slug, PE.c.name, PE.c.description, PE.c.born_json, PE.c.died_json, PE.c.id)
+# The sort key (name_key) comes second: app.queries.common.alphabetical_page keys the cursor on it.
+LIST_COLUMNS = (R.c.slug, PE.c.name_key, PE.c.name, PE.c.description, PE.c.born_json, PE.c.died_json, PE.c.id)
 
 
 @dataclass(frozen=True, slots=True)
 class PeopleFilters:
     q: str | None = None
+    name_prefix: str | None = None
     born_lo: int | None = None
     born_hi: int | None = None
     alive_lo: int | None = None
@@ -44,12 +46,21 @@ class PeopleFilters:
 
     @property
     def shape(self) -> tuple[bool, ...]:
-        return (self.q is not None, self.born_lo is not None, self.born_hi is not None, self.alive_lo is not None)
+        return (
+            self.q is not None,
+            self.name_prefix is not None,
+            self.born_lo is not None,
+            self.born_hi is not None,
+            self.alive_lo is not None,
+        )
 
     @property
     def params(self) -> dict[str, Any]:
         values = {
             "q": fts_match(self.q) if self.q else None,
+            # Keys starting with the prefix lie in [prefix, prefix + the highest code point).
+            "prefix_lo": name_key(self.name_prefix) if self.name_prefix else None,
+            "prefix_hi": name_key(self.name_prefix) + "\U0010ffff" if self.name_prefix else None,
             "lo_jdn": self.born_lo,
             "hi_jdn": self.born_hi,
             "alive_lo": self.alive_lo,
@@ -62,6 +73,8 @@ def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
         conditions.append(PE.c.id.in_(full_text_ids("people_fts")))
+    if filters.name_prefix is not None:
+        conditions += [PE.c.name_key >= bindparam("prefix_lo"), PE.c.name_key < bindparam("prefix_hi")]
     conditions += overlaps(
         PE.c.born_min_jdn, PE.c.born_max_jdn, filters.born_lo is not None, filters.born_hi is not None
     )
@@ -78,7 +91,7 @@ def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
 def _statement(filters: PeopleFilters, after_cursor: bool, *, ordered: bool) -> Statement:
     return alphabetical(
         LIST_COLUMNS, PE.join(R, R.c.id == PE.c.id), _conditions(filters),
-        name=PE.c.name, row_id=PE.c.id, after_cursor=after_cursor, ordered=ordered,
+        name=PE.c.name_key, row_id=PE.c.id, after_cursor=after_cursor, ordered=ordered,
     )  # fmt: skip
 
 

@@ -36,7 +36,9 @@ async def list_people(request: Request, query: Annotated[PeopleQuery, Depends(qu
         raise bad_parameter("born_from", f"born_from={query.born_from} is after born_to={query.born_to}")
     born_lo, born_hi = year_range(query.born_from, query.born_to)
     alive_lo, alive_hi = year_range(query.alive_in, query.alive_in)
-    filters = queries.PeopleFilters(q=query.q, born_lo=born_lo, born_hi=born_hi, alive_lo=alive_lo, alive_hi=alive_hi)
+    filters = queries.PeopleFilters(
+        q=query.q, name_prefix=query.name_prefix, born_lo=born_lo, born_hi=born_hi, alive_lo=alive_lo, alive_hi=alive_hi
+    )
     page = queries.list_people(
         read_db(request),
         filters=filters,
@@ -47,7 +49,7 @@ async def list_people(request: Request, query: Annotated[PeopleQuery, Depends(qu
     items = [
         {"slug": slug, "name": name, "description": description, "born": fragment(born), "died": fragment(died),
          "href": f"/v1/people/{slug}"}
-        for slug, name, description, born, died, _id in page.rows
+        for slug, _key, name, description, born, died, _id in page.rows
     ]  # fmt: skip
     return page_response(request, page, items, query.limit)
 
