@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -95,8 +96,11 @@ def page_response(request: Request, page: Page, items: list[dict[str, Any]], lim
     body = {"items": items, "next_cursor": page.next_cursor, "total": page.total.as_json(), "limit": limit}
     headers = {}
     if page.next_cursor is not None:
-        next_url = request.url.include_query_params(cursor=page.next_cursor)
-        headers["Link"] = f'<{next_url.path}?{next_url.query}>; rel="next"'
+        # Built from the scope: Starlette's URL.include_query_params parses and rebuilds the whole URL
+        # (10 % of a list request, by profile).
+        params = dict(request.query_params)
+        params["cursor"] = page.next_cursor
+        headers["Link"] = f'<{request.scope["path"]}?{urlencode(params)}>; rel="next"'
     return Response(json.dumps(body), media_type="application/json", headers=headers)
 
 
