@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.dates import days_in_month
@@ -18,8 +18,8 @@ from app.routers.common import (
     fragment,
     json_response,
     page_response,
+    parse_query,
     query_docs,
-    query_model,
     read_db,
     record_id_for_filter,
     record_id_for_path,
@@ -63,8 +63,9 @@ def _filters(request: Request, query: EventQuery) -> queries.EventFilters:
 @router.get(
     "", response_model=EventPage, summary="List events", responses=LIST_ERRORS, openapi_extra=query_docs(EventQuery)
 )
-async def list_events(request: Request, query: Annotated[EventQuery, Depends(query_model(EventQuery))]) -> Response:
+async def list_events(request: Request) -> Response:
     """Events in date order; every filter combines with the others (AND)."""
+    query = parse_query(request, EventQuery)
     filters = _filters(request, query)
     page = queries.list_events(
         read_db(request),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.errors import bad_parameter
@@ -17,8 +17,8 @@ from app.routers.common import (
     fragment,
     json_response,
     page_response,
+    parse_query,
     query_docs,
-    query_model,
     read_db,
     record_id_for_path,
 )
@@ -30,8 +30,9 @@ router = APIRouter(prefix="/v1/people", tags=["people"])
 @router.get(
     "", response_model=PersonPage, summary="List people", responses=LIST_ERRORS, openapi_extra=query_docs(PeopleQuery)
 )
-async def list_people(request: Request, query: Annotated[PeopleQuery, Depends(query_model(PeopleQuery))]) -> Response:
+async def list_people(request: Request) -> Response:
     """People in alphabetical order of name."""
+    query = parse_query(request, PeopleQuery)
     if query.born_from is not None and query.born_to is not None and query.born_from > query.born_to:
         raise bad_parameter("born_from", f"born_from={query.born_from} is after born_to={query.born_to}")
     born_lo, born_hi = year_range(query.born_from, query.born_to)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.queries import places as queries
@@ -14,8 +14,8 @@ from app.routers.common import (
     decode_cursor,
     json_response,
     page_response,
+    parse_query,
     query_docs,
-    query_model,
     read_db,
     record_id_for_filter,
     record_id_for_path,
@@ -28,8 +28,9 @@ router = APIRouter(prefix="/v1/places", tags=["places"])
 @router.get(
     "", response_model=PlacePage, summary="List places", responses=LIST_ERRORS, openapi_extra=query_docs(PlaceQuery)
 )
-async def list_places(request: Request, query: Annotated[PlaceQuery, Depends(query_model(PlaceQuery))]) -> Response:
+async def list_places(request: Request) -> Response:
     """Places in alphabetical order of their current name."""
+    query = parse_query(request, PlaceQuery)
     db = read_db(request)
     within_id = record_id_for_filter(db, "place", query.within, "within") if query.within else None
     page = queries.list_places(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.queries import sources as queries
@@ -14,8 +14,8 @@ from app.routers.common import (
     decode_cursor,
     json_response,
     page_response,
+    parse_query,
     query_docs,
-    query_model,
     read_db,
     record_id_for_path,
 )
@@ -27,8 +27,9 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 @router.get(
     "", response_model=SourcePage, summary="List sources", responses=LIST_ERRORS, openapi_extra=query_docs(SourceQuery)
 )
-async def list_sources(request: Request, query: Annotated[SourceQuery, Depends(query_model(SourceQuery))]) -> Response:
+async def list_sources(request: Request) -> Response:
     """Sources in alphabetical order of title."""
+    query = parse_query(request, SourceQuery)
     page = queries.list_sources(
         read_db(request),
         filters=queries.SourceFilters(q=query.q, kind=query.kind),

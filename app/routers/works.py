@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.errors import bad_parameter
@@ -17,8 +17,8 @@ from app.routers.common import (
     fragment,
     json_response,
     page_response,
+    parse_query,
     query_docs,
-    query_model,
     read_db,
     record_id_for_filter,
     record_id_for_path,
@@ -31,8 +31,9 @@ router = APIRouter(prefix="/v1/works", tags=["works"])
 @router.get(
     "", response_model=WorkPage, summary="List works", responses=LIST_ERRORS, openapi_extra=query_docs(WorkQuery)
 )
-async def list_works(request: Request, query: Annotated[WorkQuery, Depends(query_model(WorkQuery))]) -> Response:
+async def list_works(request: Request) -> Response:
     """Works in alphabetical order of title, each with its creators."""
+    query = parse_query(request, WorkQuery)
     first, last = query.published_from, query.published_to
     if first is not None and last is not None and first > last:
         raise bad_parameter("published_from", f"published_from={first} is after published_to={last}")
