@@ -13,6 +13,8 @@ import pytest
 
 from app.db import _READ_DIALECT
 from app.queries.events import EventFilters, _statement
+from app.queries.people import PeopleFilters
+from app.queries.people import _statement as people_statement
 
 SHAPES = {
     "year": EventFilters(min_jdn=2425000, max_jdn=2425400),
@@ -51,3 +53,19 @@ def test_counting_reads_the_index_alone(seeded_url: str, name: str) -> None:
     plan = plan_of(seeded_url, SHAPES[name], False, ordered=False)
     searches = [step for step in plan if step.startswith(("SEARCH", "SCAN")) and "anon" not in step]
     assert searches and all("COVERING INDEX" in step for step in searches), plan
+
+
+def test_people_by_name_prefix_use_the_name_key_index_and_count_from_it(seeded_url: str) -> None:
+    filters = PeopleFilters(name_prefix="leon")
+    with sqlite3.connect(Path(seeded_url.removeprefix("sqlite:///"))) as connection:
+        plans = []
+        for ordered in (True, False):
+            statement = people_statement(filters, False, ordered=ordered).compile(dialect=_READ_DIALECT)
+            params = {**filters.params, "limit": 21, **{k: v for k, v in statement.params.items() if v is not None}}
+            plans.append([row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)])
+    page, count = plans
+    assert "SEARCH people USING INDEX ix_people_name_key (name_key>? AND name_key<?)" in page, page
+    assert not [step for step in page if "TEMP B-TREE" in step], page
+    assert [step for step in count if step.startswith("SEARCH")] == [
+        "SEARCH people USING COVERING INDEX ix_people_name_key (name_key>? AND name_key<?)"
+    ], count

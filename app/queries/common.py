@@ -188,8 +188,9 @@ def alphabetical(
     where = list(conditions)
     if after_cursor:
         where.append(tuple_(name, row_id) > tuple_(bindparam("after_key"), bindparam("after_id")))
-    statement = select(*columns).select_from(source).where(*where)
-    return statement.order_by(name, row_id).limit(bindparam("limit")) if ordered else statement
+    if not ordered:  # counting: the ids alone, with no join that the conditions do not need
+        return select(row_id).where(*where)
+    return select(*columns).select_from(source).where(*where).order_by(name, row_id).limit(bindparam("limit"))
 
 
 def alphabetical_page(
