@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker
-from app.loader import LoadError, load_prepared, load_records, read_file
-from app.migrate import upgrade
+from app.migrate import at_head, upgrade
 from app.models import Base, Record
 
 SEED_FILE = Path(__file__).resolve().parent.parent / "data" / "seed.json"
@@ -34,7 +33,8 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = get_settings()
     click.echo(f"database: {settings.database_url}", err=True)
-    upgrade(settings.database_url)
+    if not at_head(settings.database_url):
+        upgrade(settings.database_url)
     if _count_records(settings.database_url) == 0:
         _seed(settings.database_url, SEED_FILE)
     click.echo(f"docs explorer: http://{host}:{port}/docs", err=True)
@@ -72,6 +72,7 @@ def db_seed(file: Path | None) -> None:
 def generate_command(output: Path, events: int, seed: int, processes: int) -> None:
     """Build a synthetic database at OUTPUT (a new SQLite file) for benchmarks, through the loader."""
     from app.generate import counts, prepared_batches
+    from app.loader import load_prepared
 
     if output.exists():
         raise click.UsageError(f"{output} exists: give a new path (generate never overwrites a database)")
@@ -101,6 +102,8 @@ def generate_command(output: Path, events: int, seed: int, processes: int) -> No
 
 
 def _seed(database_url: str, file: Path) -> None:
+    from app.loader import LoadError, load_records, read_file  # the loader is not needed to serve
+
     engine = make_engine(database_url)
     try:
         with make_sessionmaker(engine).begin() as session:

@@ -1,25 +1,56 @@
-"""Run Alembic migrations from code (the CLI and the tests use this)."""
+"""Run Alembic migrations from code (the CLI and the tests use this).
+
+Alembic's command machinery is imported only when a migration runs: `chronicle serve` on a database
+already at the head checks the version and starts (start-up to first answer is a measured target).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+from sqlalchemy import create_engine, inspect, make_url, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
 
+def at_head(database_url: str) -> bool:
+    """Whether the database exists and is at the latest migration (nothing to run)."""
+    from alembic.script import ScriptDirectory
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        return False
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return False
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+    finally:
+        engine.dispose()
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), revision)
 
 
 def downgrade(database_url: str, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(database_url), revision)
