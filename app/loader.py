@@ -385,8 +385,9 @@ def _existing(session: Session, prepared: list[Prepared]) -> dict[Ref, tuple[int
 
 
 def _next_record_id(session: Session) -> int:
-    """The first free record id. Safe because a write transaction holds the database's write lock
-    (BEGIN IMMEDIATE on SQLite) from its start, so no other writer can take the same ids."""
+    """The first free record id. Safe on SQLite because a write transaction holds the database's write
+    lock (BEGIN IMMEDIATE) from its start, so no other writer can take the same ids. PostgreSQL
+    (issue 6) must draw them from the id sequence instead (nextval), or later inserts collide."""
     return int(session.execute(select(func.coalesce(func.max(RECORDS.c.id), 0) + 1)).scalar_one())
 
 

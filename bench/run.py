@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import json
 import os
@@ -186,6 +187,7 @@ class Server:
     env: dict[str, str]
     ready_path: str
     urls: dict[str, str]
+    cwd: Path = ROOT
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
@@ -201,7 +203,7 @@ class Server:
             env={**os.environ, **self.env},
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            cwd=self.cwd,
         )
         deadline = started + 120
         while time.perf_counter() < deadline:
@@ -242,7 +244,7 @@ class Server:
         return int(match.group(1)) / 1024 if match else float("nan")
 
 
-def servers(work: Workload, statements_file: Path, only_chronicle: bool) -> list[Server]:
+def servers(work: Workload, statements_file: Path, only_chronicle: bool, baseline: Path | None) -> list[Server]:
     database = str(work.database)
     chronicle = Server(
         "Chronicle",
@@ -251,6 +253,16 @@ def servers(work: Workload, statements_file: Path, only_chronicle: bool) -> list
         "/v1/events?limit=1",
         work.chronicle,
     )
+    if baseline is not None:  # the same command run from the baseline's work tree imports its code
+        before = Server(
+            f"Chronicle@{baseline.name}",
+            [sys.executable, "-m", "app.cli", "serve", "--port", "{port}"],
+            {"CHRONICLE_DATABASE_URL": f"sqlite:///{database}"},
+            "/v1/events?limit=1",
+            work.chronicle,
+            cwd=baseline,
+        )
+        return [chronicle, before]
     if only_chronicle:
         return [chronicle]
     ceiling_env = {"BENCH_DATABASE": database, "BENCH_STATEMENTS": str(statements_file)}
@@ -375,12 +387,14 @@ class SizeResult:
     statements: dict[str, list[str]]
 
 
-def run_size(label: str, rounds: int, seconds: int, connections: int, quick: bool) -> SizeResult:
+def run_size(
+    label: str, rounds: int, seconds: int, connections: int, quick: bool, baseline: Path | None = None
+) -> SizeResult:
     database = ensure_database(label)
     work = build_workload(database)
     statements_file = Path(tempfile.mkdtemp()) / "statements.json"
     statements_file.write_text(json.dumps(work.statements))
-    all_servers = servers(work, statements_file, only_chronicle=quick)
+    all_servers = servers(work, statements_file, only_chronicle=quick, baseline=baseline)
     results: dict[str, dict[str, list[Measurement]]] = {s.name: {q: [] for q in QUERIES} for s in all_servers}
     start_seconds: dict[str, float] = {}
     unloaded: dict[str, float] = {}
@@ -450,17 +464,72 @@ def report(sizes: list[SizeResult], command: str, rounds: int, seconds: float, c
             f"| {q} | {size.in_process_us[q]:,.0f} | {size.unloaded_p50.get(q, float('nan')):.2f} ms |" for q in QUERIES
         ]
         if len(names) > 1:
+            others = names[1:]
             lines += [
                 "",
-                "| query | Chronicle / Datasette | Chronicle / FastAPI+sqlite3 | Chronicle / bare ASGI |",
-                "|---|---|---|---|",
+                "| query | " + " | ".join(f"Chronicle / {n}: req/s · CPU µs" for n in others) + " |",
+                "|---|" + "---|" * len(others),
             ]
             for query in QUERIES:
-                ours = median_of(size.results["Chronicle"][query], "rps")
-                ratios = [ours / (median_of(size.results[n][query], "rps") or float("nan")) for n in names[1:]]
-                lines.append(f"| {query} | " + " | ".join(f"{r:.2f}×" for r in ratios) + " |")
+                cells = []
+                for other in others:
+                    rate = median_of(size.results["Chronicle"][query], "rps") / (
+                        median_of(size.results[other][query], "rps") or float("nan")
+                    )
+                    cpu = median_of(size.results["Chronicle"][query], "cpu_us") / (
+                        median_of(size.results[other][query], "cpu_us") or float("nan")
+                    )
+                    cells.append(f"{rate:.2f}× · {cpu:.2f}×")
+                lines.append(f"| {query} | " + " | ".join(cells) + " |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + targets(sizes))
+
+
+def targets(sizes: list[SizeResult]) -> list[str]:
+    """Issue 3's targets, checked against this run: met, not met, or not measured in it."""
+    by_label = {size.label: size for size in sizes}
+    rows: list[tuple[str, str, bool | None]] = []
+
+    def rps(size: SizeResult, server: str, query: str) -> float | None:
+        runs = size.results.get(server, {}).get(query)
+        return median_of(runs, "rps") if runs else None
+
+    main = by_label.get("1M")
+    for query in ("Q1", "Q2", "Q4", "Q5"):
+        for server, factor in (("Datasette", 4.0), ("FastAPI+sqlite3", 0.5)):
+            ours, theirs = (rps(main, "Chronicle", query), rps(main, server, query)) if main else (None, None)
+            ratio = ours / theirs if ours and theirs else None
+            rows.append((f"{query} at 1M ≥ {factor:g}× {server}", f"{ratio:.2f}×" if ratio else "-",
+                         None if ratio is None else ratio >= factor))  # fmt: skip
+    ours, theirs = (rps(main, "Chronicle", "Q3"), rps(main, "Datasette", "Q3")) if main else (None, None)
+    ratio = ours / theirs if ours and theirs else None
+    rows.append(("Q3 at 1M ≥ 3× Datasette", f"{ratio:.2f}×" if ratio else "-", None if ratio is None else ratio >= 3))
+    p50 = main.unloaded_p50.get("Q3") if main else None
+    rows.append(("Q3 at 1M: p50 < 20 ms unloaded", f"{p50:.1f} ms" if p50 else "-", None if p50 is None else p50 < 20))
+    small, large = by_label.get("10k"), by_label.get("10M")
+    for query in ("Q1", "Q2", "Q4", "Q5"):
+        if small and large and "Chronicle" in small.results and "Chronicle" in large.results:
+            growth = median_of(large.results["Chronicle"][query], "cpu_us") / median_of(
+                small.results["Chronicle"][query], "cpu_us"
+            )
+            rows.append((f"{query}: CPU µs/req at 10M ≤ 1.3× at 10k", f"{growth:.2f}×", growth <= 1.3))
+        else:
+            rows.append((f"{query}: CPU µs/req at 10M ≤ 1.3× at 10k", "10M not in this run", None))
+    for size in sizes:
+        chronicle = size.results.get("Chronicle", {})
+        worst = max((median_of(runs, "p99_ms") / median_of(runs, "p50_ms"), query) for query, runs in chronicle.items())
+        rows.append((f"p99 ≤ 3× p50 at {size.label} (worst query)", f"{worst[0]:.1f}× ({worst[1]})", worst[0] <= 3))
+    biggest = sizes[-1]
+    memory = max(m.rss_mb for runs in biggest.results.get("Chronicle", {}).values() for m in runs)
+    rows.append((f"RssAnon ≤ 150 MB (at {biggest.label}; the target is at 10M)", f"{memory:.0f} MB",
+                 memory <= 150 if biggest.label == "10M" else None))  # fmt: skip
+    start = max(size.start_seconds.get("Chronicle", 0.0) for size in sizes)
+    rows.append(("start-up to first answer < 2 s", f"{start:.2f} s", start < 2))
+    verdict = {True: "met", False: "**not met**", None: "not measured"}
+    return [
+        "## Targets (issue 3)", "", "| target | this run | |", "|---|---|---|",
+        *(f"| {name} | {value} | {verdict[ok]} |" for name, value, ok in rows), "",
+    ]  # fmt: skip
 
 
 def _cpu_model() -> str:
@@ -482,6 +551,18 @@ def _versions() -> str:
     return ", ".join(found)
 
 
+def checkout(ref: str) -> Path:
+    """A work tree of `ref` under bench/data/ (its code runs on this checkout's virtualenv)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, check=True, capture_output=True, text=True)
+    tree = DATA / f"baseline-{commit.stdout.strip()}"
+    if not tree.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, check=True, capture_output=True
+        )
+    return tree
+
+
 def ensure_tools(quick: bool) -> None:
     if shutil.which("wrk") is None:
         print("installing wrk (apt)...", flush=True)
@@ -498,6 +579,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10k,100k,1M", help="comma-separated: 10k, 100k, 1M, 10M")
     parser.add_argument("--quick", action="store_true", help="Chronicle only, 100k events, 3 rounds of 3 s")
+    parser.add_argument(
+        "--baseline", metavar="GIT_REF", help="with --quick: also run Chronicle at GIT_REF, interleaved, and compare"
+    )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
@@ -510,13 +594,16 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [label for label in labels if label not in SIZES]
     if unknown:
         raise SystemExit(f"unknown size(s) {unknown}: use {', '.join(SIZES)}")
-    results = [run_size(label, args.rounds, args.seconds, args.connections, args.quick) for label in labels]
+    baseline = checkout(args.baseline) if args.baseline else None
+    results = [run_size(label, args.rounds, args.seconds, args.connections, args.quick, baseline) for label in labels]
     command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = report(results, command.strip(), args.rounds, args.seconds, args.connections)
     print(text)
     if not args.quick:
         args.output.write_text(text + "\n")
-        print(f"written to {args.output}")
+        raw = args.output.with_suffix(".json")  # every measurement, for other reports
+        raw.write_text(json.dumps([dataclasses.asdict(size) for size in results], indent=1) + "\n")
+        print(f"written to {args.output} and {raw}")
 
 
 if __name__ == "__main__":

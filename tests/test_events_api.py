@@ -130,7 +130,10 @@ def test_events_come_in_date_order_both_ways(client: httpx.Client) -> None:
     assert descending == [item["slug"] for item in reversed(ascending)]
 
 
-@pytest.mark.parametrize("query", ["", "year=1929", "sort=-date", "from=1900&to=1930", "person=leon-trotsky"])
+@pytest.mark.parametrize(
+    "query",
+    ["", "year=1929", "sort=-date", "from=1900&to=1930", "person=leon-trotsky", "q=trotsky", "q=trotsky&sort=-date"],
+)
 def test_cursor_pages_cover_the_list_exactly_once(client: httpx.Client, query: str) -> None:
     whole = slugs(client, f"/v1/events?{query}&limit=100")
     paged = all_pages(client, f"/v1/events?{query}&limit=2")
@@ -146,6 +149,18 @@ def test_total_is_a_lower_bound_past_the_cap(seeded_url: str) -> None:
     with LiveServer(Settings(database_url=seeded_url, total_count_cap=5)) as url:
         body = httpx.get(f"{url}/v1/events?limit=2").json()
     assert body["total"] == {"value": 5, "relation": "gte"}
+
+
+def test_full_text_totals_are_exact_even_past_the_cap(seeded_url: str) -> None:
+    """Full-text matches are all read to sort them by date, so the page counts them all (no cap)."""
+    from app.config import Settings
+    from tests.conftest import LiveServer
+
+    with LiveServer(Settings(database_url=seeded_url, total_count_cap=2)) as url:
+        whole = httpx.get(f"{url}/v1/events?q=trotsky&limit=100").json()["items"]
+        first = httpx.get(f"{url}/v1/events?q=trotsky&limit=2").json()
+    assert len(whole) > 2
+    assert first["total"] == {"value": len(whole), "relation": "eq"}
 
 
 def test_link_header_points_at_the_next_page(client: httpx.Client) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, literal_column, select, tuple_, union_all
+from sqlalchemy import Table, bindparam, exists, func, literal_column, select, tuple_, union_all
 from sqlalchemy.sql import ColumnElement
 
 from app.dates import MAX_SPAN_LEVEL, SPAN_LEVEL_BASE, jdn_to_gregorian
@@ -150,7 +150,9 @@ def _statement(filters: EventFilters, after_cursor: bool, *, ordered: bool) -> S
     if after_cursor:
         common.append(_keyset(filters.descending))
     arms = _overlap_arms(filters) if filters.uses_overlap else [[]]
-    positions = [select(E.c.date_min_jdn, E.c.id).where(*arm, *common) for arm in arms]
+    counted = ordered and _counted_in_page(filters)
+    extra = [func.count().over().label("matches")] if counted else []
+    positions = [select(E.c.date_min_jdn, E.c.id, *extra).where(*arm, *common) for arm in arms]
     if not ordered:
         return positions[0] if len(positions) == 1 else union_all(*positions)
     if len(positions) == 1:
@@ -162,7 +164,13 @@ def _statement(filters: EventFilters, after_cursor: bool, *, ordered: bool) -> S
         page = ordered_union.limit(bindparam("limit")).subquery("page")
     in_order = [page.c.date_min_jdn, page.c.id]
     rows = page.join(E, E.c.id == page.c.id).join(R, R.c.id == E.c.id)
-    return select(*LIST_COLUMNS).select_from(rows).order_by(*(c.desc() if filters.descending else c for c in in_order))
+    columns = [*LIST_COLUMNS, page.c.matches] if counted else LIST_COLUMNS
+    return select(*columns).select_from(rows).order_by(*(c.desc() if filters.descending else c for c in in_order))
+
+
+def _counted_in_page(filters: EventFilters) -> bool:
+    """Full-text matches are all read to be sorted by date: the page counts them too (fetch_page)."""
+    return filters.q is not None and not filters.uses_overlap
 
 
 def list_events(
@@ -179,6 +187,7 @@ def list_events(
         cursor=cursor,
         sort_key=lambda row: row[5],
         count_cap=count_cap,
+        counted_in_page=_counted_in_page(filters),
     )
 
 
