@@ -256,7 +256,7 @@ def servers(work: Workload, statements_file: Path, only_chronicle: bool, baselin
     if baseline is not None:  # the same command run from the baseline's work tree imports its code
         before = Server(
             f"Chronicle@{baseline.name}",
-            [sys.executable, "-m", "app.cli", "serve", "--port", "{port}"],
+            [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", "{port}"],
             {"CHRONICLE_DATABASE_URL": f"sqlite:///{database}"},
             "/v1/events?limit=1",
             work.chronicle,
