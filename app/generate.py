@@ -21,7 +21,7 @@ import multiprocessing
 import random
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,21 +84,14 @@ def _slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "place"
 
 
-def _year() -> Callable[[random.Random], int]:
+def draw_year(rng: random.Random) -> int:
     """A year in -3000..2025: half in the last two centuries, most of the rest since 1000."""
-
-    def draw(rng: random.Random) -> int:
-        band = rng.random()
-        if band < 0.5:
-            return rng.randint(1800, 2025)
-        if band < 0.8:
-            return rng.randint(1000, 1799)
-        return rng.randint(-3000, 999)
-
-    return draw
-
-
-draw_year = _year()
+    band = rng.random()
+    if band < 0.5:
+        return rng.randint(1800, 2025)
+    if band < 0.8:
+        return rng.randint(1000, 1799)
+    return rng.randint(-3000, 999)
 
 
 def _year_text(year: int) -> str:
