@@ -47,6 +47,8 @@ def parse_query(request: Request, model: type[QueryModel]) -> QueryModel:
 def query_docs(model: type[BaseModel]) -> dict[str, Any]:
     """OpenAPI query parameters for `model`, as FastAPI would have generated them."""
     schema = model.model_json_schema(by_alias=True)
+    if "$defs" in schema:  # a nested model would need its definitions copied into the OpenAPI components
+        raise TypeError(f"{model.__name__}: query parameters must be plain values, not models")
     parameters = []
     for name, field_schema in schema["properties"].items():
         parameter = {
