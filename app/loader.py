@@ -437,12 +437,12 @@ def _insert_many(session: Session, table: Table, columns: Sequence[str], rows: l
     )
     processors = [(i, p) for i, c in enumerate(columns) if (p := table.c[c].type.bind_processor(dialect)) is not None]
     if processors:
-        rows = [tuple(row) for row in rows]
-        processed = []
-        for row in rows:
-            values = list(row)
-            for i, process in processors:
-                values[i] = process(values[i])
-            processed.append(tuple(values))
-        rows = processed
+        rows = [_processed(row, processors) for row in rows]
     session.connection().exec_driver_sql(sql, rows)
+
+
+def _processed(row: tuple[Any, ...], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
+    values = list(row)
+    for i, process in processors:
+        values[i] = process(values[i])
+    return tuple(values)
