@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker
 from app.migrate import at_head, upgrade
-from app.models import Base, Record
+from app.models import Record
 
 SEED_FILE = Path(__file__).resolve().parent.parent / "data" / "seed.json"
 
@@ -71,7 +71,7 @@ def db_seed(file: Path | None) -> None:
               help="Worker processes that validate and prepare records while this one writes.")  # fmt: skip
 def generate_command(output: Path, events: int, seed: int, processes: int) -> None:
     """Build a synthetic database at OUTPUT (a new SQLite file) for benchmarks, through the loader."""
-    from app.generate import counts, prepared_batches
+    from app.generate import counts, deferred_indexes, prepared_batches
     from app.loader import load_prepared
 
     if output.exists():
@@ -84,18 +84,12 @@ def generate_command(output: Path, events: int, seed: int, processes: int) -> No
         with make_sessionmaker(engine).begin() as session:
             connection = session.connection()
             connection.exec_driver_sql("PRAGMA cache_size = -1000000")  # 1 GB: index pages stay in memory
-            # Secondary indexes are built once at the end, by sorting, rather than by millions of
-            # random-order inserts; the loader's own lookups use the (type, slug) key, which stays.
-            indexes = [index for table in Base.metadata.sorted_tables for index in table.indexes if not index.unique]
-            for index in indexes:
-                index.drop(connection)
-            with click.progressbar(length=sum(counts(events).values()), label="records", file=sys.stderr) as bar:
-                for size, (prepared, errors) in prepared_batches(events, seed, processes):
-                    load_prepared(session, prepared, errors)
-                    bar.update(size)
-            click.echo("building indexes", err=True)
-            for index in indexes:
-                index.create(connection)
+            with deferred_indexes(connection):
+                with click.progressbar(length=sum(counts(events).values()), label="records", file=sys.stderr) as bar:
+                    for size, (prepared, errors) in prepared_batches(events, seed, processes):
+                        load_prepared(session, prepared, errors)
+                        bar.update(size)
+                click.echo("building indexes", err=True)
     finally:
         engine.dispose()
     click.echo(f"{output}: {events:,} events and their records in {time.perf_counter() - started:.1f} s")

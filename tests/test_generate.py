@@ -53,6 +53,13 @@ def test_generated_records_look_like_history(tmp_path: Path) -> None:
         assert geonames == one("SELECT count(*) FROM places")[0]
         assert one("SELECT count(*) FROM person_aliases")[0] > 0
         assert one("SELECT count(*) FROM work_creators")[0] == one("SELECT count(*) FROM works")[0]
+        # indexes and full-text rows were built after the load, and the triggers that keep them are back
+        assert one("SELECT count(*) FROM events_fts") == one("SELECT count(*) FROM events")
+        aliased = one("SELECT min(person_id) FROM person_aliases")[0]
+        assert one(f"SELECT count(*) FROM people_fts WHERE rowid = {aliased} AND aliases IS NOT NULL") == (1,)
+        assert one("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'ix_events_date'") == (1,)
+        connection.execute("UPDATE events SET title = 'Zyzzyva' WHERE id = (SELECT min(id) FROM events)")
+        assert one("SELECT count(*) FROM events_fts WHERE events_fts MATCH 'zyzzyva'") == (1,)
 
 
 def test_sources_say_what_the_data_is() -> None:
