@@ -76,7 +76,11 @@ def generate_command(output: Path, events: int, seed: int, processes: int) -> No
 
     if output.exists():
         raise click.UsageError(f"{output} exists: give a new path (generate never overwrites a database)")
-    url = f"sqlite:///{output.resolve()}"
+    # Built under a temporary name and renamed when complete: an interrupted run never leaves a
+    # half-built database where a benchmark would take it for a finished one.
+    partial = output.with_name(output.name + ".partial")
+    partial.unlink(missing_ok=True)
+    url = f"sqlite:///{partial.resolve()}"
     upgrade(url)
     engine = make_engine(url)
     started = time.perf_counter()
@@ -92,6 +96,7 @@ def generate_command(output: Path, events: int, seed: int, processes: int) -> No
                 click.echo("building indexes", err=True)
     finally:
         engine.dispose()
+    partial.rename(output)
     click.echo(f"{output}: {events:,} events and their records in {time.perf_counter() - started:.1f} s")
 
 
