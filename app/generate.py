@@ -306,12 +306,22 @@ def prepared_batches(events: int, seed: int, processes: int) -> Iterator[tuple[i
     gc.enable()
 
 
-# How the full-text tables are filled from scratch: the same rows as migration 0002's triggers write.
-FULL_TEXT_FILL = (
-    "INSERT INTO events_fts (rowid, title, summary) SELECT id, title, summary FROM events",
-    "INSERT INTO people_fts (rowid, name, aliases) SELECT p.id, p.name, "
-    "(SELECT group_concat(a.name, ' ') FROM person_aliases a WHERE a.person_id = p.id) FROM people p",
-)
+# The rows of each full-text table, as the triggers of migrations 0002 and 0005 write them.
+FULL_TEXT_ROWS = {
+    "events_fts (rowid, title, summary)": "SELECT id, title, summary FROM events",
+    "people_fts (rowid, name, aliases, description)": (
+        "SELECT t.id, t.name, (SELECT group_concat(n.name, ' ') FROM person_aliases n WHERE n.person_id = t.id), "
+        "t.description FROM people t"
+    ),
+    "places_fts (rowid, name, other_names, description)": (
+        "SELECT t.id, t.name, (SELECT group_concat(n.name, ' ') FROM place_names n WHERE n.place_id = t.id), "
+        "t.description FROM places t"
+    ),
+    "works_fts (rowid, title, subjects, description)": (
+        "SELECT t.id, t.title, (SELECT group_concat(n.subject, ' ') FROM work_subjects n WHERE n.work_id = t.id), "
+        "t.description FROM works t"
+    ),
+}
 
 
 @contextmanager
@@ -334,7 +344,7 @@ def deferred_indexes(connection: Connection) -> Iterator[None]:
     yield
     for index in indexes:
         index.create(connection)
-    for statement in FULL_TEXT_FILL:
-        connection.exec_driver_sql(statement)
+    for table, rows in FULL_TEXT_ROWS.items():
+        connection.exec_driver_sql(f"INSERT INTO {table} {rows}")
     for _name, sql in triggers:
         connection.exec_driver_sql(sql)

@@ -55,7 +55,7 @@ DATE_PARTS = (
 
 
 # Full-text indexes (migration 0002) live outside the ORM: FTS5 tables, their shadow tables, triggers.
-FULL_TEXT_TABLES = ("events_fts", "people_fts")
+FULL_TEXT_TABLES = ("events_fts", "people_fts", "places_fts", "works_fts")
 
 
 def managed_by_models(_object: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:

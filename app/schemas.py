@@ -24,6 +24,10 @@ def slug_path(example: str) -> Any:
 
 YearParam = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 SearchText = Annotated[str, Field(min_length=1, max_length=200)]
+TEXT_QUERY = (
+    'All the words must match (case and diacritics ignored); `trots*` matches a prefix, `"permanent revolution"` '
+    "a phrase; `OR`, `NOT` and parentheses combine terms. A malformed query (an unclosed quote) is a 400."
+)
 
 # --- query parameters -----------------------------------------------------------------------------
 
@@ -65,7 +69,7 @@ class EventQuery(ListQuery):
     )
     q: SearchText | None = Field(
         None,
-        description="Words in the title or summary, all of them, diacritics ignored; `trots*` matches a prefix.",
+        description=f"Words in the title or summary. {TEXT_QUERY}",
         examples=["exile"],
     )
     sort: Literal["date", "-date"] = Field("date", description="`date` (oldest first) or `-date` (newest first).")
@@ -74,7 +78,7 @@ class EventQuery(ListQuery):
 class PeopleQuery(ListQuery):
     q: SearchText | None = Field(
         None,
-        description="Words in a name or an alias, all of them, diacritics ignored; `trots*` matches a prefix.",
+        description=f"Words in a name or an alias. {TEXT_QUERY}",
         examples=["Bronstein"],
     )
     name_prefix: SearchText | None = Field(
@@ -94,7 +98,9 @@ class PeopleQuery(ListQuery):
 
 class PlaceQuery(ListQuery):
     q: SearchText | None = Field(
-        None, description="Text in the name or any historical or alternative name.", examples=["Constantinople"]
+        None,
+        description=f"Words in the name or a historical or alternative name. {TEXT_QUERY}",
+        examples=["Constantinople"],
     )
     within: Slug | None = Field(None, description="Only places within this place (at any depth).", examples=["france"])
     kind: str | None = Field(
@@ -107,7 +113,9 @@ class PlaceQuery(ListQuery):
 
 
 class WorkQuery(ListQuery):
-    q: SearchText | None = Field(None, description="Text in the title.", examples=["Revolution"])
+    q: SearchText | None = Field(
+        None, description=f"Words in the title or a subject. {TEXT_QUERY}", examples=["Revolution"]
+    )
     author: Slug | None = Field(None, description="Only works this person wrote.", examples=["leon-trotsky"])
     subject: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
         None, description="Only works with this subject (exact).", examples=["Russian Revolution"]

@@ -112,7 +112,9 @@ def test_parts_and_part_of(client: httpx.Client) -> None:
         ("q=100%25", set(), {"october-revolution"}),
         ("q=perigny", {"founding-of-the-fourth-international"}, {"october-revolution"}),  # Périgny
         ("q=fourth%20internat*", {"founding-of-the-fourth-international"}, {"october-revolution"}),
-        ('q="unbalanced%20AND%20(OR', set(), {"october-revolution"}),  # FTS syntax is taken literally
+        ('q="permanent%20revolution"', {"theory-of-permanent-revolution"}, {"october-revolution"}),  # a phrase
+        ('q="revolution%20permanent"', set(), {"theory-of-permanent-revolution"}),  # words in that order only
+        ("q=(exile%20OR%20deportation)%20NOT%20constantinople", {"internal-exile-to-alma-ata"}, {"deportation-from-the-ussr"}),
         ("person=leon-trotsky&year=1940", {"assassination-of-trotsky"}, {"october-revolution"}),
     ],
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from app.cli import main
-from app.generate import GEONAMES_SOURCE, SYNTHETIC_SOURCE, generate
+from app.generate import FULL_TEXT_ROWS, GEONAMES_SOURCE, SYNTHETIC_SOURCE, generate
 
 QUERY_CONTENT = "SELECT type, slug, content_hash FROM records ORDER BY type, slug"
 
@@ -74,3 +74,13 @@ def test_generate_never_overwrites(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["generate", str(path), "--events", "10"])
     assert result.exit_code != 0 and "exists" in result.output
     assert path.read_bytes() == b"precious"
+
+
+def test_filling_full_text_tables_at_once_gives_what_the_triggers_write(seeded_url: str) -> None:
+    path = seeded_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        for table, rows in FULL_TEXT_ROWS.items():
+            name, columns = table.split(" ", 1)
+            written = connection.execute(f"SELECT {columns.strip('()')} FROM {name} ORDER BY rowid").fetchall()
+            assert written, name
+            assert written == connection.execute(f"{rows} ORDER BY 1").fetchall(), name

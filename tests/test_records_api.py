@@ -50,7 +50,7 @@ def test_trotsky_in_full(client: httpx.Client) -> None:
         ("alive_in=1923", {"vladimir-lenin", "leon-trotsky"}, set()),
         ("born_from=1875&born_to=1880", {"leon-trotsky", "joseph-stalin"}, {"vladimir-lenin"}),
         ("q=stalin", {"joseph-stalin"}, {"leon-trotsky"}),
-        ("q=trots*", {"leon-trotsky"}, {"joseph-stalin"}),
+        ("q=trots*", {"leon-trotsky"}, {"joseph-stalin"}),  # names and aliases only, not descriptions
         ("q=lev%20bronstein", {"leon-trotsky"}, {"joseph-stalin"}),  # an alias
         ("name_prefix=LEON%20T", {"leon-trotsky"}, {"joseph-stalin"}),
         ("name_prefix=ramon%20m", {"ramon-mercader"}, {"leon-trotsky"}),  # Ramón

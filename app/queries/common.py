@@ -11,18 +11,14 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     FromClause,
-    Integer,
     Select,
     bindparam,
-    column,
     func,
     literal_column,
     select,
-    text,
     tuple_,
 )
 from sqlalchemy.sql import CompoundSelect
-from sqlalchemy.sql.selectable import TextualSelect
 
 from app import json
 from app.dates import year_bounds
@@ -161,23 +157,6 @@ def like_pattern(text: str) -> str:
     """`%text%` for LIKE ... ESCAPE '\\', with the user's % and _ taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def fts_match(text: str) -> str:
-    """An FTS5 MATCH expression for what a user typed: every word must appear, in any field, with
-    diacritics ignored; a trailing * makes a word a prefix (`trots*`). Each word is quoted, so FTS
-    syntax in the input is taken literally and no input is a syntax error."""
-    terms = []
-    for word in text.split():
-        stem = word.rstrip("*")
-        if stem:
-            terms.append('"' + stem.replace('"', '""') + '"' + ("*" if stem != word else ""))
-    return " ".join(terms) or '""'
-
-
-def full_text_ids(fts_table: str) -> TextualSelect:
-    """SELECT the ids (rowids) of the records whose full-text row matches :q (see fts_match)."""
-    return text(f"SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH :q").columns(column("rowid", Integer))
 
 
 def contains(column: ColumnElement[Any], param: Any) -> ColumnElement[bool]:

@@ -12,8 +12,9 @@ from app.dates import MAX_SPAN_LEVEL, SPAN_LEVEL_BASE, jdn_to_gregorian
 from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
-from app.queries.common import Cursor, Page, Statement, bound, fetch_page, fts_match, full_text_ids
+from app.queries.common import Cursor, Page, Statement, bound, fetch_page
 from app.queries.records import citations, identifiers, linked, linked_event, place_tree
+from app.queries.text import full_text_ids
 
 E = cast(Table, Event.__table__)
 R = cast(Table, Record.__table__)
@@ -47,7 +48,7 @@ class EventFilters:
     place_id: int | None = None
     work_id: int | None = None
     kind: str | None = None
-    q: str | None = None
+    q: str | None = None  # an FTS5 expression (app.queries.text.fts_query)
     descending: bool = False
 
     @property
@@ -77,7 +78,7 @@ class EventFilters:
             "place_id": self.place_id,
             "work_id": self.work_id,
             "kind": self.kind,
-            "q": fts_match(self.q) if self.q is not None else None,
+            "q": self.q,
         }
         return bound(values)
 

@@ -19,11 +19,10 @@ from app.queries.common import (
     alphabetical,
     alphabetical_page,
     bound,
-    fts_match,
-    full_text_ids,
     overlaps,
 )
 from app.queries.records import citations, identifiers, linked_event
+from app.queries.text import full_text_ids
 
 PE = cast(Table, Person.__table__)
 R = cast(Table, Record.__table__)
@@ -57,7 +56,7 @@ class PeopleFilters:
     @property
     def params(self) -> dict[str, Any]:
         values = {
-            "q": fts_match(self.q) if self.q else None,
+            "q": self.q,
             # Keys starting with the prefix lie in [prefix, prefix + the highest code point).
             "prefix_lo": name_key(self.name_prefix) if self.name_prefix else None,
             "prefix_hi": name_key(self.name_prefix) + "\U0010ffff" if self.name_prefix else None,
@@ -72,7 +71,7 @@ class PeopleFilters:
 def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
-        conditions.append(PE.c.id.in_(full_text_ids("people_fts")))
+        conditions.append(PE.c.id.in_(full_text_ids("people_fts", ("name", "aliases"))))
     if filters.name_prefix is not None:
         conditions += [PE.c.name_key >= bindparam("prefix_lo"), PE.c.name_key < bindparam("prefix_hi")]
     conditions += overlaps(

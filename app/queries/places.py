@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, or_, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
 from app.models import Place, PlaceName, Record
-from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, contains, like_pattern
+from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound
 from app.queries.records import citations, identifiers, linked_event, place_tree
+from app.queries.text import full_text_ids
 
 PL = cast(Table, Place.__table__)
 R = cast(Table, Record.__table__)
@@ -39,15 +40,14 @@ class PlaceFilters:
 
     @property
     def params(self) -> dict[str, Any]:
-        values = {"q": like_pattern(self.q) if self.q else None, "within_id": self.within_id, "kind": self.kind}
+        values = {"q": self.q, "within_id": self.within_id, "kind": self.kind}
         return bound(values)
 
 
 def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool) -> Statement:
     conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
-        other_names = exists().where(NAMES.c.place_id == PL.c.id, contains(NAMES.c.name, bindparam("q")))
-        conditions.append(or_(contains(PL.c.name, bindparam("q")), other_names))
+        conditions.append(PL.c.id.in_(full_text_ids("places_fts", ("name", "other_names"))))
     if filters.within_id is not None:
         tree = place_tree("within_id")
         conditions += [PL.c.id.in_(select(tree.c.id)), PL.c.id != bindparam("within_id")]

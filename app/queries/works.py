@@ -19,11 +19,10 @@ from app.queries.common import (
     alphabetical,
     alphabetical_page,
     bound,
-    contains,
-    like_pattern,
     overlaps,
 )
 from app.queries.records import citations, identifiers, linked_event
+from app.queries.text import full_text_ids
 
 W = cast(Table, Work.__table__)
 R = cast(Table, Record.__table__)
@@ -50,7 +49,7 @@ class WorkFilters:
     @property
     def params(self) -> dict[str, Any]:
         values = {
-            "q": like_pattern(self.q) if self.q else None,
+            "q": self.q,
             "author_id": self.author_id,
             "subject": self.subject,
             "lo_jdn": self.published_lo,
@@ -62,7 +61,7 @@ class WorkFilters:
 def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool) -> Statement:
     conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
-        conditions.append(contains(W.c.title, bindparam("q")))
+        conditions.append(W.c.id.in_(full_text_ids("works_fts", ("title", "subjects"))))
     if filters.author_id is not None:
         author: ColumnElement[str] = literal_column("'author'")
         conditions.append(

@@ -11,6 +11,7 @@ from app.dates import days_in_month
 from app.errors import bad_parameter
 from app.queries import events as queries
 from app.queries.common import year_range
+from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
@@ -55,7 +56,7 @@ def _filters(request: Request, query: EventQuery) -> queries.EventFilters:
         place_id=record_id_for_filter(db, "place", query.place, "place") if query.place else None,
         work_id=record_id_for_filter(db, "work", query.work, "work") if query.work else None,
         kind=query.kind,
-        q=query.q,
+        q=fts_query(query.q) if query.q is not None else None,
         descending=query.sort == "-date",
     )
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from app.errors import bad_parameter
 from app.queries import people as queries
 from app.queries.common import year_range
+from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
@@ -38,7 +39,12 @@ async def list_people(request: Request) -> Response:
     born_lo, born_hi = year_range(query.born_from, query.born_to)
     alive_lo, alive_hi = year_range(query.alive_in, query.alive_in)
     filters = queries.PeopleFilters(
-        q=query.q, name_prefix=query.name_prefix, born_lo=born_lo, born_hi=born_hi, alive_lo=alive_lo, alive_hi=alive_hi
+        q=fts_query(query.q) if query.q is not None else None,
+        name_prefix=query.name_prefix,
+        born_lo=born_lo,
+        born_hi=born_hi,
+        alive_lo=alive_lo,
+        alive_hi=alive_hi,
     )
     page = queries.list_people(
         read_db(request),

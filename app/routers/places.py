@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.queries import places as queries
+from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
@@ -35,7 +36,9 @@ async def list_places(request: Request) -> Response:
     within_id = record_id_for_filter(db, "place", query.within, "within") if query.within else None
     page = queries.list_places(
         db,
-        filters=queries.PlaceFilters(q=query.q, within_id=within_id, kind=query.kind),
+        filters=queries.PlaceFilters(
+            q=fts_query(query.q) if query.q is not None else None, within_id=within_id, kind=query.kind
+        ),
         limit=query.limit,
         cursor=decode_cursor(query.cursor, "name"),
         count_cap=request.app.state.settings.total_count_cap,

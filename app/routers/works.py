@@ -10,6 +10,7 @@ from starlette.responses import Response
 from app.errors import bad_parameter
 from app.queries import works as queries
 from app.queries.common import year_range
+from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
@@ -41,7 +42,11 @@ async def list_works(request: Request) -> Response:
     author_id = record_id_for_filter(db, "person", query.author, "author") if query.author else None
     lo, hi = year_range(first, last)
     filters = queries.WorkFilters(
-        q=query.q, author_id=author_id, subject=query.subject, published_lo=lo, published_hi=hi
+        q=fts_query(query.q) if query.q is not None else None,
+        author_id=author_id,
+        subject=query.subject,
+        published_lo=lo,
+        published_hi=hi,
     )
     page = queries.list_works(
         db,
