@@ -131,6 +131,15 @@ class SourceQuery(ListQuery):
     )
 
 
+class SearchQuery(ListQuery):
+    q: SearchText = Field(description=f"What to search for. {TEXT_QUERY}", examples=["exile"])
+    type: Annotated[str, Field(pattern=r"^(event|person|place|work)(,(event|person|place|work))*$")] | None = Field(
+        None,
+        description="Only these record types, comma-separated: `event`, `person`, `place`, `work`. Default: all.",
+        examples=["event,person"],
+    )
+
+
 # --- responses ------------------------------------------------------------------------------------
 
 
@@ -396,3 +405,20 @@ class ProblemDetail(BaseModel):
     invalid_params: list[dict[str, str]] | None = Field(
         None, description="For 400s: each bad parameter with its name and the reason."
     )
+
+
+class SearchHit(BaseModel):
+    type: Literal["event", "person", "place", "work"]
+    slug: str
+    label: str = Field(description="The record's title or name.")
+    snippet: str = Field(
+        description="HTML: the best-matching passage, its text escaped, each matching word in `<mark>`; "
+        "`…` where the passage is cut.",
+        examples=["Trotsky lived in <mark>exile</mark>: first internally at Alma-Ata…"],
+    )
+    score: float = Field(description="BM25 relevance, higher is better; hits come best first.")
+    href: str
+
+
+class SearchPage(PageBase):
+    items: list[SearchHit]

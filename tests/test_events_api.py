@@ -114,7 +114,11 @@ def test_parts_and_part_of(client: httpx.Client) -> None:
         ("q=fourth%20internat*", {"founding-of-the-fourth-international"}, {"october-revolution"}),
         ('q="permanent%20revolution"', {"theory-of-permanent-revolution"}, {"october-revolution"}),  # a phrase
         ('q="revolution%20permanent"', set(), {"theory-of-permanent-revolution"}),  # words in that order only
-        ("q=(exile%20OR%20deportation)%20NOT%20constantinople", {"internal-exile-to-alma-ata"}, {"deportation-from-the-ussr"}),
+        (
+            "q=(exile%20OR%20deportation)%20NOT%20constantinople",
+            {"internal-exile-to-alma-ata"},
+            {"deportation-from-the-ussr"},
+        ),
         ("person=leon-trotsky&year=1940", {"assassination-of-trotsky"}, {"october-revolution"}),
     ],
 )
