@@ -179,9 +179,23 @@ class PlaceName(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+DATED = ("born", "died")  # a person's dates
+
+
 class Person(Record):
     __tablename__ = "people"
-    __table_args__: tuple[Any, ...] = (Index("ix_people_name_key", "name_key", "id"),)
+    __table_args__: tuple[Any, ...] = (
+        Index("ix_people_name_key", "name_key", "id"),
+        # Born and died in a year (overlap, as for events) and on a day of the year, newest first.
+        *(Index(f"ix_people_{d}_overlap", f"{d}_span_level", f"{d}_min_jdn", "id", f"{d}_max_jdn") for d in DATED),
+        *(Index(f"ix_people_{d}_on_this_day", f"{d}_month", f"{d}_day", f"{d}_min_jdn", "id") for d in DATED),
+        *(
+            Index(
+                f"ix_people_{d}_on_this_day_recorded", f"{d}_recorded_month", f"{d}_recorded_day", f"{d}_min_jdn", "id"
+            )
+            for d in DATED
+        ),
+    )
     __mapper_args__ = {"polymorphic_identity": "person"}  # noqa: RUF012
 
     id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
@@ -208,6 +222,9 @@ class PersonAlias(Base):
 
 class Work(Record):
     __tablename__ = "works"
+    __table_args__: tuple[Any, ...] = (
+        Index("ix_works_published_overlap", "published_span_level", "published_min_jdn", "id", "published_max_jdn"),
+    )
     __mapper_args__ = {"polymorphic_identity": "work"}  # noqa: RUF012
 
     id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)

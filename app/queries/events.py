@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, literal_column, select, tuple_, union_all
+from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.sql import ColumnElement
 
-from app.dates import MAX_SPAN_LEVEL, SPAN_LEVEL_BASE, jdn_to_gregorian
+from app.dates import jdn_to_gregorian
 from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
 from app.queries.common import Cursor, Page, Statement, bound, fetch_page
+from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
 from app.queries.records import citations, identifiers, linked, linked_event, place_tree
 from app.queries.text import full_text_ids
 
@@ -88,15 +89,15 @@ class EventFilters:
         return (self.min_jdn is not None or self.max_jdn is not None) and self.month is None
 
 
+DATE = DateColumns(E, "date")
+ROW_COLUMNS = LIST_COLUMNS[:5]  # then min_jdn and id, from the page's positions
+ROWS = E.join(R, R.c.id == E.c.id)
+
+
 def _conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.month is not None:
-        month, day = (
-            (E.c.date_recorded_month, E.c.date_recorded_day)
-            if filters.recorded_calendar
-            else (E.c.date_month, E.c.date_day)
-        )
-        conditions += [month == bindparam("month"), day == bindparam("day")]
+        conditions += on_day(DATE, recorded=filters.recorded_calendar)
         if filters.min_jdn is not None:
             conditions.append(E.c.date_min_jdn >= bindparam("min_jdn"))
         if filters.max_jdn is not None:
@@ -115,58 +116,19 @@ def _conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _overlap_arms(filters: EventFilters) -> list[list[ColumnElement[bool]]]:
-    """One condition list per span level: an index range on (span_level, min_jdn) per level.
-
-    A date overlaps [lo, hi] when min_jdn <= hi and max_jdn >= lo. On its own, `min_jdn <= hi` is an
-    index range reaching back to the beginning of time; but a date of level L spans fewer than
-    4**L days, so for it min_jdn >= lo - (4**L - 1) as well: every level becomes a short range,
-    already in date order, and SQLite merges the levels (MERGE (UNION ALL)) without sorting.
-    """
-    arms = []
-    for level in range(MAX_SPAN_LEVEL + 1):
-        widest = SPAN_LEVEL_BASE**level - 1
-        arm: list[ColumnElement[bool]] = [E.c.date_span_level == literal_column(str(level))]
-        if filters.min_jdn is not None:
-            arm += [
-                E.c.date_min_jdn >= bindparam("min_jdn") - literal_column(str(widest)),
-                E.c.date_max_jdn >= bindparam("min_jdn"),
-            ]
-        if filters.max_jdn is not None:
-            arm.append(E.c.date_min_jdn <= bindparam("max_jdn"))
-        arms.append(arm)
-    return arms
-
-
-def _keyset(descending: bool) -> ColumnElement[bool]:
-    position = tuple_(E.c.date_min_jdn, E.c.id)
-    after = tuple_(bindparam("after_key"), bindparam("after_id"))
-    return position < after if descending else position > after
-
-
 def _statement(filters: EventFilters, after_cursor: bool, *, ordered: bool) -> Statement:
-    """The page (`ordered`) or what to count: positions (date, id) first, from the index alone where
-    the filters allow, then - for the page only - the rows and slugs of those `limit` positions."""
-    common = _conditions(filters)
-    if after_cursor:
-        common.append(_keyset(filters.descending))
-    arms = _overlap_arms(filters) if filters.uses_overlap else [[]]
-    counted = ordered and _counted_in_page(filters)
-    extra = [func.count().over().label("matches")] if counted else []
-    positions = [select(E.c.date_min_jdn, E.c.id, *extra).where(*arm, *common) for arm in arms]
-    if not ordered:
-        return positions[0] if len(positions) == 1 else union_all(*positions)
-    if len(positions) == 1:
-        by = [E.c.date_min_jdn.desc(), E.c.id.desc()] if filters.descending else [E.c.date_min_jdn, E.c.id]
-        page = positions[0].order_by(*by).limit(bindparam("limit")).subquery("page")
-    else:
-        order = "date_min_jdn DESC, id DESC" if filters.descending else "date_min_jdn, id"
-        ordered_union = union_all(*positions).order_by(*map(literal_column, order.split(", ")))
-        page = ordered_union.limit(bindparam("limit")).subquery("page")
-    in_order = [page.c.date_min_jdn, page.c.id]
-    rows = page.join(E, E.c.id == page.c.id).join(R, R.c.id == E.c.id)
-    columns = [*LIST_COLUMNS, page.c.matches] if counted else LIST_COLUMNS
-    return select(*columns).select_from(rows).order_by(*(c.desc() if filters.descending else c for c in in_order))
+    """The page (`ordered`) or what to count (app.queries.dated)."""
+    arms = (
+        [[]]
+        if not filters.uses_overlap
+        else overlap_arms(
+            DATE, "min_jdn" if filters.min_jdn is not None else None, "max_jdn" if filters.max_jdn is not None else None
+        )
+    )
+    return dated_statement(
+        DATE, ROW_COLUMNS, ROWS, arms=arms, conditions=_conditions(filters), descending=filters.descending,
+        after_cursor=after_cursor, ordered=ordered, counted=_counted_in_page(filters),
+    )  # fmt: skip
 
 
 def _counted_in_page(filters: EventFilters) -> bool:
