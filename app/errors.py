@@ -38,8 +38,8 @@ class Problem(Exception):
         self.extensions = extensions
 
 
-def bad_parameter(name: str, reason: str) -> Problem:
-    return Problem(400, f"query parameter {name!r}: {reason}", invalid_params=[{"name": name, "reason": reason}])
+def bad_parameter(name: str, reason: str, *, where: str = "query") -> Problem:
+    return Problem(400, f"{where} parameter {name!r}: {reason}", invalid_params=[{"name": name, "reason": reason}])
 
 
 def problem_response(

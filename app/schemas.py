@@ -131,6 +131,41 @@ class SourceQuery(ListQuery):
     )
 
 
+DAY_LISTS = ("events", "births", "deaths")
+YEAR_LISTS = ("events", "births", "deaths", "works")
+DayLists = Annotated[str, Field(pattern=r"^(events|births|deaths)(,(events|births|deaths))*$")]
+YearLists = Annotated[str, Field(pattern=r"^(events|births|deaths|works)(,(events|births|deaths|works))*$")]
+
+
+class OnThisDayQuery(ListQuery):
+    type: DayLists | None = Field(
+        None,
+        description="Which lists, comma-separated: `events`, `births`, `deaths` (default: all). `cursor` pages "
+        "one list: give its name alone (each list's `next` link does).",
+        examples=["births"],
+    )
+    from_: YearParam | None = Field(None, alias="from", description="Only years from this one (inclusive).")
+    to: YearParam | None = Field(None, description="Only years up to this one (inclusive).")
+    kind: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, description="Only events of this kind.", examples=["exile"]
+    )
+    calendar: Literal["gregorian", "julian"] = Field(
+        "gregorian", description="`julian`: match the day as recorded in the Julian calendar (25 October 1917 O.S.)."
+    )
+
+
+class YearQuery(ListQuery):
+    type: YearLists | None = Field(
+        None,
+        description="Which lists, comma-separated: `events`, `births`, `deaths`, `works` (default: all). `cursor` "
+        "pages one list: give its name alone (each list's `next` link does).",
+        examples=["events"],
+    )
+    kind: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, description="Only events of this kind.", examples=["exile"]
+    )
+
+
 class SearchQuery(ListQuery):
     q: SearchText = Field(description=f"What to search for. {TEXT_QUERY}", examples=["exile"])
     type: Annotated[str, Field(pattern=r"^(event|person|place|work)(,(event|person|place|work))*$")] | None = Field(
@@ -422,3 +457,38 @@ class SearchHit(BaseModel):
 
 class SearchPage(PageBase):
     items: list[SearchHit]
+
+
+class ListPart(PageBase):
+    next: str | None = Field(description="This list's next page (a URL with `type` and `cursor`); null at the end.")
+
+
+class EventList(ListPart):
+    items: list[EventSummary]
+
+
+class PersonList(ListPart):
+    items: list[PersonSummary]
+
+
+class WorkList(ListPart):
+    items: list[WorkSummary]
+
+
+class OnThisDay(BaseModel):
+    month: int = Field(examples=[11])
+    day: int = Field(examples=[7])
+    calendar: Literal["gregorian", "julian"]
+    label: str = Field(examples=["7 November"])
+    events: EventList | None = Field(description="Events on this day, newest first; null when not asked for.")
+    births: PersonList | None = Field(description="People born on this day, most recent first.")
+    deaths: PersonList | None = Field(description="People who died on this day, most recent first.")
+
+
+class YearOverview(BaseModel):
+    year: int = Field(description="Astronomical year: 0 is 1 BCE, -43 is 44 BCE.", examples=[1940])
+    label: str = Field(examples=["1940", "44 BCE"])
+    events: EventList | None = Field(description="Events whose dates overlap the year, in date order.")
+    births: PersonList | None = Field(description="People born in the year (birth dates overlapping it).")
+    deaths: PersonList | None = Field(description="People who died in the year.")
+    works: WorkList | None = Field(description="Works published in the year.")

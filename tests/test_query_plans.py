@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from app.db import _READ_DIALECT
+from app.queries.calendar import BIRTHS, DEATHS, PUBLISHED, Listing, When
+from app.queries.dated import dated_statement
 from app.queries.events import EventFilters, _statement
 from app.queries.people import PeopleFilters
 from app.queries.people import _statement as people_statement
@@ -69,3 +71,38 @@ def test_people_by_name_prefix_use_the_name_key_index_and_count_from_it(seeded_u
     assert [step for step in count if step.startswith("SEARCH")] == [
         "SEARCH people USING COVERING INDEX ix_people_name_key (name_key>? AND name_key<?)"
     ], count
+
+
+WHEN = {
+    "on this day": When(month=3, day=15, descending=True),
+    "on this day, julian, from a year": When(month=3, day=15, recorded_calendar=True, lo=2400000, descending=True),
+    "in a year": When(lo=2425000, hi=2425400),
+}
+
+
+DATED_CASES = [
+    pytest.param(listing, when, id=f"{listing.name}, {when}")
+    for listing in (BIRTHS, DEATHS, PUBLISHED)
+    for when in WHEN
+    if listing is not PUBLISHED or WHEN[when].month is None  # works are listed by year, not by day
+]
+
+
+@pytest.mark.parametrize("after_cursor", [False, True])
+@pytest.mark.parametrize(("listing", "when"), DATED_CASES)
+def test_births_deaths_and_publications_use_indexes_in_order(
+    seeded_url: str, listing: Listing, when: str, after_cursor: bool
+) -> None:
+    arms, conditions = WHEN[when].conditions(listing.date)
+    statement = dated_statement(
+        listing.date, listing.columns, listing.rows, arms=arms, conditions=conditions,
+        descending=WHEN[when].descending, after_cursor=after_cursor, ordered=True,
+    ).compile(dialect=_READ_DIALECT)  # fmt: skip
+    params = {"month": 3, "day": 15, "lo": 1, "hi": 1, "after_key": 1, "after_id": 1, "limit": 21}
+    params.update({k: v for k, v in statement.params.items() if v is not None})
+    with sqlite3.connect(Path(seeded_url.removeprefix("sqlite:///"))) as connection:
+        plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)]
+    assert plan.count("SCAN page") == 1 and plan[-1] == "USE TEMP B-TREE FOR ORDER BY", plan
+    inner = [step for step in plan[:-1] if step != "SCAN page"]
+    assert not [step for step in inner if "TEMP B-TREE" in step], plan
+    assert not [step for step in inner if step.startswith("SCAN") and "INDEX" not in step], plan

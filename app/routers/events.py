@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -76,18 +76,15 @@ async def list_events(request: Request) -> Response:
         sort=query.sort,
         count_cap=request.app.state.settings.total_count_cap,
     )
-    items = [
-        {
-            "slug": slug,
-            "title": title,
-            "kind": kind,
-            "summary": summary,
-            "date": fragment(date),
-            "href": f"/v1/events/{slug}",
-        }
-        for slug, title, kind, summary, date, _jdn, _id in page.rows
-    ]
-    return page_response(request, page, items, query.limit)
+    return page_response(request, page, event_items(page.rows), query.limit)
+
+
+def event_items(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [
+        {"slug": slug, "title": title, "kind": kind, "summary": summary, "date": fragment(date),
+         "href": f"/v1/events/{slug}"}
+        for slug, title, kind, summary, date, _jdn, _id in rows
+    ]  # fmt: skip
 
 
 @router.get("/{slug}", response_model=EventDetail, summary="Get one event", responses=DETAIL_ERRORS)

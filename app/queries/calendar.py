@@ -1,0 +1,101 @@
+"""Births, deaths and publications on a day of the year or in a year (/v1/on-this-day, /v1/years).
+
+Events come from app.queries.events; this module lists people by their birth or death and works by
+their publication, with the same semantics: on a day, single-day dates only, matched by Gregorian
+(or recorded) month and day; in a year, every date that overlaps it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam
+from sqlalchemy.sql import ColumnElement, FromClause
+
+from app.db import ReadConnection
+from app.models import Person, Record, Work
+from app.queries.common import Cursor, Page, bound, fetch_page
+from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
+
+PE = cast(Table, Person.__table__)
+W = cast(Table, Work.__table__)
+R = cast(Table, Record.__table__)
+
+
+@dataclass(frozen=True)
+class Listing:
+    name: str
+    date: DateColumns
+    columns: tuple[ColumnElement[Any], ...]  # then min_jdn and id
+    rows: FromClause
+
+
+PERSON_COLUMNS = (R.c.slug, PE.c.name, PE.c.description, PE.c.born_json, PE.c.died_json)
+BIRTHS = Listing("births", DateColumns(PE, "born"), PERSON_COLUMNS, PE.join(R, R.c.id == PE.c.id))
+DEATHS = Listing("deaths", DateColumns(PE, "died"), PERSON_COLUMNS, PE.join(R, R.c.id == PE.c.id))
+PUBLISHED = Listing(
+    "works",
+    DateColumns(W, "published"),
+    (R.c.slug, W.c.title, W.c.kind, W.c.published_json),
+    W.join(R, R.c.id == W.c.id),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """A day of the year (month, day; years lo..hi optional) or a span of days (lo..hi, overlap)."""
+
+    month: int | None = None
+    day: int | None = None
+    recorded_calendar: bool = False
+    lo: int | None = None  # inclusive JDN bounds
+    hi: int | None = None
+    descending: bool = False
+
+    @property
+    def shape(self) -> tuple[bool, ...]:
+        return (
+            self.month is not None,
+            self.recorded_calendar,
+            self.lo is not None,
+            self.hi is not None,
+            self.descending,
+        )
+
+    def conditions(self, date: DateColumns) -> tuple[list[list[ColumnElement[bool]]], list[ColumnElement[bool]]]:
+        """(overlap arms, conditions for every arm)."""
+        if self.month is None:
+            lo, hi = ("lo" if self.lo is not None else None), ("hi" if self.hi is not None else None)
+            return overlap_arms(date, lo, hi), []
+        conditions = on_day(date, recorded=self.recorded_calendar)
+        if self.lo is not None:
+            conditions.append(date.min_jdn >= bindparam("lo"))
+        if self.hi is not None:
+            conditions.append(date.min_jdn <= bindparam("hi"))
+        return [[]], conditions
+
+
+def dated_page(
+    db: ReadConnection, listing: Listing, when: When, *, limit: int, cursor: Cursor | None, sort: str, count_cap: int
+) -> Page:
+    arms, conditions = when.conditions(listing.date)
+
+    def statement(after_cursor: bool, *, ordered: bool) -> Any:
+        return dated_statement(
+            listing.date, listing.columns, listing.rows, arms=arms, conditions=conditions,
+            descending=when.descending, after_cursor=after_cursor, ordered=ordered,
+        )  # fmt: skip
+
+    return fetch_page(
+        db,
+        key=("dated", listing.name, when.shape),
+        build=lambda after: statement(after, ordered=True),
+        count=lambda: statement(False, ordered=False),
+        params=bound({"month": when.month, "day": when.day, "lo": when.lo, "hi": when.hi}),
+        limit=limit,
+        sort=sort,
+        cursor=cursor,
+        sort_key=lambda row: row[-2],
+        count_cap=count_cap,
+    )

@@ -1,0 +1,146 @@
+"""/v1/on-this-day and /v1/years: what happened, who was born and who died on a day or in a year."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Request
+from starlette.responses import Response
+
+from app.dates import MAX_YEAR, MIN_YEAR, MONTH_NAMES, days_in_month, year_bounds, year_label
+from app.errors import bad_parameter
+from app.queries import calendar as queries
+from app.queries import events as event_queries
+from app.queries.common import Page, year_range
+from app.queries.works import creators_of
+from app.routers.common import LIST_ERRORS, decode_cursor, fragment, json_response, parse_query, query_docs, read_db
+from app.routers.events import event_items
+from app.schemas import DAY_LISTS, YEAR_LISTS, OnThisDay, OnThisDayQuery, YearOverview, YearQuery
+
+router = APIRouter(tags=["calendar"])
+MonthDay = Annotated[str, Path(pattern=r"^\d{2}-\d{2}$", description="Month and day, `MM-DD`.", examples=["11-07"])]
+
+
+def _chosen(request: Request, names: str | None, every: tuple[str, ...], cursor: str | None) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(names.split(","))) if names else every
+    if cursor is not None and len(chosen) != 1:
+        raise bad_parameter("cursor", "a cursor pages one list: give that list's name as type (see each list's next)")
+    return chosen
+
+
+def _part(request: Request, name: str, page: Page, items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """One list of the answer: its page, and the URL of its next page."""
+    next_href = None
+    if page.next_cursor is not None:
+        params = dict(request.query_params)
+        params.update(type=name, cursor=page.next_cursor)
+        next_href = f"{request.scope['path']}?{urlencode(params)}"
+    return {"items": items, "next_cursor": page.next_cursor, "total": page.total.as_json(), "limit": limit,
+            "next": next_href}  # fmt: skip
+
+
+def _people(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [
+        {"slug": slug, "name": name, "description": description, "born": fragment(born), "died": fragment(died),
+         "href": f"/v1/people/{slug}"}
+        for slug, name, description, born, died, _jdn, _id in rows
+    ]  # fmt: skip
+
+
+def _lists(
+    request: Request,
+    chosen: tuple[str, ...],
+    every: tuple[str, ...],
+    when: queries.When,
+    event_filters: event_queries.EventFilters,
+    *,
+    limit: int,
+    cursor: str | None,
+    sort: str,
+) -> dict[str, Any]:
+    db = read_db(request)
+    cap = request.app.state.settings.total_count_cap
+    answer: dict[str, Any] = dict.fromkeys(every)
+    for name in chosen:
+        page_cursor = decode_cursor(cursor, f"{sort}:{name}")
+        if name == "events":
+            page = event_queries.list_events(
+                db, filters=event_filters, limit=limit, cursor=page_cursor, sort=f"{sort}:{name}", count_cap=cap
+            )
+            items = event_items(page.rows)
+        else:
+            listing = {"births": queries.BIRTHS, "deaths": queries.DEATHS, "works": queries.PUBLISHED}[name]
+            page = queries.dated_page(
+                db, listing, when, limit=limit, cursor=page_cursor, sort=f"{sort}:{name}", count_cap=cap
+            )
+            if name == "works":
+                creators = creators_of(db, [row[-1] for row in page.rows])
+                items = [
+                    {"slug": slug, "title": title, "kind": kind, "published": fragment(published),
+                     "creators": creators[work_id], "href": f"/v1/works/{slug}"}
+                    for slug, title, kind, published, _jdn, work_id in page.rows
+                ]  # fmt: skip
+            else:
+                items = _people(page.rows)
+        answer[name] = _part(request, name, page, items, limit)
+    return answer
+
+
+@router.get(
+    "/v1/on-this-day/{month_day}",
+    response_model=OnThisDay,
+    summary="On this day",
+    responses=LIST_ERRORS,
+    openapi_extra=query_docs(OnThisDayQuery),
+)
+async def on_this_day(request: Request, month_day: MonthDay) -> Response:
+    """Events, births and deaths on a day of the year, newest first, as in Wikimedia's feed. Only dates
+    known to the day count (not months, years, intervals or sets). Days are Gregorian, including
+    Julian dates converted; `calendar=julian` matches the day as it was recorded in the Julian calendar."""
+    query = parse_query(request, OnThisDayQuery)
+    month, day = int(month_day[:2]), int(month_day[3:])
+    if not 1 <= month <= 12:
+        raise bad_parameter("month_day", f"there is no month {month}", where="path")
+    if not 1 <= day <= days_in_month("julian", 2000, month):  # 29 February exists in leap years
+        raise bad_parameter("month_day", f"{MONTH_NAMES[month - 1]} has no day {day}", where="path")
+    if query.from_ is not None and query.to is not None and query.from_ > query.to:
+        raise bad_parameter("from", f"from={query.from_} is after to={query.to}")
+    lo, hi = year_range(query.from_, query.to)
+    recorded = query.calendar == "julian"
+    chosen = _chosen(request, query.type, DAY_LISTS, query.cursor)
+    when = queries.When(month=month, day=day, recorded_calendar=recorded, lo=lo, hi=hi, descending=True)
+    event_filters = event_queries.EventFilters(
+        min_jdn=lo, max_jdn=hi, month=month, day=day, recorded_calendar=recorded, kind=query.kind, descending=True
+    )
+    lists = _lists(request, chosen, DAY_LISTS, when, event_filters, limit=query.limit, cursor=query.cursor, sort="day")
+    label = f"{day} {MONTH_NAMES[month - 1]}" + (" (O.S.)" if recorded else "")
+    return json_response({"month": month, "day": day, "calendar": query.calendar, "label": label, **lists})
+
+
+@router.get(
+    "/v1/years/{year}",
+    response_model=YearOverview,
+    summary="One year",
+    responses=LIST_ERRORS,
+    openapi_extra=query_docs(YearQuery),
+)
+async def year_overview(
+    request: Request,
+    year: Annotated[
+        int,
+        Path(ge=MIN_YEAR, le=MAX_YEAR, description="Astronomical year: 0 is 1 BCE, -43 is 44 BCE.", examples=[1940]),
+    ],
+) -> Response:
+    """What happened in a year, who was born and who died, and what was published: every record whose
+    date overlaps the year (a `192X` date counts in 1929; each date says how precise it is), in date
+    order. BCE years are astronomical (`/v1/years/-43` is 44 BCE), and the label says so."""
+    query = parse_query(request, YearQuery)
+    lo, hi = year_bounds(year)
+    chosen = _chosen(request, query.type, YEAR_LISTS, query.cursor)
+    when = queries.When(lo=lo, hi=hi)
+    event_filters = event_queries.EventFilters(min_jdn=lo, max_jdn=hi, kind=query.kind)
+    lists = _lists(
+        request, chosen, YEAR_LISTS, when, event_filters, limit=query.limit, cursor=query.cursor, sort="year"
+    )
+    return json_response({"year": year, "label": year_label(year), **lists})
