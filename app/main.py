@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse
 from app import errors
 from app.config import Settings, get_settings
 from app.db import ReadConnection, sqlite_path
-from app.routers import calendar, events, people, places, search, sources, works
+from app.routers import calendar, events, people, places, search, sources, timeline, works
 
 DOCS_ASSETS = Path(__file__).resolve().parent / "static" / "docs"
 DESCRIPTION = """
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_db = read_db
     errors.install(app)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"])
-    for module in (search, calendar, events, people, places, works, sources):
+    for module in (search, calendar, timeline, events, people, places, works, sources):
         app.include_router(module.router)
     if settings.docs_enabled:
         _install_docs(app)

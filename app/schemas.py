@@ -41,7 +41,11 @@ class ListQuery(BaseModel):
     )
 
 
-class EventQuery(ListQuery):
+class EventFilterQuery(BaseModel):
+    """The filters of /v1/events, shared by /v1/timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
     year: YearParam | None = Field(
         None,
         description="Events whose date range overlaps this year (astronomical: 0 = 1 BCE, -43 = 44 BCE). "
@@ -72,7 +76,18 @@ class EventQuery(ListQuery):
         description=f"Words in the title or summary. {TEXT_QUERY}",
         examples=["exile"],
     )
+
+
+class EventQuery(ListQuery, EventFilterQuery):
     sort: Literal["date", "-date"] = Field("date", description="`date` (oldest first) or `-date` (newest first).")
+
+
+class TimelineQuery(EventFilterQuery):
+    bucket: Literal["year", "decade", "century"] = Field(
+        "decade",
+        description="Bucket size. Buckets are aligned on multiples of their size in astronomical years: the "
+        "decade 1910 is 1910-1919, the century 1900 is 1900-1999, the decade -50 is 51 BCE-42 BCE.",
+    )
 
 
 class PeopleQuery(ListQuery):
@@ -492,3 +507,19 @@ class YearOverview(BaseModel):
     births: PersonList | None = Field(description="People born in the year (birth dates overlapping it).")
     deaths: PersonList | None = Field(description="People who died in the year.")
     works: WorkList | None = Field(description="Works published in the year.")
+
+
+class TimelineBucket(BaseModel):
+    start: int = Field(description="First year (astronomical).", examples=[1920])
+    end: int = Field(description="Last year (astronomical), inclusive.", examples=[1929])
+    label: str = Field(examples=["1920-1929", "51 BCE-42 BCE"])
+    count: int = Field(description="Events whose dates overlap these years and match the filters.")
+
+
+class Timeline(BaseModel):
+    bucket: Literal["year", "decade", "century"]
+    items: list[TimelineBucket] = Field(
+        description="Every bucket from the first to the last (or over from/to), empty ones included. An event "
+        "counts in every bucket its date overlaps - as `/v1/events?from=START&to=END` lists it - so a war of "
+        "1914-1918 counts in each of those years, and the counts can add up to more than the events."
+    )

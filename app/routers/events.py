@@ -25,12 +25,12 @@ from app.routers.common import (
     record_id_for_filter,
     record_id_for_path,
 )
-from app.schemas import EventDetail, EventPage, EventQuery, Slug, slug_path
+from app.schemas import EventDetail, EventFilterQuery, EventPage, EventQuery, Slug, slug_path
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 
-def _filters(request: Request, query: EventQuery) -> queries.EventFilters:
+def event_filters(request: Request, query: EventFilterQuery, *, descending: bool = False) -> queries.EventFilters:
     """Check what one parameter alone cannot, and resolve slugs and years."""
     if query.year is not None and (query.from_ is not None or query.to is not None):
         raise bad_parameter("year", "give either year or from/to, not both")
@@ -57,7 +57,7 @@ def _filters(request: Request, query: EventQuery) -> queries.EventFilters:
         work_id=record_id_for_filter(db, "work", query.work, "work") if query.work else None,
         kind=query.kind,
         q=fts_query(query.q) if query.q is not None else None,
-        descending=query.sort == "-date",
+        descending=descending,
     )
 
 
@@ -67,7 +67,7 @@ def _filters(request: Request, query: EventQuery) -> queries.EventFilters:
 async def list_events(request: Request) -> Response:
     """Events in date order; every filter combines with the others (AND)."""
     query = parse_query(request, EventQuery)
-    filters = _filters(request, query)
+    filters = event_filters(request, query, descending=query.sort == "-date")
     page = queries.list_events(
         read_db(request),
         filters=filters,
