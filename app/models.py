@@ -54,13 +54,14 @@ DATE_PARTS = (
 )  # fmt: skip
 
 
-# Full-text indexes (migration 0002) live outside the ORM: FTS5 tables, their shadow tables, triggers.
-FULL_TEXT_TABLES = ("events_fts", "people_fts", "places_fts", "works_fts")
+# Indexes that live outside the ORM - FTS5 and R*Tree virtual tables, their shadow tables - kept in
+# step by triggers (migrations 0002, 0005, 0007).
+TRIGGER_KEPT_TABLES = ("events_fts", "people_fts", "places_fts", "works_fts", "places_rtree")
 
 
 def managed_by_models(_object: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:
-    """Alembic's include_object: leave the full-text tables out of model/database comparisons."""
-    return not (type_ == "table" and name is not None and name.startswith(FULL_TEXT_TABLES))
+    """Alembic's include_object: leave the trigger-kept tables out of model/database comparisons."""
+    return not (type_ == "table" and name is not None and name.startswith(TRIGGER_KEPT_TABLES))
 
 
 def name_key(name: str) -> str:

@@ -29,6 +29,16 @@ TEXT_QUERY = (
     "a phrase; `OR`, `NOT` and parentheses combine terms. A malformed query (an unclosed quote) is a 400."
 )
 
+Point = Annotated[str, Field(pattern=r"^\s*-?\d{1,3}(\.\d+)?\s*,\s*-?\d{1,3}(\.\d+)?\s*$", max_length=60)]
+Box = Annotated[str, Field(pattern=r"^\s*-?\d{1,3}(\.\d+)?(\s*,\s*-?\d{1,3}(\.\d+)?){3}\s*$", max_length=120)]
+RadiusKm = Annotated[float, Field(gt=0, le=20_016)]  # half the Earth's circumference: everywhere
+NEAR = "Within `radius_km` of this point, `LATITUDE,LONGITUDE` in decimal degrees (WGS 84)."
+RADIUS = "Radius for `near`, in km (great-circle distance); default 50."
+BBOX = (
+    "Inside this box: `WEST,SOUTH,EAST,NORTH` in decimal degrees, as GeoJSON orders it. A box whose west edge is "
+    "east of its east edge crosses the antimeridian (`170,-20,-170,20`)."
+)
+
 # --- query parameters -----------------------------------------------------------------------------
 
 
@@ -64,6 +74,9 @@ class EventFilterQuery(BaseModel):
         "day (25 October 1917 O.S. for the October Revolution).",
     )
     person: Slug | None = Field(None, description="Only events this person takes part in.", examples=["leon-trotsky"])
+    near: Point | None = Field(None, description=f"Only events at a place {NEAR[0].lower()}{NEAR[1:]}")
+    radius_km: RadiusKm | None = Field(None, description=RADIUS)
+    bbox: Box | None = Field(None, description=f"Only events at a place inside this box. {BBOX}")
     place: Slug | None = Field(
         None, description="Only events at this place or anywhere within it.", examples=["france"]
     )
@@ -125,6 +138,11 @@ class PlaceQuery(ListQuery):
         description="Place kind (country, city...).",
         examples=["city"],
     )
+    near: Point | None = Field(
+        None, description=f"{NEAR} Then nearest first, with `distance_km`.", examples=["41.01,28.95"]
+    )
+    radius_km: RadiusKm | None = Field(None, description=RADIUS, examples=[50])
+    bbox: Box | None = Field(None, description=BBOX, examples=["26,36,45,42"])
 
 
 class WorkQuery(ListQuery):
@@ -371,6 +389,7 @@ class PlaceSummary(BaseModel):
     longitude: float | None
     parent: PlaceRef | None
     href: str
+    distance_km: float | None = Field(None, description="With `near` only: the great-circle distance, in km.")
 
 
 class PlacePage(PageBase):

@@ -14,6 +14,7 @@ from app.json import Fragment
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
 from app.queries.common import Cursor, Page, Statement, bound, fetch_page
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
+from app.queries.geo import Area, places_in
 from app.queries.records import citations, identifiers, linked, linked_event, place_tree
 from app.queries.text import full_text_ids
 
@@ -50,6 +51,7 @@ class EventFilters:
     work_id: int | None = None
     kind: str | None = None
     q: str | None = None  # an FTS5 expression (app.queries.text.fts_query)
+    area: Area | None = None  # at a place near a point or in a box
     descending: bool = False
 
     @property
@@ -66,6 +68,7 @@ class EventFilters:
             self.kind is not None,
             self.q is not None,
             self.descending,
+            self.area.shape if self.area is not None else None,
         )
 
     @property
@@ -81,7 +84,7 @@ class EventFilters:
             "kind": self.kind,
             "q": self.q,
         }
-        return bound(values)
+        return bound(values) | (self.area.params if self.area is not None else {})
 
     @property
     def uses_overlap(self) -> bool:
@@ -113,6 +116,9 @@ def _conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         conditions.append(E.c.kind == bindparam("kind"))
     if filters.q is not None:
         conditions.append(E.c.id.in_(full_text_ids("events_fts")))
+    if filters.area is not None:
+        there = select(EPL.c.event_id).where(EPL.c.place_id.in_(places_in(filters.area)))
+        conditions.append(E.c.id.in_(there))
     return conditions
 
 

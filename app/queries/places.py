@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, select, tuple_
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
 from app.models import Place, PlaceName, Record
-from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound
+from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, fetch_page
+from app.queries.geo import Area, distance_km, inside
 from app.queries.records import citations, identifiers, linked_event, place_tree
 from app.queries.text import full_text_ids
 
@@ -33,18 +34,24 @@ class PlaceFilters:
     q: str | None = None
     within_id: int | None = None
     kind: str | None = None
+    area: Area | None = None  # near a point (then sorted by distance) or in a box
 
     @property
-    def shape(self) -> tuple[bool, ...]:
-        return (self.q is not None, self.within_id is not None, self.kind is not None)
+    def shape(self) -> tuple[Any, ...]:
+        area = self.area.shape if self.area is not None else None
+        return (self.q is not None, self.within_id is not None, self.kind is not None, area)
 
     @property
     def params(self) -> dict[str, Any]:
         values = {"q": self.q, "within_id": self.within_id, "kind": self.kind}
-        return bound(values)
+        return bound(values) | (self.area.params if self.area is not None else {})
+
+    @property
+    def near(self) -> bool:
+        return self.area is not None and self.area.centre is not None
 
 
-def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool) -> Statement:
+def _conditions(filters: PlaceFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
         conditions.append(PL.c.id.in_(full_text_ids("places_fts", ("name", "other_names"))))
@@ -53,19 +60,52 @@ def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool) -> S
         conditions += [PL.c.id.in_(select(tree.c.id)), PL.c.id != bindparam("within_id")]
     if filters.kind is not None:
         conditions.append(PL.c.kind == bindparam("kind"))
-    source = (
-        PL.join(R, R.c.id == PL.c.id)
-        .outerjoin(PARENT, PARENT.c.id == PL.c.parent_id)
-        .outerjoin(PARENT_RECORD, PARENT_RECORD.c.id == PARENT.c.id)
-    )
+    if filters.area is not None:
+        conditions += inside(filters.area)
+    return conditions
+
+
+SOURCE = (
+    PL.join(R, R.c.id == PL.c.id)
+    .outerjoin(PARENT, PARENT.c.id == PL.c.parent_id)
+    .outerjoin(PARENT_RECORD, PARENT_RECORD.c.id == PARENT.c.id)
+)
+
+
+def _statement(filters: PlaceFilters, after_cursor: bool, *, ordered: bool) -> Statement:
     return alphabetical(
-        LIST_COLUMNS, source, conditions, name=PL.c.name, row_id=PL.c.id, after_cursor=after_cursor, ordered=ordered
+        LIST_COLUMNS, SOURCE, _conditions(filters), name=PL.c.name, row_id=PL.c.id, after_cursor=after_cursor,
+        ordered=ordered,
+    )  # fmt: skip
+
+
+def _nearest(filters: PlaceFilters, after_cursor: bool, *, ordered: bool) -> Statement:
+    """Places within the radius, nearest first: the rows end with (distance_km, id)."""
+    distance = distance_km().label("distance_km")
+    near = select(PL.c.id.label("id"), distance).where(*_conditions(filters)).subquery("near")
+    if not ordered:
+        return select(near.c.id)
+    where = []
+    if after_cursor:
+        where.append(tuple_(near.c.distance_km, near.c.id) > tuple_(bindparam("after_key"), bindparam("after_id")))
+    return (
+        select(*LIST_COLUMNS[:-1], near.c.distance_km, near.c.id)
+        .select_from(near.join(SOURCE, PL.c.id == near.c.id))
+        .where(*where)
+        .order_by(near.c.distance_km, near.c.id)
+        .limit(bindparam("limit"))
     )
 
 
 def list_places(
     db: ReadConnection, *, filters: PlaceFilters, limit: int, cursor: Cursor | None, count_cap: int
 ) -> Page:
+    if filters.near:
+        return fetch_page(
+            db, key=("places-near", filters.shape), build=lambda after: _nearest(filters, after, ordered=True),
+            count=lambda: _nearest(filters, False, ordered=False), params=filters.params, limit=limit,
+            sort="distance", cursor=cursor, sort_key=lambda row: row[-2], count_cap=count_cap,
+        )  # fmt: skip
     return alphabetical_page(
         db, key=("places", filters.shape), statement=partial(_statement, filters), params=filters.params,
         sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
@@ -73,14 +113,18 @@ def list_places(
 
 
 def place_summary(row: tuple[Any, ...]) -> dict[str, Any]:
-    slug, name, kind, latitude, longitude, parent_slug, parent_name, _id = row
+    """A list item; rows of places near a point also have the distance, before the id."""
+    slug, name, kind, latitude, longitude, parent_slug, parent_name = row[:7]
     parent = (
         None if parent_slug is None else {"slug": parent_slug, "name": parent_name, "href": f"/v1/places/{parent_slug}"}
     )
-    return {
+    summary = {
         "slug": slug, "name": name, "kind": kind, "latitude": latitude, "longitude": longitude, "parent": parent,
         "href": f"/v1/places/{slug}",
     }  # fmt: skip
+    if len(row) > len(LIST_COLUMNS):
+        summary["distance_km"] = round(row[-2], 3)
+    return summary
 
 
 PLACE_SQL = """

@@ -14,6 +14,7 @@ from app import json
 from app.db import ReadConnection
 from app.errors import PROBLEM_JSON, Problem, bad_parameter
 from app.queries.common import Cursor, Page
+from app.queries.geo import Area
 from app.queries.records import find_record
 from app.schemas import ProblemDetail
 
@@ -84,6 +85,32 @@ def record_id_for_path(db: ReadConnection, record_type: str, slug: str) -> int:
     if found[1]:
         raise Problem(410, f"the {record_type} {slug!r} was deleted")
     return found[0]
+
+
+DEFAULT_RADIUS_KM = 50.0
+
+
+def parse_area(near: str | None, radius_km: float | None, bbox: str | None) -> Area | None:
+    """The area of `near` (and `radius_km`) or `bbox`; a 400 naming the parameter when out of range."""
+    if near is not None and bbox is not None:
+        raise bad_parameter("bbox", "give either near or bbox, not both")
+    if radius_km is not None and near is None:
+        raise bad_parameter("radius_km", "radius_km applies to near")
+    if near is not None:
+        latitude, longitude = (float(part) for part in near.split(","))
+        if not -90 <= latitude <= 90:
+            raise bad_parameter("near", f"latitude {latitude} is not between -90 and 90")
+        if not -180 <= longitude <= 180:
+            raise bad_parameter("near", f"longitude {longitude} is not between -180 and 180")
+        return Area.around(latitude, longitude, radius_km if radius_km is not None else DEFAULT_RADIUS_KM)
+    if bbox is not None:
+        west, south, east, north = (float(part) for part in bbox.split(","))
+        if not (-180 <= west <= 180 and -180 <= east <= 180):
+            raise bad_parameter("bbox", "longitudes must be between -180 and 180")
+        if not -90 <= south <= north <= 90:
+            raise bad_parameter("bbox", "latitudes must be between -90 and 90, south before north")
+        return Area.box(west, south, east, north)
+    return None
 
 
 def decode_cursor(cursor: str | None, sort: str) -> Cursor | None:

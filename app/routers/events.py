@@ -19,6 +19,7 @@ from app.routers.common import (
     fragment,
     json_response,
     page_response,
+    parse_area,
     parse_query,
     query_docs,
     read_db,
@@ -57,6 +58,7 @@ def event_filters(request: Request, query: EventFilterQuery, *, descending: bool
         work_id=record_id_for_filter(db, "work", query.work, "work") if query.work else None,
         kind=query.kind,
         q=fts_query(query.q) if query.q is not None else None,
+        area=parse_area(query.near, query.radius_km, query.bbox),
         descending=descending,
     )
 

@@ -15,6 +15,7 @@ from app.routers.common import (
     decode_cursor,
     json_response,
     page_response,
+    parse_area,
     parse_query,
     query_docs,
     read_db,
@@ -30,17 +31,21 @@ router = APIRouter(prefix="/v1/places", tags=["places"])
     "", response_model=PlacePage, summary="List places", responses=LIST_ERRORS, openapi_extra=query_docs(PlaceQuery)
 )
 async def list_places(request: Request) -> Response:
-    """Places in alphabetical order of their current name."""
+    """Places in alphabetical order of their current name, or nearest first with `near`."""
     query = parse_query(request, PlaceQuery)
     db = read_db(request)
     within_id = record_id_for_filter(db, "place", query.within, "within") if query.within else None
+    area = parse_area(query.near, query.radius_km, query.bbox)
     page = queries.list_places(
         db,
         filters=queries.PlaceFilters(
-            q=fts_query(query.q) if query.q is not None else None, within_id=within_id, kind=query.kind
+            q=fts_query(query.q) if query.q is not None else None,
+            within_id=within_id,
+            kind=query.kind,
+            area=area,
         ),
         limit=query.limit,
-        cursor=decode_cursor(query.cursor, "name"),
+        cursor=decode_cursor(query.cursor, "distance" if query.near else "name"),
         count_cap=request.app.state.settings.total_count_cap,
     )
     return page_response(request, page, [queries.place_summary(row) for row in page.rows], query.limit)
