@@ -42,12 +42,21 @@ BBOX = (
 # --- query parameters -----------------------------------------------------------------------------
 
 
-class ListQuery(BaseModel):
+class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(20, ge=1, le=100, description="Page size (1-100).", examples=[20])
     cursor: str | None = Field(
         None, max_length=400, description="Opaque cursor: `next_cursor` of the previous page. Omit for page 1."
+    )
+
+
+class ListQuery(PageQuery):
+    format: Literal["json", "geojson", "csv", "ndjson"] | None = Field(
+        None,
+        description="`json` (a page; the default), `geojson` (a page as a FeatureCollection: places and events), "
+        "or `csv` / `ndjson`: *every* matching record from `cursor` on, streamed (an export; `limit` does not "
+        "apply). Without it, `Accept: application/geo+json`, `text/csv` or `application/x-ndjson` choose.",
     )
 
 
@@ -93,6 +102,11 @@ class EventFilterQuery(BaseModel):
 
 class EventQuery(ListQuery, EventFilterQuery):
     sort: Literal["date", "-date"] = Field("date", description="`date` (oldest first) or `-date` (newest first).")
+    include: Annotated[str, Field(pattern=r"^(people|places|works)(,(people|places|works))*$")] | None = Field(
+        None,
+        description="Embed each event's links, comma-separated: `people`, `places` (with coordinates), `works`.",
+        examples=["people,places"],
+    )
 
 
 class TimelineQuery(EventFilterQuery):
@@ -170,7 +184,7 @@ DayLists = Annotated[str, Field(pattern=r"^(events|births|deaths)(,(events|birth
 YearLists = Annotated[str, Field(pattern=r"^(events|births|deaths|works)(,(events|births|deaths|works))*$")]
 
 
-class OnThisDayQuery(ListQuery):
+class OnThisDayQuery(PageQuery):
     type: DayLists | None = Field(
         None,
         description="Which lists, comma-separated: `events`, `births`, `deaths` (default: all). `cursor` pages "
@@ -187,7 +201,7 @@ class OnThisDayQuery(ListQuery):
     )
 
 
-class YearQuery(ListQuery):
+class YearQuery(PageQuery):
     type: YearLists | None = Field(
         None,
         description="Which lists, comma-separated: `events`, `births`, `deaths`, `works` (default: all). `cursor` "
@@ -254,6 +268,9 @@ class EventSummary(BaseModel):
     summary: str | None
     date: DateOut
     href: str = Field(examples=["/v1/events/october-revolution"])
+    people: list[LinkedPerson] | None = Field(None, description="With `include=people` only.")
+    places: list[IncludedPlace] | None = Field(None, description="With `include=places` only.")
+    works: list[LinkedWork] | None = Field(None, description="With `include=works` only.")
 
 
 class EventPage(PageBase):
@@ -284,6 +301,16 @@ class LinkedPlace(BaseModel):
     slug: str
     name: str
     name_at_the_time: str = Field(description="The place's name when the event began, from its historical names.")
+    role: str
+    kind: str
+    latitude: float | None
+    longitude: float | None
+    href: str
+
+
+class IncludedPlace(BaseModel):
+    slug: str
+    name: str
     role: str
     kind: str
     latitude: float | None
@@ -542,3 +569,7 @@ class Timeline(BaseModel):
         "counts in every bucket its date overlaps - as `/v1/events?from=START&to=END` lists it - so a war of "
         "1914-1918 counts in each of those years, and the counts can add up to more than the events."
     )
+
+
+for _model in (EventSummary, EventPage, EventList):  # they refer to models defined after them
+    _model.model_rebuild()

@@ -10,7 +10,7 @@ from sqlalchemy.sql import ColumnElement
 
 from app.dates import jdn_to_gregorian
 from app.db import ReadConnection
-from app.json import Fragment
+from app.json import Fragment, dumps
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
 from app.queries.common import Cursor, Page, Statement, bound, fetch_page
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
@@ -158,6 +158,50 @@ def list_events(
         count_cap=count_cap,
         counted_in_page=_counted_in_page(filters),
     )
+
+
+# --- the links of a page of events (include=) ------------------------------------------------------
+
+# One statement per kind of link for a whole page: no query per event (N+1).
+PAGE_LINKS_SQL = {
+    "people": """
+SELECT ep.event_id, r.slug, p.name, ep.role FROM event_people ep
+JOIN people p ON p.id = ep.person_id JOIN records r ON r.id = p.id
+WHERE ep.event_id IN (SELECT value FROM json_each(:ids)) ORDER BY ep.event_id, p.name, ep.role
+""",
+    "places": """
+SELECT epl.event_id, r.slug, pl.name, epl.role, pl.kind, pl.latitude, pl.longitude FROM event_places epl
+JOIN places pl ON pl.id = epl.place_id JOIN records r ON r.id = pl.id
+WHERE epl.event_id IN (SELECT value FROM json_each(:ids)) ORDER BY epl.event_id, epl.role, pl.name
+""",
+    "works": """
+SELECT ew.event_id, r.slug, w.title, ew.role FROM event_works ew
+JOIN works w ON w.id = ew.work_id JOIN records r ON r.id = w.id
+WHERE ew.event_id IN (SELECT value FROM json_each(:ids)) ORDER BY ew.event_id, w.title
+""",
+}
+
+
+def page_links(db: ReadConnection, event_ids: list[int], kinds: tuple[str, ...]) -> dict[str, dict[int, list[Any]]]:
+    """For each kind asked for (people, places, works): event id -> its links."""
+    ids = dumps(event_ids).decode()
+    found: dict[str, dict[int, list[Any]]] = {}
+    for kind in kinds:
+        links: dict[int, list[Any]] = {event_id: [] for event_id in event_ids}
+        for event_id, slug, *fields in db.all(PAGE_LINKS_SQL[kind], {"ids": ids}):
+            if kind == "people":
+                name, role = fields
+                links[event_id].append(linked("people", slug, name=name, role=role))
+            elif kind == "places":
+                name, role, place_kind, latitude, longitude = fields
+                links[event_id].append(linked(
+                    "places", slug, name=name, role=role, kind=place_kind, latitude=latitude, longitude=longitude
+                ))  # fmt: skip
+            else:
+                title, role = fields
+                links[event_id].append(linked("works", slug, title=title, role=role))
+        found[kind] = links
+    return found
 
 
 # --- one event ------------------------------------------------------------------------------------

@@ -10,15 +10,13 @@ from starlette.responses import Response
 from app.dates import days_in_month
 from app.errors import bad_parameter
 from app.queries import events as queries
-from app.queries.common import year_range
+from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
-    decode_cursor,
     fragment,
     json_response,
-    page_response,
     parse_area,
     parse_query,
     query_docs,
@@ -26,7 +24,8 @@ from app.routers.common import (
     record_id_for_filter,
     record_id_for_path,
 )
-from app.schemas import EventDetail, EventFilterQuery, EventPage, EventQuery, Slug, slug_path
+from app.routers.formats import list_response, negotiate
+from app.schemas import EventDetail, EventFilterQuery, EventPage, EventQuery, EventSummary, Slug, slug_path
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -70,15 +69,26 @@ async def list_events(request: Request) -> Response:
     """Events in date order; every filter combines with the others (AND)."""
     query = parse_query(request, EventQuery)
     filters = event_filters(request, query, descending=query.sort == "-date")
-    page = queries.list_events(
-        read_db(request),
-        filters=filters,
-        limit=query.limit,
-        cursor=decode_cursor(query.cursor, query.sort),
-        sort=query.sort,
-        count_cap=request.app.state.settings.total_count_cap,
-    )
-    return page_response(request, page, event_items(page.rows), query.limit)
+    db = read_db(request)
+    cap = request.app.state.settings.total_count_cap
+    include = tuple(dict.fromkeys(query.include.split(","))) if query.include else ()
+    fmt = negotiate(request, query.format, geo=True)
+    if fmt == "geojson" and "places" not in include:
+        include += ("places",)  # the geometry
+
+    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+        page = queries.list_events(db, filters=filters, limit=limit, cursor=cursor, sort=query.sort, count_cap=cap)
+        items = event_items(page.rows)
+        if include:
+            links = queries.page_links(db, [row[-1] for row in page.rows], include)
+            for item, row in zip(items, page.rows, strict=True):
+                item.update({kind: links[kind][row[-1]] for kind in include})
+        return page, items
+
+    return list_response(
+        request, fmt=fmt, cursor=query.cursor, limit=query.limit, sort=query.sort, build=build,
+        item_model=EventSummary, name="events", features=event_features,
+    )  # fmt: skip
 
 
 def event_items(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
@@ -87,6 +97,20 @@ def event_items(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
          "href": f"/v1/events/{slug}"}
         for slug, title, kind, summary, date, _jdn, _id in rows
     ]  # fmt: skip
+
+
+def event_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GeoJSON Features: an event is where its places are (a Point, a MultiPoint, or no geometry)."""
+    features = []
+    for item in items:
+        points = [[p["longitude"], p["latitude"]] for p in item["places"] if p["latitude"] is not None]
+        geometry = (
+            None if not points else
+            {"type": "Point", "coordinates": points[0]} if len(points) == 1 else
+            {"type": "MultiPoint", "coordinates": points}
+        )  # fmt: skip
+        features.append({"type": "Feature", "id": item["slug"], "geometry": geometry, "properties": item})
+    return features
 
 
 @router.get("/{slug}", response_model=EventDetail, summary="Get one event", responses=DETAIL_ERRORS)

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.errors import bad_parameter
 from app.queries import people as queries
-from app.queries.common import year_range
+from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
-    decode_cursor,
     fragment,
     json_response,
-    page_response,
     parse_query,
     query_docs,
     read_db,
     record_id_for_path,
 )
-from app.schemas import PeopleQuery, PersonDetail, PersonPage, Slug, slug_path
+from app.routers.formats import list_response, negotiate
+from app.schemas import PeopleQuery, PersonDetail, PersonPage, PersonSummary, Slug, slug_path
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
@@ -46,19 +45,22 @@ async def list_people(request: Request) -> Response:
         alive_lo=alive_lo,
         alive_hi=alive_hi,
     )
-    page = queries.list_people(
-        read_db(request),
-        filters=filters,
-        limit=query.limit,
-        cursor=decode_cursor(query.cursor, "name"),
-        count_cap=request.app.state.settings.total_count_cap,
-    )
-    items = [
-        {"slug": slug, "name": name, "description": description, "born": fragment(born), "died": fragment(died),
-         "href": f"/v1/people/{slug}"}
-        for slug, _key, name, description, born, died, _id in page.rows
-    ]  # fmt: skip
-    return page_response(request, page, items, query.limit)
+    db = read_db(request)
+    cap = request.app.state.settings.total_count_cap
+
+    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+        page = queries.list_people(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
+        items = [
+            {"slug": slug, "name": name, "description": description, "born": fragment(born), "died": fragment(died),
+             "href": f"/v1/people/{slug}"}
+            for slug, _key, name, description, born, died, _id in page.rows
+        ]  # fmt: skip
+        return page, items
+
+    return list_response(
+        request, fmt=negotiate(request, query.format, geo=False), cursor=query.cursor, limit=query.limit,
+        sort="name", build=build, item_model=PersonSummary, name="people",
+    )  # fmt: skip
 
 
 @router.get("/{slug}", response_model=PersonDetail, summary="Get one person", responses=DETAIL_ERRORS)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.queries import places as queries
+from app.queries.common import Cursor, Page
 from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
-    decode_cursor,
     json_response,
-    page_response,
     parse_area,
     parse_query,
     query_docs,
@@ -22,7 +21,8 @@ from app.routers.common import (
     record_id_for_filter,
     record_id_for_path,
 )
-from app.schemas import PlaceDetail, PlacePage, PlaceQuery, Slug, slug_path
+from app.routers.formats import list_response, negotiate
+from app.schemas import PlaceDetail, PlacePage, PlaceQuery, PlaceSummary, Slug, slug_path
 
 router = APIRouter(prefix="/v1/places", tags=["places"])
 
@@ -36,19 +36,30 @@ async def list_places(request: Request) -> Response:
     db = read_db(request)
     within_id = record_id_for_filter(db, "place", query.within, "within") if query.within else None
     area = parse_area(query.near, query.radius_km, query.bbox)
-    page = queries.list_places(
-        db,
-        filters=queries.PlaceFilters(
-            q=fts_query(query.q) if query.q is not None else None,
-            within_id=within_id,
-            kind=query.kind,
-            area=area,
-        ),
-        limit=query.limit,
-        cursor=decode_cursor(query.cursor, "distance" if query.near else "name"),
-        count_cap=request.app.state.settings.total_count_cap,
+    filters = queries.PlaceFilters(
+        q=fts_query(query.q) if query.q is not None else None, within_id=within_id, kind=query.kind, area=area
     )
-    return page_response(request, page, [queries.place_summary(row) for row in page.rows], query.limit)
+    cap = request.app.state.settings.total_count_cap
+
+    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+        page = queries.list_places(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
+        return page, [queries.place_summary(row) for row in page.rows]
+
+    return list_response(
+        request, fmt=negotiate(request, query.format, geo=True), cursor=query.cursor, limit=query.limit,
+        sort="distance" if query.near else "name", build=build, item_model=PlaceSummary, name="places",
+        features=place_features,
+    )  # fmt: skip
+
+
+def place_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GeoJSON Features: a place is a Point (longitude, latitude), or has no geometry when not located."""
+    return [
+        {"type": "Feature", "id": item["slug"], "properties": item,
+         "geometry": None if item["latitude"] is None else {
+             "type": "Point", "coordinates": [item["longitude"], item["latitude"]]}}
+        for item in items
+    ]  # fmt: skip
 
 
 @router.get("/{slug}", response_model=PlaceDetail, summary="Get one place", responses=DETAIL_ERRORS)

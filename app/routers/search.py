@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.queries import search as queries
+from app.queries.common import Cursor, Page
 from app.queries.text import fts_query
-from app.routers.common import LIST_ERRORS, decode_cursor, page_response, parse_query, query_docs, read_db
-from app.schemas import SearchPage, SearchQuery
+from app.routers.common import LIST_ERRORS, parse_query, query_docs, read_db
+from app.routers.formats import list_response, negotiate
+from app.schemas import SearchHit, SearchPage, SearchQuery
 
 router = APIRouter(prefix="/v1/search", tags=["search"])
 
@@ -26,11 +30,12 @@ async def search(request: Request) -> Response:
     snippet each. Totals are exact."""
     query = parse_query(request, SearchQuery)
     types = tuple(dict.fromkeys(query.type.split(","))) if query.type else tuple(queries.TARGETS)
-    page, hits = queries.search(
-        read_db(request),
-        q=fts_query(query.q),
-        types=types,
-        limit=query.limit,
-        cursor=decode_cursor(query.cursor, "rank"),
-    )
-    return page_response(request, page, hits, query.limit)
+    db, q = read_db(request), fts_query(query.q)
+
+    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+        return queries.search(db, q=q, types=types, limit=limit, cursor=cursor)
+
+    return list_response(
+        request, fmt=negotiate(request, query.format, geo=False), cursor=query.cursor, limit=query.limit,
+        sort="rank", build=build, item_model=SearchHit, name="search",
+    )  # fmt: skip

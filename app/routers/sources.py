@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.queries import sources as queries
+from app.queries.common import Cursor, Page
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
-    decode_cursor,
     json_response,
-    page_response,
     parse_query,
     query_docs,
     read_db,
     record_id_for_path,
 )
-from app.schemas import Slug, SourceDetail, SourcePage, SourceQuery, slug_path
+from app.routers.formats import list_response, negotiate
+from app.schemas import Slug, SourceDetail, SourcePage, SourceQuery, SourceSummary, slug_path
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
@@ -30,14 +30,18 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 async def list_sources(request: Request) -> Response:
     """Sources in alphabetical order of title."""
     query = parse_query(request, SourceQuery)
-    page = queries.list_sources(
-        read_db(request),
-        filters=queries.SourceFilters(q=query.q, kind=query.kind),
-        limit=query.limit,
-        cursor=decode_cursor(query.cursor, "title"),
-        count_cap=request.app.state.settings.total_count_cap,
-    )
-    return page_response(request, page, [queries.source_summary(row) for row in page.rows], query.limit)
+    db = read_db(request)
+    filters = queries.SourceFilters(q=query.q, kind=query.kind)
+    cap = request.app.state.settings.total_count_cap
+
+    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+        page = queries.list_sources(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
+        return page, [queries.source_summary(row) for row in page.rows]
+
+    return list_response(
+        request, fmt=negotiate(request, query.format, geo=False), cursor=query.cursor, limit=query.limit,
+        sort="title", build=build, item_model=SourceSummary, name="sources",
+    )  # fmt: skip
 
 
 @router.get("/{slug}", response_model=SourceDetail, summary="Get one source", responses=DETAIL_ERRORS)

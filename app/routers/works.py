@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.errors import bad_parameter
 from app.queries import works as queries
-from app.queries.common import year_range
+from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
-    decode_cursor,
     fragment,
     json_response,
-    page_response,
     parse_query,
     query_docs,
     read_db,
     record_id_for_filter,
     record_id_for_path,
 )
-from app.schemas import Slug, WorkDetail, WorkPage, WorkQuery, slug_path
+from app.routers.formats import list_response, negotiate
+from app.schemas import Slug, WorkDetail, WorkPage, WorkQuery, WorkSummary, slug_path
 
 router = APIRouter(prefix="/v1/works", tags=["works"])
 
@@ -48,20 +47,22 @@ async def list_works(request: Request) -> Response:
         published_lo=lo,
         published_hi=hi,
     )
-    page = queries.list_works(
-        db,
-        filters=filters,
-        limit=query.limit,
-        cursor=decode_cursor(query.cursor, "title"),
-        count_cap=request.app.state.settings.total_count_cap,
-    )
-    creators = queries.creators_of(db, [row[-1] for row in page.rows])
-    items = [
-        {"slug": slug, "title": title, "kind": kind, "published": fragment(published), "creators": creators[work_id],
-         "href": f"/v1/works/{slug}"}
-        for slug, title, kind, published, work_id in page.rows
-    ]  # fmt: skip
-    return page_response(request, page, items, query.limit)
+    cap = request.app.state.settings.total_count_cap
+
+    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+        page = queries.list_works(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
+        creators = queries.creators_of(db, [row[-1] for row in page.rows])
+        items = [
+            {"slug": slug, "title": title, "kind": kind, "published": fragment(published),
+             "creators": creators[work_id], "href": f"/v1/works/{slug}"}
+            for slug, title, kind, published, work_id in page.rows
+        ]  # fmt: skip
+        return page, items
+
+    return list_response(
+        request, fmt=negotiate(request, query.format, geo=False), cursor=query.cursor, limit=query.limit,
+        sort="title", build=build, item_model=WorkSummary, name="works",
+    )  # fmt: skip
 
 
 @router.get("/{slug}", response_model=WorkDetail, summary="Get one work", responses=DETAIL_ERRORS)

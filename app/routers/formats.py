@@ -1,0 +1,143 @@
+"""List responses in every format: JSON pages, GeoJSON pages, and CSV or NDJSON exports.
+
+JSON and GeoJSON answer one page. CSV and NDJSON answer *every* matching record from the cursor on,
+streamed page by page (keyset pages of EXPORT_PAGE records), so that exporting a million rows holds
+one page in memory at a time. The format comes from `format=` or, failing that, from `Accept`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import types
+import typing
+from collections.abc import AsyncIterator, Callable
+from functools import cache
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel
+from starlette.responses import Response, StreamingResponse
+
+from app import json
+from app.errors import bad_parameter
+from app.queries.common import Cursor, Page
+from app.routers.common import decode_cursor, link_headers, page_response
+
+FORMATS = {
+    "json": "application/json",
+    "geojson": "application/geo+json",
+    "csv": "text/csv; charset=utf-8",
+    "ndjson": "application/x-ndjson",
+}
+EXPORT_PAGE = 1000
+# A page of `limit` records after `cursor`: the page (rows, next cursor, total) and its items.
+Build = Callable[[Cursor | None, int], tuple[Page, list[dict[str, Any]]]]
+Features = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+def negotiate(request: Request, requested: str | None, *, geo: bool) -> str:
+    """The response format: `format=` if given (geojson only where `geo`), else what Accept asks for."""
+    allowed = [name for name in FORMATS if geo or name != "geojson"]
+    if requested is not None:
+        if requested not in allowed:
+            raise bad_parameter("format", f"this list comes as {', '.join(allowed)}, not {requested}")
+        return requested
+    accept = request.headers.get("accept")
+    if accept:
+        for name in allowed[1:]:
+            if FORMATS[name].split(";")[0] in accept:
+                return name
+    return "json"
+
+
+def list_response(
+    request: Request,
+    *,
+    fmt: str,
+    cursor: str | None,
+    limit: int,
+    sort: str,
+    build: Build,
+    item_model: type[BaseModel],
+    name: str,
+    features: Features | None = None,
+) -> Response:
+    """The answer to a list request in `fmt` (see negotiate); `features` makes GeoJSON features of items."""
+    after = decode_cursor(cursor, sort)
+    if fmt in ("csv", "ndjson"):
+        rows = _csv_rows(build, after, sort, item_model) if fmt == "csv" else _ndjson_lines(build, after, sort)
+        disposition = f'attachment; filename="{name}.{fmt}"'
+        return StreamingResponse(rows, media_type=FORMATS[fmt], headers={"Content-Disposition": disposition})
+    page, items = build(after, limit)
+    if fmt == "geojson":
+        assert features is not None
+        body = {"type": "FeatureCollection", "features": features(items), "next_cursor": page.next_cursor,
+                "total": page.total.as_json(), "limit": limit}  # fmt: skip
+        return Response(json.dumps(body), media_type=FORMATS["geojson"], headers=link_headers(request, page))
+    return page_response(request, page, items, limit)
+
+
+async def _pages(build: Build, after: Cursor | None, sort: str) -> AsyncIterator[list[dict[str, Any]]]:
+    while True:
+        page, items = build(after, EXPORT_PAGE)
+        yield items
+        if page.next_cursor is None:
+            return
+        after = Cursor.decode(page.next_cursor, sort)
+
+
+async def _ndjson_lines(build: Build, after: Cursor | None, sort: str) -> AsyncIterator[bytes]:
+    async for items in _pages(build, after, sort):
+        yield b"".join(json.dumps(item) + b"\n" for item in items)
+
+
+@cache
+def csv_columns(model: type[BaseModel]) -> tuple[tuple[str, ...], ...]:
+    """The CSV columns of a list item: its fields, nested objects as dotted columns (date.label,
+    parent.slug), lists as one column of JSON. From the model, so every export has the same header."""
+    columns: list[tuple[str, ...]] = []
+    for field_name, field in model.model_fields.items():
+        nested = _model_in(field.annotation)
+        if nested is None:
+            columns.append((field_name,))
+        else:
+            columns += [(field_name, *path) for path in csv_columns(nested)]
+    return tuple(columns)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds (`DateOut | None` -> DateOut); None for values and lists."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        models = [a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        return models[0] if len(models) == 1 else None
+    return None
+
+
+def _cell(item: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(item, dict):
+            return ""
+        item = item.get(key)
+    if item is None:
+        return ""
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, list | dict):
+        return json.dumps(item).decode()
+    return item
+
+
+async def _csv_rows(build: Build, after: Cursor | None, sort: str, model: type[BaseModel]) -> AsyncIterator[bytes]:
+    columns = csv_columns(model)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([".".join(path) for path in columns])
+    async for items in _pages(build, after, sort):
+        for item in json.loads(json.dumps(items)):  # dates are pre-rendered JSON fragments: read them
+            writer.writerow([_cell(item, path) for path in columns])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
