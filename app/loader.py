@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -24,6 +25,7 @@ from app import json
 from app.documents import EventIn, PersonIn, PlaceIn, SourceIn, WorkIn, record_adapter
 from app.models import (
     Citation,
+    DataVersion,
     Event,
     EventPerson,
     EventPlace,
@@ -366,7 +368,15 @@ def _write(session: Session, prepared: list[Prepared], referred: dict[Ref, int])
     for table_name, rows in links.items():
         table, columns = LINK_COLUMNS[table_name]
         _insert_many(session, table, columns, rows)
+    if new or changed:
+        bump_data_version(session, now)
     return summary
+
+
+def bump_data_version(session: Session, now: datetime) -> None:
+    """Move the data version (lists' ETag) in the writing transaction: every write path calls this."""
+    versions = _table(DataVersion)
+    session.execute(update(versions).values(version=versions.c.version + 1, changed_at=now))
 
 
 def _existing(session: Session, prepared: list[Prepared]) -> dict[Ref, tuple[int, str | None]]:

@@ -9,10 +9,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.responses import HTMLResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import errors
 from app.config import Settings, get_settings
@@ -55,13 +58,48 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.read_db = read_db
     errors.install(app)
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"])
+    # Innermost first: compress, then give compressed answers their own strong ETags, then CORS.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    app.add_middleware(ETagPerEncoding)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],  # reads are open; never with credentials (allow_credentials stays False)
+        allow_methods=["GET", "HEAD", "OPTIONS"],
+        expose_headers=["ETag", "Last-Modified", "Link", "Content-Disposition"],
+    )
     for module in (search, calendar, timeline, events, people, places, works, sources):
         app.include_router(module.router)
     if settings.docs_enabled:
         _install_docs(app)
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
     return app
+
+
+GZIP_MINIMUM_BYTES = 1024
+
+
+class ETagPerEncoding:
+    """A strong ETag names one exact sequence of bytes, so a gzip-compressed answer cannot carry the
+    identity answer's: it gets `"<tag>-gzip"` (app.routers.common.conditional reads it back).
+    Weak ETags (lists) stand for both encodings and stay as they are."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_etag(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                etag = headers.get("etag")
+                if etag and not etag.startswith("W/") and headers.get("content-encoding") == "gzip":
+                    headers["etag"] = etag[:-1] + '-gzip"'
+            await send(message)
+
+        await self.app(scope, receive, send_with_etag)
 
 
 def _openapi_without_422(app: FastAPI) -> dict[str, Any]:

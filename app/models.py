@@ -333,3 +333,14 @@ class Identifier(Base):
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
     scheme: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[str] = mapped_column(String(100))
+
+
+class DataVersion(Base):
+    """One row: a counter that every write moves, in its transaction (a list's ETag), and when."""
+
+    __tablename__ = "data_version"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int]
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CTE, Table, bindparam, select
 
@@ -13,7 +13,8 @@ from app.models import Place, Record
 R = cast(Table, Record.__table__)
 P = cast(Table, Place.__table__)
 
-FIND_SQL = "SELECT id, deleted_at IS NOT NULL FROM records WHERE type = :type AND slug = :slug"
+FIND_SQL = "SELECT id, deleted_at IS NOT NULL, revision, updated_at FROM records WHERE type = :type AND slug = :slug"
+DATA_VERSION_SQL = "SELECT version, changed_at FROM data_version WHERE id = 1"
 CITATIONS_SQL = """
 SELECT r.slug, s.title, s.kind, s.url, c.page, c.quote, c.note
 FROM citations c JOIN sources s ON s.id = c.source_id JOIN records r ON r.id = s.id
@@ -31,10 +32,23 @@ def linked(collection: str, slug: str, **fields: Any) -> dict[str, Any]:
     return {"slug": slug, **fields, "href": f"/v1/{collection}/{slug}"}
 
 
-def find_record(db: ReadConnection, record_type: str, slug: str) -> tuple[int, bool] | None:
-    """(id, deleted) of the record with this slug, or None."""
+class FoundRecord(NamedTuple):
+    id: int
+    deleted: bool
+    revision: int
+    updated_at: str
+
+
+def find_record(db: ReadConnection, record_type: str, slug: str) -> FoundRecord | None:
+    """The record with this slug (deleted ones too), or None."""
     row = db.one(FIND_SQL, {"type": record_type, "slug": slug})
-    return None if row is None else (int(row[0]), bool(row[1]))
+    return None if row is None else FoundRecord(int(row[0]), bool(row[1]), int(row[2]), str(row[3]))
+
+
+def data_version(db: ReadConnection) -> tuple[int, str]:
+    """(version, changed_at): what every write moves (app.loader.bump_data_version)."""
+    row = db.one(DATA_VERSION_SQL)
+    return (0, "") if row is None else (int(row[0]), str(row[1]))
 
 
 def citations(db: ReadConnection, record_id: int) -> list[dict[str, Any]]:

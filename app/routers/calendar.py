@@ -14,7 +14,17 @@ from app.queries import calendar as queries
 from app.queries import events as event_queries
 from app.queries.common import Page, year_range
 from app.queries.works import creators_of
-from app.routers.common import LIST_ERRORS, decode_cursor, fragment, json_response, parse_query, query_docs, read_db
+from app.routers.common import (
+    LIST_ERRORS,
+    conditional,
+    decode_cursor,
+    fragment,
+    json_response,
+    list_validators,
+    parse_query,
+    query_docs,
+    read_db,
+)
 from app.routers.events import event_items
 from app.schemas import DAY_LISTS, YEAR_LISTS, OnThisDay, OnThisDayQuery, YearOverview, YearQuery
 
@@ -113,9 +123,15 @@ async def on_this_day(request: Request, month_day: MonthDay) -> Response:
     event_filters = event_queries.EventFilters(
         min_jdn=lo, max_jdn=hi, month=month, day=day, recorded_calendar=recorded, kind=query.kind, descending=True
     )
-    lists = _lists(request, chosen, DAY_LISTS, when, event_filters, limit=query.limit, cursor=query.cursor, sort="day")
     label = f"{day} {MONTH_NAMES[month - 1]}" + (" (O.S.)" if recorded else "")
-    return json_response({"month": month, "day": day, "calendar": query.calendar, "label": label, **lists})
+
+    def answer() -> Response:
+        lists = _lists(
+            request, chosen, DAY_LISTS, when, event_filters, limit=query.limit, cursor=query.cursor, sort="day"
+        )
+        return json_response({"month": month, "day": day, "calendar": query.calendar, "label": label, **lists})
+
+    return conditional(request, list_validators(request), answer)
 
 
 @router.get(
@@ -140,7 +156,11 @@ async def year_overview(
     chosen = _chosen(request, query.type, YEAR_LISTS, query.cursor)
     when = queries.When(lo=lo, hi=hi)
     event_filters = event_queries.EventFilters(min_jdn=lo, max_jdn=hi, kind=query.kind)
-    lists = _lists(
-        request, chosen, YEAR_LISTS, when, event_filters, limit=query.limit, cursor=query.cursor, sort="year"
-    )
-    return json_response({"year": year, "label": year_label(year), **lists})
+
+    def answer() -> Response:
+        lists = _lists(
+            request, chosen, YEAR_LISTS, when, event_filters, limit=query.limit, cursor=query.cursor, sort="year"
+        )
+        return json_response({"year": year, "label": year_label(year), **lists})
+
+    return conditional(request, list_validators(request), answer)

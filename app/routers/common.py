@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -15,7 +20,7 @@ from app.db import ReadConnection
 from app.errors import PROBLEM_JSON, Problem, bad_parameter
 from app.queries.common import Cursor, Page
 from app.queries.geo import Area
-from app.queries.records import find_record
+from app.queries.records import FoundRecord, data_version, find_record
 from app.schemas import ProblemDetail
 
 QueryModel = TypeVar("QueryModel", bound=BaseModel)
@@ -72,19 +77,77 @@ def read_db(request: Request) -> ReadConnection:
 def record_id_for_filter(db: ReadConnection, record_type: str, slug: str, parameter: str) -> int:
     """The id behind a slug given as a filter; an unknown slug is a 400 naming the parameter."""
     found = find_record(db, record_type, slug)
-    if found is None or found[1]:
+    if found is None or found.deleted:
         raise bad_parameter(parameter, f"there is no {record_type} with slug {slug!r}")
-    return found[0]
+    return found.id
 
 
-def record_id_for_path(db: ReadConnection, record_type: str, slug: str) -> int:
-    """The id behind a slug in a path: 404 when unknown, 410 when deleted."""
+def record_for_path(db: ReadConnection, record_type: str, slug: str) -> FoundRecord:
+    """The record behind a slug in a path: 404 when unknown, 410 when deleted."""
     found = find_record(db, record_type, slug)
     if found is None:
         raise Problem(404, f"there is no {record_type} with slug {slug!r}")
-    if found[1]:
+    if found.deleted:
         raise Problem(410, f"the {record_type} {slug!r} was deleted")
-    return found[0]
+    return found
+
+
+# --- HTTP caching ------------------------------------------------------------------------------------
+
+# Caches may store answers but must revalidate them (If-None-Match) before each use: the data can
+# change at any moment, and a 304 costs one indexed lookup.
+CACHE_CONTROL = "public, no-cache"
+
+
+@functools.lru_cache(maxsize=4096)
+def http_date(stored: str) -> str:
+    """An HTTP-date (Last-Modified) from a stored timezone-aware timestamp."""
+    return format_datetime(datetime.fromisoformat(stored).astimezone(UTC), usegmt=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    etag: str
+    last_modified: str
+    vary: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {"ETag": self.etag, "Last-Modified": self.last_modified, "Cache-Control": CACHE_CONTROL}
+        if self.vary:
+            headers["Vary"] = self.vary
+        return headers
+
+
+def list_validators(request: Request, fmt: str = "json") -> Validators:
+    """A list's: the data version (weak: the same data may come in other bytes), per format."""
+    version, changed_at = data_version(read_db(request))
+    return Validators(f'W/"d{version}.{fmt}"', http_date(changed_at), vary="Accept")
+
+
+def record_validators(found: FoundRecord, representation: str = "") -> Validators:
+    """A record's: its revision (strong; what If-Match checks), one per representation."""
+    suffix = f".{representation}" if representation else ""
+    return Validators(f'"{found.revision}{suffix}"', http_date(found.updated_at))
+
+
+def _opaque(tag: str) -> str:
+    """An entity tag compared weakly (If-None-Match): without W/, and without the gzip suffix that
+    app.main.ETagPerEncoding adds to strong tags of compressed answers."""
+    tag = tag.strip().removeprefix("W/")
+    return tag[:-6] + '"' if tag.endswith('-gzip"') else tag
+
+
+def conditional(request: Request, validators: Validators, answer: Callable[[], Response]) -> Response:
+    """304 when If-None-Match names the current version (nothing else is computed); else the answer,
+    with its validators."""
+    wanted = request.headers.get("if-none-match")
+    if wanted is not None:
+        current = _opaque(validators.etag)
+        if wanted.strip() == "*" or any(_opaque(tag) == current for tag in wanted.split(",")):
+            return Response(status_code=304, headers=validators.headers())
+    response = answer()
+    response.headers.update(validators.headers())
+    return response
 
 
 DEFAULT_RADIUS_KM = 50.0

@@ -15,14 +15,16 @@ from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
+    conditional,
     fragment,
     json_response,
     parse_area,
     parse_query,
     query_docs,
     read_db,
+    record_for_path,
     record_id_for_filter,
-    record_id_for_path,
+    record_validators,
 )
 from app.routers.formats import list_response, negotiate
 from app.schemas import EventDetail, EventFilterQuery, EventPage, EventQuery, EventSummary, Slug, slug_path
@@ -120,5 +122,7 @@ async def get_event(
 ) -> Response:
     """One event with its people, places (and their names at the time), works, parts and sources."""
     db = read_db(request)
-    detail = queries.event_detail(db, record_id_for_path(db, "event", slug))
-    return json_response({"slug": slug, **detail})
+    found = record_for_path(db, "event", slug)
+    return conditional(
+        request, record_validators(found), lambda: json_response({"slug": slug, **queries.event_detail(db, found.id)})
+    )

@@ -22,7 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from app import json
 from app.errors import bad_parameter
 from app.queries.common import Cursor, Page
-from app.routers.common import decode_cursor, link_headers, page_response
+from app.routers.common import conditional, decode_cursor, link_headers, list_validators, page_response
 
 FORMATS = {
     "json": "application/json",
@@ -63,8 +63,20 @@ def list_response(
     name: str,
     features: Features | None = None,
 ) -> Response:
-    """The answer to a list request in `fmt` (see negotiate); `features` makes GeoJSON features of items."""
+    """The answer to a list request in `fmt` (see negotiate); `features` makes GeoJSON features of items.
+    Every format carries the data version as its ETag, and If-None-Match is answered before any query."""
     after = decode_cursor(cursor, sort)
+    return conditional(
+        request,
+        list_validators(request, fmt),
+        lambda: _answer(request, fmt, after, limit, sort, build, item_model, name, features),
+    )
+
+
+def _answer(
+    request: Request, fmt: str, after: Cursor | None, limit: int, sort: str, build: Build,
+    item_model: type[BaseModel], name: str, features: Features | None,
+) -> Response:  # fmt: skip
     if fmt in ("csv", "ndjson"):
         rows = _csv_rows(build, after, sort, item_model) if fmt == "csv" else _ndjson_lines(build, after, sort)
         disposition = f'attachment; filename="{name}.{fmt}"'

@@ -14,12 +14,14 @@ from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
+    conditional,
     fragment,
     json_response,
     parse_query,
     query_docs,
     read_db,
-    record_id_for_path,
+    record_for_path,
+    record_validators,
 )
 from app.routers.formats import list_response, negotiate
 from app.schemas import PeopleQuery, PersonDetail, PersonPage, PersonSummary, Slug, slug_path
@@ -70,5 +72,9 @@ async def get_person(
 ) -> Response:
     """One person with aliases, birth and death, events (with roles) and works."""
     db = read_db(request)
-    detail = queries.person_detail(db, record_id_for_path(db, "person", slug))
-    return json_response({"slug": slug, **detail, "href": f"/v1/people/{slug}"})
+    found = record_for_path(db, "person", slug)
+    return conditional(
+        request,
+        record_validators(found),
+        lambda: json_response({"slug": slug, **queries.person_detail(db, found.id), "href": f"/v1/people/{slug}"}),
+    )

@@ -13,13 +13,15 @@ from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
+    conditional,
     json_response,
     parse_area,
     parse_query,
     query_docs,
     read_db,
+    record_for_path,
     record_id_for_filter,
-    record_id_for_path,
+    record_validators,
 )
 from app.routers.formats import list_response, negotiate
 from app.schemas import PlaceDetail, PlacePage, PlaceQuery, PlaceSummary, Slug, slug_path
@@ -69,4 +71,5 @@ async def get_place(
 ) -> Response:
     """One place with its names over time, where it lies, what lies within it and events there."""
     db = read_db(request)
-    return json_response(queries.place_detail(db, record_id_for_path(db, "place", slug)))
+    found = record_for_path(db, "place", slug)
+    return conditional(request, record_validators(found), lambda: json_response(queries.place_detail(db, found.id)))

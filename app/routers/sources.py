@@ -12,11 +12,13 @@ from app.queries.common import Cursor, Page
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
+    conditional,
     json_response,
     parse_query,
     query_docs,
     read_db,
-    record_id_for_path,
+    record_for_path,
+    record_validators,
 )
 from app.routers.formats import list_response, negotiate
 from app.schemas import Slug, SourceDetail, SourcePage, SourceQuery, SourceSummary, slug_path
@@ -51,4 +53,5 @@ async def get_source(
 ) -> Response:
     """One source and the records that cite it."""
     db = read_db(request)
-    return json_response(queries.source_detail(db, record_id_for_path(db, "source", slug)))
+    found = record_for_path(db, "source", slug)
+    return conditional(request, record_validators(found), lambda: json_response(queries.source_detail(db, found.id)))

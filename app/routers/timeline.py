@@ -8,7 +8,16 @@ from starlette.responses import Response
 from app.dates import jdn_to_gregorian, year_label
 from app.errors import bad_parameter
 from app.queries import timeline as queries
-from app.routers.common import LIST_ERRORS, json_response, parse_query, query_docs, read_db
+from app.queries.events import EventFilters
+from app.routers.common import (
+    LIST_ERRORS,
+    conditional,
+    json_response,
+    list_validators,
+    parse_query,
+    query_docs,
+    read_db,
+)
 from app.routers.events import event_filters
 from app.schemas import Timeline, TimelineQuery
 
@@ -26,6 +35,10 @@ async def timeline(request: Request) -> Response:
     (and the same filters) would list it."""
     query = parse_query(request, TimelineQuery)
     filters = event_filters(request, query)
+    return conditional(request, list_validators(request), lambda: _timeline(request, query, filters))
+
+
+def _timeline(request: Request, query: TimelineQuery, filters: EventFilters) -> Response:
     db = read_db(request)
     if filters.min_jdn is not None and filters.max_jdn is not None:
         first, last = jdn_to_gregorian(filters.min_jdn)[0], jdn_to_gregorian(filters.max_jdn)[0]

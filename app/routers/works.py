@@ -14,13 +14,15 @@ from app.queries.text import fts_query
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
+    conditional,
     fragment,
     json_response,
     parse_query,
     query_docs,
     read_db,
+    record_for_path,
     record_id_for_filter,
-    record_id_for_path,
+    record_validators,
 )
 from app.routers.formats import list_response, negotiate
 from app.schemas import Slug, WorkDetail, WorkPage, WorkQuery, WorkSummary, slug_path
@@ -72,5 +74,9 @@ async def get_work(
 ) -> Response:
     """One work with its creators, publication, subjects, related events and sources."""
     db = read_db(request)
-    detail = queries.work_detail(db, record_id_for_path(db, "work", slug))
-    return json_response({"slug": slug, **detail, "href": f"/v1/works/{slug}"})
+    found = record_for_path(db, "work", slug)
+    return conditional(
+        request,
+        record_validators(found),
+        lambda: json_response({"slug": slug, **queries.work_detail(db, found.id), "href": f"/v1/works/{slug}"}),
+    )

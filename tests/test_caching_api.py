@@ -1,0 +1,100 @@
+"""HTTP caching: ETags (weak data version for lists, strong revision for records), 304s, gzip, CORS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.cli import SEED_FILE
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker
+from app.loader import load_records, read_file
+from tests.conftest import LiveServer, make_database
+
+
+def test_lists_carry_the_data_version_and_answer_304(client: httpx.Client) -> None:
+    response = client.get("/v1/events", params={"year": 1929})
+    etag = response.headers["etag"]
+    assert etag.startswith('W/"d') and etag.endswith('.json"')
+    assert response.headers["cache-control"] == "public, no-cache"
+    assert response.headers["last-modified"].endswith(" GMT") and "Accept" in response.headers["vary"]
+    again = client.get("/v1/events", params={"year": 1929}, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    other_format = client.get("/v1/events", params={"year": 1929, "format": "csv"})
+    assert other_format.headers["etag"] != etag
+    for url in ("/v1/on-this-day/11-07", "/v1/years/1940", "/v1/timeline", "/v1/search?q=exile", "/v1/people"):
+        tagged = client.get(url)
+        assert tagged.headers["etag"].startswith('W/"d'), url
+        assert client.get(url, headers={"If-None-Match": tagged.headers["etag"]}).status_code == 304, url
+
+
+def test_records_carry_their_revision_as_a_strong_etag(client: httpx.Client) -> None:
+    response = client.get("/v1/events/october-revolution", headers={"Accept-Encoding": "identity"})
+    assert response.headers["etag"] == '"1"' and response.headers["cache-control"] == "public, no-cache"
+    assert response.headers["last-modified"].endswith(" GMT")
+    for tag in ('"1"', 'W/"1"', '"7", "1"', "*"):
+        cached = client.get("/v1/events/october-revolution", headers={"If-None-Match": tag})
+        assert cached.status_code == 304, tag
+    assert client.get("/v1/events/october-revolution", headers={"If-None-Match": '"2"'}).status_code == 200
+    assert client.get("/v1/events/no-such-event", headers={"If-None-Match": "*"}).status_code == 404
+
+
+def test_gzip_never_reuses_a_strong_etag(client: httpx.Client) -> None:
+    compressed = client.get("/v1/people/leon-trotsky", headers={"Accept-Encoding": "gzip"})
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert compressed.headers["etag"] == '"1-gzip"'
+    assert compressed.json()["slug"] == "leon-trotsky"  # httpx decompresses
+    revalidated = client.get(
+        "/v1/people/leon-trotsky", headers={"Accept-Encoding": "gzip", "If-None-Match": '"1-gzip"'}
+    )
+    assert revalidated.status_code == 304
+    listed = client.get("/v1/events", params={"limit": 100}, headers={"Accept-Encoding": "gzip"})
+    assert listed.headers["content-encoding"] == "gzip" and listed.headers["etag"].startswith('W/"d')
+    small = client.get("/v1/sources/the-exile-of-leon-trotsky", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers or len(small.content) >= 1024
+
+
+def test_cors_is_open_for_reads_and_never_with_credentials(client: httpx.Client) -> None:
+    response = client.get("/v1/events", headers={"Origin": "https://example.org"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in response.headers
+    exposed = response.headers["access-control-expose-headers"].lower()
+    assert "etag" in exposed and "link" in exposed
+    preflight = client.options(
+        "/v1/events", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "GET"}
+    )
+    assert preflight.status_code == 200 and "access-control-allow-credentials" not in preflight.headers
+
+
+@pytest.fixture
+def changing(tmp_path: Path) -> Iterator[tuple[str, httpx.Client]]:
+    url = make_database(tmp_path / "changing.sqlite3")
+    with LiveServer(Settings(database_url=url)) as base, httpx.Client(base_url=base) as http:
+        yield url, http
+
+
+def load(url: str, records: list[Any]) -> None:
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        load_records(session, records)
+    engine.dispose()
+
+
+def test_a_change_to_the_data_changes_the_etags(changing: tuple[str, httpx.Client]) -> None:
+    url, client = changing
+    list_etag = client.get("/v1/people").headers["etag"]
+    record_etag = client.get("/v1/people/leon-trotsky").headers["etag"]
+    seed = read_file(SEED_FILE)
+    load(url, seed)  # the same records again: nothing changes, nor do the ETags
+    assert client.get("/v1/people").headers["etag"] == list_etag
+    trotsky = next(r for r in seed if r["slug"] == "leon-trotsky")
+    load(url, [{**trotsky, "description": "Revolutionary and writer."}])
+    assert client.get("/v1/people", headers={"If-None-Match": list_etag}).status_code == 200
+    assert client.get("/v1/people").headers["etag"] != list_etag
+    changed = client.get("/v1/people/leon-trotsky", headers={"If-None-Match": record_etag})
+    assert changed.status_code == 200 and changed.headers["etag"].startswith('"2')
+    assert changed.json()["description"] == "Revolutionary and writer."
