@@ -31,7 +31,8 @@ def answer(path: str) -> bytes | None:
     statements = STATEMENTS.get(path)
     if statements is None:
         return None
-    results, first = [], None
+    results: list[list[dict[str, Any]]] = []
+    first: int | None = None
     for sql in statements:
         cursor = connection.execute(sql)
         names = [d[0] for d in cursor.description]
