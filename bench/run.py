@@ -41,6 +41,8 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DATA = ROOT / "bench" / "data"
+# The command line of the code in a baseline's work tree (app.cli has no __main__), on this virtualenv.
+BASELINE_CLI = (sys.executable, "-c", "from app.cli import main; main()")
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
 QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6")
 DESCRIPTIONS = {
@@ -244,7 +246,13 @@ class Server:
         return int(match.group(1)) / 1024 if match else float("nan")
 
 
-def servers(work: Workload, statements_file: Path, only_chronicle: bool, baseline: Path | None) -> list[Server]:
+def servers(
+    work: Workload,
+    statements_file: Path,
+    only_chronicle: bool,
+    baseline: Path | None,
+    baseline_database: Path | None = None,
+) -> list[Server]:
     database = str(work.database)
     chronicle = Server(
         "Chronicle",
@@ -256,8 +264,8 @@ def servers(work: Workload, statements_file: Path, only_chronicle: bool, baselin
     if baseline is not None:  # the same command run from the baseline's work tree imports its code
         before = Server(
             f"Chronicle@{baseline.name}",
-            [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", "{port}"],
-            {"CHRONICLE_DATABASE_URL": f"sqlite:///{database}"},
+            [*BASELINE_CLI, "serve", "--port", "{port}"],
+            {"CHRONICLE_DATABASE_URL": f"sqlite:///{baseline_database}"},
             "/v1/events?limit=1",
             work.chronicle,
             cwd=baseline,
@@ -365,14 +373,19 @@ def unloaded_p50_ms(server: Server, path: str, requests: int = 50) -> float:
 # --- the run ---------------------------------------------------------------------------------------
 
 
-def ensure_database(label: str) -> Path:
-    path = DATA / f"events-{label}.sqlite3"
+def ensure_database(label: str, code: Path | None = None) -> Path:
+    """The database of `label` events, generated once; by the code at `code` (a baseline's work tree,
+    whose schema may differ from this checkout's) when given."""
+    if code is None:
+        path, command, cwd = DATA / f"events-{label}.sqlite3", [str(BIN / "chronicle")], ROOT
+    else:
+        path, command, cwd = DATA / f"events-{label}@{code.name}.sqlite3", [*BASELINE_CLI], code
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
         print(f"generating {path} ({SIZES[label]:,} events)...", flush=True)
-        subprocess.run([str(BIN / "chronicle"), "generate", str(path), "--events", str(SIZES[label])], check=True)
+        subprocess.run([*command, "generate", str(path), "--events", str(SIZES[label])], check=True, cwd=cwd)
     env = {**os.environ, "CHRONICLE_DATABASE_URL": f"sqlite:///{path}"}
-    subprocess.run([str(BIN / "chronicle"), "db", "upgrade"], check=True, env=env, capture_output=True)
+    subprocess.run([*command, "db", "upgrade"], check=True, env=env, capture_output=True, cwd=cwd)
     return path
 
 
@@ -394,7 +407,8 @@ def run_size(
     work = build_workload(database)
     statements_file = Path(tempfile.mkdtemp()) / "statements.json"
     statements_file.write_text(json.dumps(work.statements))
-    all_servers = servers(work, statements_file, only_chronicle=quick, baseline=baseline)
+    baseline_database = ensure_database(label, baseline) if baseline is not None else None
+    all_servers = servers(work, statements_file, quick, baseline, baseline_database)
     results: dict[str, dict[str, list[Measurement]]] = {s.name: {q: [] for q in QUERIES} for s in all_servers}
     start_seconds: dict[str, float] = {}
     unloaded: dict[str, float] = {}
