@@ -109,30 +109,38 @@ def http_date(stored: str) -> str:
 class Validators:
     etag: str
     last_modified: str
-    vary: str | None = None
+    vary: str
 
     def headers(self) -> dict[str, str]:
-        headers = {"ETag": self.etag, "Last-Modified": self.last_modified, "Cache-Control": CACHE_CONTROL}
-        if self.vary:
-            headers["Vary"] = self.vary
-        return headers
+        return {
+            "ETag": self.etag,
+            "Last-Modified": self.last_modified,
+            "Cache-Control": CACHE_CONTROL,
+            "Vary": self.vary,
+        }
+
+    def add_to(self, response: Response) -> None:
+        # Appended as raw headers: MutableHeaders re-encodes the whole list on every assignment.
+        response.raw_headers.extend(
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers().items()
+        )
 
 
 def list_validators(request: Request, fmt: str = "json") -> Validators:
     """A list's: the data version (weak: the same data may come in other bytes), per format."""
     version, changed_at = data_version(read_db(request))
-    return Validators(f'W/"d{version}.{fmt}"', http_date(changed_at), vary="Accept")
+    return Validators(f'W/"d{version}.{fmt}"', http_date(changed_at), vary="Accept, Accept-Encoding")
 
 
 def record_validators(found: FoundRecord, representation: str = "") -> Validators:
     """A record's: its revision (strong; what If-Match checks), one per representation."""
     suffix = f".{representation}" if representation else ""
-    return Validators(f'"{found.revision}{suffix}"', http_date(found.updated_at))
+    return Validators(f'"{found.revision}{suffix}"', http_date(found.updated_at), vary="Accept, Accept-Encoding")
 
 
 def _opaque(tag: str) -> str:
     """An entity tag compared weakly (If-None-Match): without W/, and without the gzip suffix that
-    app.main.ETagPerEncoding adds to strong tags of compressed answers."""
+    app.main.Compression adds to strong tags of compressed answers."""
     tag = tag.strip().removeprefix("W/")
     return tag[:-6] + '"' if tag.endswith('-gzip"') else tag
 
@@ -146,7 +154,7 @@ def conditional(request: Request, validators: Validators, answer: Callable[[], R
         if wanted.strip() == "*" or any(_opaque(tag) == current for tag in wanted.split(",")):
             return Response(status_code=304, headers=validators.headers())
     response = answer()
-    response.headers.update(validators.headers())
+    validators.add_to(response)
     return response
 
 
