@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -103,3 +104,57 @@ def test_csv_columns_flatten_nested_objects() -> None:
     assert ("score",) in columns and ("snippet",) in columns
     assert ("date", "gregorian", "label") in csv_columns(EventSummary)
     assert ("people",) in csv_columns(EventSummary)  # a list: one column of JSON
+
+
+def linked_data(client: httpx.Client, url: str) -> dict[str, Any]:
+    response = client.get(url, headers={"Accept": "application/ld+json"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/ld+json"
+    assert response.headers["etag"].startswith('"1.ld')
+    body: dict[str, Any] = response.json()
+    assert body["@context"] == "https://schema.org" and body["@id"].endswith(url)
+    return body
+
+
+def test_json_ld_for_every_record_type(client: httpx.Client) -> None:
+    trotsky = linked_data(client, "/v1/people/leon-trotsky")
+    assert trotsky["@type"] == "Person" and "Lev Davidovich Bronstein" in trotsky["alternateName"]
+    assert trotsky["birthDate"] == "1879-11-07" and trotsky["deathDate"] == "1940-08-21"  # Gregorian
+    assert "https://www.wikidata.org/wiki/Q33391" in trotsky["sameAs"]
+    istanbul = linked_data(client, "/v1/places/istanbul")
+    assert istanbul["@type"] == "Place" and istanbul["geo"]["latitude"] == pytest.approx(41.01)
+    assert istanbul["containedInPlace"]["name"] == "Turkey"
+    history = linked_data(client, "/v1/works/the-history-of-the-russian-revolution")
+    assert history["@type"] == "Book" and history["author"][0]["name"] == "Leon Trotsky"
+    assert history["datePublished"] == "1930"  # published 1930-1932: the start
+    murder = linked_data(client, "/v1/events/assassination-of-trotsky")
+    assert murder["@type"] == "Event" and (murder["startDate"], murder["endDate"]) == ("1940-08-20", "1940-08-21")
+    assert {p["name"] for p in murder["attendee"]} >= {"Leon Trotsky", "Ramón Mercader"}
+    assert murder["location"][0]["@type"] == "Place"
+    october = linked_data(client, "/v1/events/october-revolution")
+    assert october["startDate"] == "1917-11-07"  # 25 October 1917 O.S., read in the Gregorian calendar
+
+
+def test_geojson_features_for_places_and_events(client: httpx.Client) -> None:
+    place = client.get("/v1/places/buyukada", headers={"Accept": "application/geo+json"})
+    assert place.headers["content-type"] == "application/geo+json"
+    assert place.json()["type"] == "Feature" and place.json()["geometry"]["type"] == "Point"
+    event = client.get("/v1/events/life-in-france", headers={"Accept": "application/geo+json"}).json()
+    assert event["geometry"]["type"] == "MultiPoint" and len(event["geometry"]["coordinates"]) == 3
+    json_tag = client.get("/v1/places/buyukada", headers={"Accept-Encoding": "identity"}).headers["etag"]
+    geo_tag = client.get(
+        "/v1/places/buyukada", headers={"Accept": "application/geo+json", "Accept-Encoding": "identity"}
+    ).headers["etag"]
+    assert json_tag == '"1"' and geo_tag == '"1.geojson"'  # one strong tag per representation
+
+
+def test_the_openapi_document_describes_the_discovery_endpoints(client: httpx.Client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/search", "/v1/on-this-day/{month_day}", "/v1/years/{year}", "/v1/timeline"):
+        assert "200" in paths[path]["get"]["responses"] and "400" in paths[path]["get"]["responses"], path
+    events = paths["/v1/events"]["get"]
+    assert {"text/csv", "application/x-ndjson", "application/geo+json", "application/json"} <= set(
+        events["responses"]["200"]["content"]
+    )
+    assert {p["name"] for p in events["parameters"]} >= {"near", "bbox", "include", "format"}
+    assert "application/ld+json" in paths["/v1/people/{slug}"]["get"]["responses"]["200"]["content"]
+    assert "304" in paths["/v1/people/{slug}"]["get"]["responses"]

@@ -25,13 +25,34 @@ from app.schemas import ProblemDetail
 
 QueryModel = TypeVar("QueryModel", bound=BaseModel)
 _PROBLEM = {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}}
+_NOT_MODIFIED = {"description": "Not Modified: `If-None-Match` named the current `ETag`; no body."}
 LIST_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {**_PROBLEM, "description": "A parameter is unknown or has a bad value; `invalid_params` names it."}
+    304: _NOT_MODIFIED,
+    400: {**_PROBLEM, "description": "A parameter is unknown or has a bad value; `invalid_params` names it."},
 }
-DETAIL_ERRORS: dict[int | str, dict[str, Any]] = {
+# Lists with format=: the other representations of a 200 (the JSON one comes from response_model).
+LIST_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string", "description": "One item (JSON) per line."}},
+    }},
+}  # fmt: skip
+GEO_LIST_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {**LIST_FORMATS[200]["content"], "application/geo+json": {"schema": {"type": "object"}}}}
+}
+JSON_DETAIL_ERRORS: dict[int | str, dict[str, Any]] = {
+    304: _NOT_MODIFIED,
     404: {**_PROBLEM, "description": "No record has this slug."},
     410: {**_PROBLEM, "description": "The record was deleted."},
     400: {**_PROBLEM, "description": "The slug is malformed."},
+}
+DETAIL_ERRORS: dict[int | str, dict[str, Any]] = {
+    **JSON_DETAIL_ERRORS,
+    200: {"content": {"application/ld+json": {"schema": {"type": "object", "description": "schema.org JSON-LD."}}}},
+}
+GEO_DETAIL_ERRORS: dict[int | str, dict[str, Any]] = {
+    **DETAIL_ERRORS,
+    200: {"content": {**DETAIL_ERRORS[200]["content"], "application/geo+json": {"schema": {"type": "object"}}}},
 }
 
 

@@ -12,21 +12,20 @@ from app.errors import bad_parameter
 from app.queries import events as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
+from app.routers import linked_data
 from app.routers.common import (
-    DETAIL_ERRORS,
+    GEO_DETAIL_ERRORS,
+    GEO_LIST_FORMATS,
     LIST_ERRORS,
-    conditional,
     fragment,
-    json_response,
     parse_area,
     parse_query,
     query_docs,
     read_db,
     record_for_path,
     record_id_for_filter,
-    record_validators,
 )
-from app.routers.formats import list_response, negotiate
+from app.routers.formats import detail_response, list_response, negotiate
 from app.schemas import EventDetail, EventFilterQuery, EventPage, EventQuery, EventSummary, Slug, slug_path
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -65,7 +64,11 @@ def event_filters(request: Request, query: EventFilterQuery, *, descending: bool
 
 
 @router.get(
-    "", response_model=EventPage, summary="List events", responses=LIST_ERRORS, openapi_extra=query_docs(EventQuery)
+    "",
+    response_model=EventPage,
+    summary="List events",
+    responses={**LIST_ERRORS, **GEO_LIST_FORMATS},
+    openapi_extra=query_docs(EventQuery),
 )
 async def list_events(request: Request) -> Response:
     """Events in date order; every filter combines with the others (AND)."""
@@ -103,19 +106,10 @@ def event_items(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
 
 def event_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """GeoJSON Features: an event is where its places are (a Point, a MultiPoint, or no geometry)."""
-    features = []
-    for item in items:
-        points = [[p["longitude"], p["latitude"]] for p in item["places"] if p["latitude"] is not None]
-        geometry = (
-            None if not points else
-            {"type": "Point", "coordinates": points[0]} if len(points) == 1 else
-            {"type": "MultiPoint", "coordinates": points}
-        )  # fmt: skip
-        features.append({"type": "Feature", "id": item["slug"], "geometry": geometry, "properties": item})
-    return features
+    return [linked_data.event_feature(item) for item in items]
 
 
-@router.get("/{slug}", response_model=EventDetail, summary="Get one event", responses=DETAIL_ERRORS)
+@router.get("/{slug}", response_model=EventDetail, summary="Get one event", responses=GEO_DETAIL_ERRORS)
 async def get_event(
     request: Request,
     slug: Annotated[Slug, slug_path("october-revolution")],
@@ -123,6 +117,7 @@ async def get_event(
     """One event with its people, places (and their names at the time), works, parts and sources."""
     db = read_db(request)
     found = record_for_path(db, "event", slug)
-    return conditional(
-        request, record_validators(found), lambda: json_response({"slug": slug, **queries.event_detail(db, found.id)})
-    )
+    return detail_response(
+        request, found, lambda: {"slug": slug, **queries.event_detail(db, found.id)},
+        linked_data=linked_data.event, feature=linked_data.event_feature,
+    )  # fmt: skip

@@ -22,7 +22,17 @@ from starlette.responses import Response, StreamingResponse
 from app import json
 from app.errors import bad_parameter
 from app.queries.common import Cursor, Page
-from app.routers.common import conditional, decode_cursor, link_headers, list_validators, page_response
+from app.queries.records import FoundRecord
+from app.routers.common import (
+    conditional,
+    decode_cursor,
+    json_response,
+    link_headers,
+    list_validators,
+    page_response,
+    record_validators,
+)
+from app.routers.linked_data import plain
 
 FORMATS = {
     "json": "application/json",
@@ -153,3 +163,36 @@ async def _csv_rows(build: Build, after: Cursor | None, sort: str, model: type[B
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
+
+
+Document = dict[str, Any]
+
+
+def detail_response(
+    request: Request,
+    found: FoundRecord,
+    detail: Callable[[], Document],
+    *,
+    linked_data: Callable[[Document, str], Document],
+    feature: Callable[[Document], Document] | None = None,
+) -> Response:
+    """One record: JSON, or schema.org JSON-LD (`Accept: application/ld+json`), or a GeoJSON Feature
+    (`Accept: application/geo+json`, places and events). Each representation has its own strong ETag
+    (the revision, suffixed), and If-None-Match is answered before the record is read."""
+    accept = request.headers.get("accept", "")
+    representation = (
+        "ld" if "application/ld+json" in accept else
+        "geojson" if feature is not None and "application/geo+json" in accept else ""
+    )  # fmt: skip
+
+    def answer() -> Response:
+        document = detail()
+        if representation == "ld":
+            base = f"{request.url.scheme}://{request.url.netloc}"
+            return Response(json.dumps(linked_data(plain(document), base)), media_type="application/ld+json")
+        if representation == "geojson":
+            assert feature is not None
+            return Response(json.dumps(feature(plain(document))), media_type=FORMATS["geojson"])
+        return json_response(document)
+
+    return conditional(request, record_validators(found, representation), answer)

@@ -11,26 +11,29 @@ from app.errors import bad_parameter
 from app.queries import people as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
+from app.routers import linked_data
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
-    conditional,
+    LIST_FORMATS,
     fragment,
-    json_response,
     parse_query,
     query_docs,
     read_db,
     record_for_path,
-    record_validators,
 )
-from app.routers.formats import list_response, negotiate
+from app.routers.formats import detail_response, list_response, negotiate
 from app.schemas import PeopleQuery, PersonDetail, PersonPage, PersonSummary, Slug, slug_path
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
 
 @router.get(
-    "", response_model=PersonPage, summary="List people", responses=LIST_ERRORS, openapi_extra=query_docs(PeopleQuery)
+    "",
+    response_model=PersonPage,
+    summary="List people",
+    responses={**LIST_ERRORS, **LIST_FORMATS},
+    openapi_extra=query_docs(PeopleQuery),
 )
 async def list_people(request: Request) -> Response:
     """People in alphabetical order of name."""
@@ -73,8 +76,7 @@ async def get_person(
     """One person with aliases, birth and death, events (with roles) and works."""
     db = read_db(request)
     found = record_for_path(db, "person", slug)
-    return conditional(
-        request,
-        record_validators(found),
-        lambda: json_response({"slug": slug, **queries.person_detail(db, found.id), "href": f"/v1/people/{slug}"}),
-    )
+    return detail_response(
+        request, found, lambda: {"slug": slug, **queries.person_detail(db, found.id), "href": f"/v1/people/{slug}"},
+        linked_data=linked_data.person,
+    )  # fmt: skip

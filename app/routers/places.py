@@ -10,27 +10,30 @@ from starlette.responses import Response
 from app.queries import places as queries
 from app.queries.common import Cursor, Page
 from app.queries.text import fts_query
+from app.routers import linked_data
 from app.routers.common import (
-    DETAIL_ERRORS,
+    GEO_DETAIL_ERRORS,
+    GEO_LIST_FORMATS,
     LIST_ERRORS,
-    conditional,
-    json_response,
     parse_area,
     parse_query,
     query_docs,
     read_db,
     record_for_path,
     record_id_for_filter,
-    record_validators,
 )
-from app.routers.formats import list_response, negotiate
+from app.routers.formats import detail_response, list_response, negotiate
 from app.schemas import PlaceDetail, PlacePage, PlaceQuery, PlaceSummary, Slug, slug_path
 
 router = APIRouter(prefix="/v1/places", tags=["places"])
 
 
 @router.get(
-    "", response_model=PlacePage, summary="List places", responses=LIST_ERRORS, openapi_extra=query_docs(PlaceQuery)
+    "",
+    response_model=PlacePage,
+    summary="List places",
+    responses={**LIST_ERRORS, **GEO_LIST_FORMATS},
+    openapi_extra=query_docs(PlaceQuery),
 )
 async def list_places(request: Request) -> Response:
     """Places in alphabetical order of their current name, or nearest first with `near`."""
@@ -56,15 +59,10 @@ async def list_places(request: Request) -> Response:
 
 def place_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """GeoJSON Features: a place is a Point (longitude, latitude), or has no geometry when not located."""
-    return [
-        {"type": "Feature", "id": item["slug"], "properties": item,
-         "geometry": None if item["latitude"] is None else {
-             "type": "Point", "coordinates": [item["longitude"], item["latitude"]]}}
-        for item in items
-    ]  # fmt: skip
+    return [linked_data.place_feature(item) for item in items]
 
 
-@router.get("/{slug}", response_model=PlaceDetail, summary="Get one place", responses=DETAIL_ERRORS)
+@router.get("/{slug}", response_model=PlaceDetail, summary="Get one place", responses=GEO_DETAIL_ERRORS)
 async def get_place(
     request: Request,
     slug: Annotated[Slug, slug_path("istanbul")],
@@ -72,4 +70,7 @@ async def get_place(
     """One place with its names over time, where it lies, what lies within it and events there."""
     db = read_db(request)
     found = record_for_path(db, "place", slug)
-    return conditional(request, record_validators(found), lambda: json_response(queries.place_detail(db, found.id)))
+    return detail_response(
+        request, found, lambda: queries.place_detail(db, found.id), linked_data=linked_data.place,
+        feature=linked_data.place_feature,
+    )  # fmt: skip

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from app.queries import search as queries
 from app.queries.common import Cursor, Page
 from app.queries.text import fts_query
-from app.routers.common import LIST_ERRORS, parse_query, query_docs, read_db
+from app.routers.common import LIST_ERRORS, LIST_FORMATS, parse_query, query_docs, read_db
 from app.routers.formats import list_response, negotiate
 from app.schemas import SearchHit, SearchPage, SearchQuery
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/search", tags=["search"])
     "",
     response_model=SearchPage,
     summary="Search all records",
-    responses=LIST_ERRORS,
+    responses={**LIST_ERRORS, **LIST_FORMATS},
     openapi_extra=query_docs(SearchQuery),
 )
 async def search(request: Request) -> Response:

@@ -10,8 +10,9 @@ from starlette.responses import Response
 from app.queries import sources as queries
 from app.queries.common import Cursor, Page
 from app.routers.common import (
-    DETAIL_ERRORS,
+    JSON_DETAIL_ERRORS,
     LIST_ERRORS,
+    LIST_FORMATS,
     conditional,
     json_response,
     parse_query,
@@ -27,7 +28,11 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
 
 @router.get(
-    "", response_model=SourcePage, summary="List sources", responses=LIST_ERRORS, openapi_extra=query_docs(SourceQuery)
+    "",
+    response_model=SourcePage,
+    summary="List sources",
+    responses={**LIST_ERRORS, **LIST_FORMATS},
+    openapi_extra=query_docs(SourceQuery),
 )
 async def list_sources(request: Request) -> Response:
     """Sources in alphabetical order of title."""
@@ -46,7 +51,7 @@ async def list_sources(request: Request) -> Response:
     )  # fmt: skip
 
 
-@router.get("/{slug}", response_model=SourceDetail, summary="Get one source", responses=DETAIL_ERRORS)
+@router.get("/{slug}", response_model=SourceDetail, summary="Get one source", responses=JSON_DETAIL_ERRORS)
 async def get_source(
     request: Request,
     slug: Annotated[Slug, slug_path("the-exile-of-leon-trotsky")],

@@ -11,27 +11,30 @@ from app.errors import bad_parameter
 from app.queries import works as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
+from app.routers import linked_data
 from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
-    conditional,
+    LIST_FORMATS,
     fragment,
-    json_response,
     parse_query,
     query_docs,
     read_db,
     record_for_path,
     record_id_for_filter,
-    record_validators,
 )
-from app.routers.formats import list_response, negotiate
+from app.routers.formats import detail_response, list_response, negotiate
 from app.schemas import Slug, WorkDetail, WorkPage, WorkQuery, WorkSummary, slug_path
 
 router = APIRouter(prefix="/v1/works", tags=["works"])
 
 
 @router.get(
-    "", response_model=WorkPage, summary="List works", responses=LIST_ERRORS, openapi_extra=query_docs(WorkQuery)
+    "",
+    response_model=WorkPage,
+    summary="List works",
+    responses={**LIST_ERRORS, **LIST_FORMATS},
+    openapi_extra=query_docs(WorkQuery),
 )
 async def list_works(request: Request) -> Response:
     """Works in alphabetical order of title, each with its creators."""
@@ -75,8 +78,7 @@ async def get_work(
     """One work with its creators, publication, subjects, related events and sources."""
     db = read_db(request)
     found = record_for_path(db, "work", slug)
-    return conditional(
-        request,
-        record_validators(found),
-        lambda: json_response({"slug": slug, **queries.work_detail(db, found.id), "href": f"/v1/works/{slug}"}),
-    )
+    return detail_response(
+        request, found, lambda: {"slug": slug, **queries.work_detail(db, found.id), "href": f"/v1/works/{slug}"},
+        linked_data=linked_data.work,
+    )  # fmt: skip

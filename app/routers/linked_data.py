@@ -1,0 +1,120 @@
+"""Records as schema.org JSON-LD (`Accept: application/ld+json`) and as GeoJSON Features.
+
+Built from the same detail documents as the JSON answers. Dates go out in their Gregorian reading as
+ISO 8601 values of their own precision ("1930", "1917-11-07"; astronomical years before year 1, as
+ISO 8601 expanded years do); an interval gives a start and an end. Wikidata and GeoNames identifiers
+become `sameAs` links.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from app import json
+
+SCHEMA = "https://schema.org"
+_ISO = re.compile(r"^-?\d{4}(-\d{2}(-\d{2})?)?$")
+IDENTIFIER_URLS = {
+    "wikidata": "https://www.wikidata.org/wiki/{}",
+    "geonames": "https://www.geonames.org/{}",
+    "viaf": "https://viaf.org/viaf/{}",
+}
+
+
+def plain(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its pre-rendered JSON fragments (dates) read back as values."""
+    value: dict[str, Any] = json.loads(json.dumps(document))
+    return value
+
+
+def date_range(date: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """(start, end) as ISO 8601 values of the date's precision, from its Gregorian reading."""
+    if date is None:
+        return None, None
+    parts = [part.rstrip("~?%") for part in date["gregorian"]["edtf"].split("/")]
+    if len(parts) <= 2 and all(_ISO.match(part) or part in ("", "..") for part in parts):
+        start, end = parts[0], parts[-1]
+        return (start if _ISO.match(start) else None), (end if _ISO.match(end) else None)
+    return date["earliest"], date["latest"]  # sets and other shapes: the bounds
+
+
+def _same_as(identifiers: dict[str, str]) -> list[str]:
+    return [IDENTIFIER_URLS[scheme].format(value) for scheme, value in identifiers.items() if scheme in IDENTIFIER_URLS]
+
+
+def _node(kind: str, base: str, href: str, **fields: Any) -> dict[str, Any]:
+    node = {"@type": kind, "@id": base + href, "url": base + href}
+    node.update({key: value for key, value in fields.items() if value not in (None, [], "")})
+    return node
+
+
+def _ref(kind: str, base: str, linked: dict[str, Any], name_key: str = "name") -> dict[str, Any]:
+    return _node(kind, base, linked["href"], name=linked[name_key])
+
+
+def event(detail: dict[str, Any], base: str) -> dict[str, Any]:
+    start, end = date_range(detail["date"])
+    return {"@context": SCHEMA, **_node(
+        "Event", base, f"/v1/events/{detail['slug']}", name=detail["title"], description=detail["summary"],
+        startDate=start, endDate=end,
+        location=[_ref("Place", base, place) for place in detail["places"]],
+        attendee=[_ref("Person", base, person) for person in detail["people"]],
+        superEvent=_ref("Event", base, detail["part_of"], "title") if detail["part_of"] else None,
+        subEvent=[_ref("Event", base, part, "title") for part in detail["parts"]],
+        keywords=detail["tags"], sameAs=_same_as(detail["identifiers"]),
+    )}  # fmt: skip
+
+
+def person(detail: dict[str, Any], base: str) -> dict[str, Any]:
+    born, _ = date_range(detail["born"])
+    _, died = date_range(detail["died"])
+    return {"@context": SCHEMA, **_node(
+        "Person", base, f"/v1/people/{detail['slug']}", name=detail["name"], description=detail["description"],
+        alternateName=[alias["name"] for alias in detail["aliases"]], birthDate=born, deathDate=died,
+        birthPlace=_ref("Place", base, detail["birth_place"]) if detail["birth_place"] else None,
+        deathPlace=_ref("Place", base, detail["death_place"]) if detail["death_place"] else None,
+        sameAs=_same_as(detail["identifiers"]),
+    )}  # fmt: skip
+
+
+def place(detail: dict[str, Any], base: str) -> dict[str, Any]:
+    located = detail["latitude"] is not None and detail["longitude"] is not None
+    return {"@context": SCHEMA, **_node(
+        "Place", base, f"/v1/places/{detail['slug']}", name=detail["name"], description=detail["description"],
+        alternateName=[name["name"] for name in detail["names"]],
+        geo={"@type": "GeoCoordinates", "latitude": detail["latitude"], "longitude": detail["longitude"]}
+        if located else None,
+        containedInPlace=_ref("Place", base, detail["parent"]) if detail["parent"] else None,
+        sameAs=_same_as(detail["identifiers"]),
+    )}  # fmt: skip
+
+
+def work(detail: dict[str, Any], base: str) -> dict[str, Any]:
+    published, _ = date_range(detail["published"])
+    authors = [_ref("Person", base, c) for c in detail["creators"] if c["role"] == "author"]
+    others = [_ref("Person", base, c) for c in detail["creators"] if c["role"] != "author"]
+    place_of_publication = detail.get("publication_place")
+    return {"@context": SCHEMA, **_node(
+        "Book" if detail["kind"] == "book" else "CreativeWork", base, f"/v1/works/{detail['slug']}",
+        name=detail["title"], description=detail["description"], author=authors, contributor=others,
+        datePublished=published, publisher=detail["publisher"], inLanguage=detail["language"],
+        locationCreated=_ref("Place", base, place_of_publication) if place_of_publication else None,
+        about=detail["subjects"], isbn=detail["identifiers"].get("isbn"), sameAs=_same_as(detail["identifiers"]),
+    )}  # fmt: skip
+
+
+def place_feature(detail: dict[str, Any]) -> dict[str, Any]:
+    located = detail["latitude"] is not None and detail["longitude"] is not None
+    geometry = {"type": "Point", "coordinates": [detail["longitude"], detail["latitude"]]} if located else None
+    return {"type": "Feature", "id": detail["slug"], "geometry": geometry, "properties": detail}
+
+
+def event_feature(detail: dict[str, Any]) -> dict[str, Any]:
+    points = [[p["longitude"], p["latitude"]] for p in detail["places"] if p["latitude"] is not None]
+    geometry = (
+        None if not points else
+        {"type": "Point", "coordinates": points[0]} if len(points) == 1 else
+        {"type": "MultiPoint", "coordinates": points}
+    )  # fmt: skip
+    return {"type": "Feature", "id": detail["slug"], "geometry": geometry, "properties": detail}
