@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 GZIP_MINIMUM_BYTES = 1024
+LIST_ITEMS = ("EventSummary", "PersonSummary", "PlaceSummary", "WorkSummary", "SourceSummary", "SearchHit")
 
 
 class Compression:
@@ -114,8 +115,12 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
         for path in schema["paths"].values():
             for operation in path.values():
                 operation.get("responses", {}).pop("422", None)
+        components = schema.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
-            schema.get("components", {}).get("schemas", {}).pop(name, None)
+            components.pop(name, None)
+        # `fields=` leaves out the fields it does not name: no field of a list item is required.
+        for name in LIST_ITEMS:
+            components.get(name, {}).pop("required", None)
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -52,6 +52,12 @@ class PageQuery(BaseModel):
 
 
 class ListQuery(PageQuery):
+    fields: Annotated[str, Field(pattern=r"^[a-z_]+(,[a-z_]+)*$", max_length=300)] | None = Field(
+        None,
+        description="Only these fields of each item, comma-separated (`slug,title,date`); every format. The item "
+        "schemas below therefore mark no field as required: without `fields`, every field is present.",
+        examples=["slug,title,date"],
+    )
     format: Literal["json", "geojson", "csv", "ndjson"] | None = Field(
         None,
         description="`json` (a page; the default), `geojson` (a page as a FeatureCollection: places and events), "

@@ -158,3 +158,18 @@ def test_the_openapi_document_describes_the_discovery_endpoints(client: httpx.Cl
     assert {p["name"] for p in events["parameters"]} >= {"near", "bbox", "include", "format"}
     assert "application/ld+json" in paths["/v1/people/{slug}"]["get"]["responses"]["200"]["content"]
     assert "304" in paths["/v1/people/{slug}"]["get"]["responses"]
+
+
+def test_fields_narrows_every_format(client: httpx.Client) -> None:
+    page = client.get("/v1/events", params={"fields": "slug,date", "year": 1929}).json()
+    assert page["items"] and all(set(item) == {"slug", "date"} for item in page["items"])
+    rows = list(
+        csv.DictReader(io.StringIO(client.get("/v1/people", params={"fields": "name,slug", "format": "csv"}).text))
+    )
+    assert list(rows[0]) == ["slug", "name"]  # in the item's order
+    places = client.get("/v1/places", params={"fields": "name", "near": "41.01,28.95", "format": "geojson"}).json()
+    assert places["features"][0]["properties"] == {"name": "Istanbul"} and places["features"][0]["geometry"]
+    refused = client.get("/v1/events", params={"fields": "slug,colour"})
+    assert refused.status_code == 400 and "colour" in refused.json()["detail"]
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "required" not in schemas["EventSummary"] and "required" in schemas["EventPage"]

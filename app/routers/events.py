@@ -91,7 +91,7 @@ async def list_events(request: Request) -> Response:
         return page, items
 
     return list_response(
-        request, fmt=fmt, cursor=query.cursor, limit=query.limit, sort=query.sort, build=build,
+        request, fmt=fmt, fields=query.fields, cursor=query.cursor, limit=query.limit, sort=query.sort, build=build,
         item_model=EventSummary, name="events", features=event_features,
     )  # fmt: skip
 

@@ -65,6 +65,7 @@ def list_response(
     request: Request,
     *,
     fmt: str,
+    fields: str | None = None,
     cursor: str | None,
     limit: int,
     sort: str,
@@ -76,19 +77,53 @@ def list_response(
     """The answer to a list request in `fmt` (see negotiate); `features` makes GeoJSON features of items.
     Every format carries the data version as its ETag, and If-None-Match is answered before any query."""
     after = decode_cursor(cursor, sort)
+    columns = csv_columns(item_model)
+    if fields is not None:
+        chosen = _chosen_fields(fields, item_model)
+        columns = tuple(column for column in columns if column[0] in chosen)
+        if fmt == "geojson" and features is not None:  # the geometry needs the whole item
+            features = _with_properties(features, chosen)
+        else:
+            build = _only(build, chosen)
     return conditional(
         request,
         list_validators(request, fmt),
-        lambda: _answer(request, fmt, after, limit, sort, build, item_model, name, features),
+        lambda: _answer(request, fmt, after, limit, sort, build, columns, name, features),
     )
+
+
+def _chosen_fields(fields: str, model: type[BaseModel]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(fields.split(",")))
+    unknown = [name for name in chosen if name not in model.model_fields]
+    if unknown:
+        raise bad_parameter("fields", f"no field {unknown[0]!r} here; the fields are {', '.join(model.model_fields)}")
+    return chosen
+
+
+def _only(build: Build, chosen: tuple[str, ...]) -> Build:
+    def narrowed(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+        page, items = build(cursor, limit)
+        return page, [{name: item[name] for name in chosen if name in item} for item in items]
+
+    return narrowed
+
+
+def _with_properties(features: Features, chosen: tuple[str, ...]) -> Features:
+    def narrowed(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {**feature, "properties": {name: feature["properties"][name] for name in chosen}}
+            for feature in features(items)
+        ]
+
+    return narrowed
 
 
 def _answer(
     request: Request, fmt: str, after: Cursor | None, limit: int, sort: str, build: Build,
-    item_model: type[BaseModel], name: str, features: Features | None,
+    columns: tuple[tuple[str, ...], ...], name: str, features: Features | None,
 ) -> Response:  # fmt: skip
     if fmt in ("csv", "ndjson"):
-        rows = _csv_rows(build, after, sort, item_model) if fmt == "csv" else _ndjson_lines(build, after, sort)
+        rows = _csv_rows(build, after, sort, columns) if fmt == "csv" else _ndjson_lines(build, after, sort)
         disposition = f'attachment; filename="{name}.{fmt}"'
         return StreamingResponse(rows, media_type=FORMATS[fmt], headers={"Content-Disposition": disposition})
     page, items = build(after, limit)
@@ -152,8 +187,9 @@ def _cell(item: Any, path: tuple[str, ...]) -> Any:
     return item
 
 
-async def _csv_rows(build: Build, after: Cursor | None, sort: str, model: type[BaseModel]) -> AsyncIterator[bytes]:
-    columns = csv_columns(model)
+async def _csv_rows(
+    build: Build, after: Cursor | None, sort: str, columns: tuple[tuple[str, ...], ...]
+) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([".".join(path) for path in columns])

@@ -63,7 +63,8 @@ async def list_people(request: Request) -> Response:
         return page, items
 
     return list_response(
-        request, fmt=negotiate(request, query.format, geo=False), cursor=query.cursor, limit=query.limit,
+        request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
+        limit=query.limit,
         sort="name", build=build, item_model=PersonSummary, name="people",
     )  # fmt: skip
 

@@ -51,7 +51,8 @@ async def list_places(request: Request) -> Response:
         return page, [queries.place_summary(row) for row in page.rows]
 
     return list_response(
-        request, fmt=negotiate(request, query.format, geo=True), cursor=query.cursor, limit=query.limit,
+        request, fmt=negotiate(request, query.format, geo=True), fields=query.fields, cursor=query.cursor,
+        limit=query.limit,
         sort="distance" if query.near else "name", build=build, item_model=PlaceSummary, name="places",
         features=place_features,
     )  # fmt: skip

@@ -36,6 +36,7 @@ async def search(request: Request) -> Response:
         return queries.search(db, q=q, types=types, limit=limit, cursor=cursor)
 
     return list_response(
-        request, fmt=negotiate(request, query.format, geo=False), cursor=query.cursor, limit=query.limit,
+        request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
+        limit=query.limit,
         sort="rank", build=build, item_model=SearchHit, name="search",
     )  # fmt: skip

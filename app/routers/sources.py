@@ -46,7 +46,8 @@ async def list_sources(request: Request) -> Response:
         return page, [queries.source_summary(row) for row in page.rows]
 
     return list_response(
-        request, fmt=negotiate(request, query.format, geo=False), cursor=query.cursor, limit=query.limit,
+        request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
+        limit=query.limit,
         sort="title", build=build, item_model=SourceSummary, name="sources",
     )  # fmt: skip
 

@@ -65,7 +65,8 @@ async def list_works(request: Request) -> Response:
         return page, items
 
     return list_response(
-        request, fmt=negotiate(request, query.format, geo=False), cursor=query.cursor, limit=query.limit,
+        request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
+        limit=query.limit,
         sort="title", build=build, item_model=WorkSummary, name="works",
     )  # fmt: skip
 
