@@ -102,9 +102,16 @@ _NO_PARAMS: Mapping[str, Any] = {}
 class ReadConnection:
     """A read-only SQLite connection for code running on the event loop."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, mmap_bytes: int = 256 * 2**20, cache_kib: int = 32_000) -> None:
         self.path = path
+        self.mmap_bytes = mmap_bytes  # the file mapped, not copied: fast, but counted in the process's RSS
+        self.cache_kib = cache_kib
         self._connection: sqlite3.Connection | None = None
+
+    def for_export(self) -> ReadConnection:
+        """Another connection for a long export: no mapping and a small page cache, so that reading
+        the whole database keeps the process's memory (RSS, mapped pages included) flat."""
+        return ReadConnection(self.path, mmap_bytes=0, cache_kib=8_000)
 
     def _connect(self) -> sqlite3.Connection:
         if not self.path.exists():
@@ -112,8 +119,8 @@ class ReadConnection:
         connection = sqlite3.connect(self.path, check_same_thread=False, cached_statements=256)
         connection.execute("PRAGMA query_only = ON")
         connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        connection.execute("PRAGMA mmap_size = 268435456")  # 256 MiB of the file mapped, not copied
-        connection.execute("PRAGMA cache_size = -32000")  # 32 MiB page cache
+        connection.execute(f"PRAGMA mmap_size = {self.mmap_bytes}")
+        connection.execute(f"PRAGMA cache_size = -{self.cache_kib}")
         return connection
 
     def open(self) -> None:

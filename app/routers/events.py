@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.dates import days_in_month
+from app.db import ReadConnection
 from app.errors import bad_parameter
 from app.queries import events as queries
 from app.queries.common import Cursor, Page, year_range
@@ -74,14 +75,13 @@ async def list_events(request: Request) -> Response:
     """Events in date order; every filter combines with the others (AND)."""
     query = parse_query(request, EventQuery)
     filters = event_filters(request, query, descending=query.sort == "-date")
-    db = read_db(request)
     cap = request.app.state.settings.total_count_cap
     include = tuple(dict.fromkeys(query.include.split(","))) if query.include else ()
     fmt = negotiate(request, query.format, geo=True)
     if fmt == "geojson" and "places" not in include:
         include += ("places",)  # the geometry
 
-    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
         page = queries.list_events(db, filters=filters, limit=limit, cursor=cursor, sort=query.sort, count_cap=cap)
         items = event_items(page.rows)
         if include:

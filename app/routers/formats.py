@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
 from app import json
+from app.db import ReadConnection
 from app.errors import bad_parameter
 from app.queries.common import Cursor, Page
 from app.queries.records import FoundRecord
@@ -30,6 +31,7 @@ from app.routers.common import (
     link_headers,
     list_validators,
     page_response,
+    read_db,
     record_validators,
 )
 from app.routers.linked_data import plain
@@ -41,8 +43,8 @@ FORMATS = {
     "ndjson": "application/x-ndjson",
 }
 EXPORT_PAGE = 1000
-# A page of `limit` records after `cursor`: the page (rows, next cursor, total) and its items.
-Build = Callable[[Cursor | None, int], tuple[Page, list[dict[str, Any]]]]
+# A page of `limit` records after `cursor`, read on `db`: the page (rows, next cursor, total) and its items.
+Build = Callable[[ReadConnection, Cursor | None, int], tuple[Page, list[dict[str, Any]]]]
 Features = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
 
@@ -101,8 +103,8 @@ def _chosen_fields(fields: str, model: type[BaseModel]) -> tuple[str, ...]:
 
 
 def _only(build: Build, chosen: tuple[str, ...]) -> Build:
-    def narrowed(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
-        page, items = build(cursor, limit)
+    def narrowed(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+        page, items = build(db, cursor, limit)
         return page, [{name: item[name] for name in chosen if name in item} for item in items]
 
     return narrowed
@@ -123,10 +125,11 @@ def _answer(
     columns: tuple[tuple[str, ...], ...], name: str, features: Features | None,
 ) -> Response:  # fmt: skip
     if fmt in ("csv", "ndjson"):
-        rows = _csv_rows(build, after, sort, columns) if fmt == "csv" else _ndjson_lines(build, after, sort)
+        db = read_db(request).for_export()
+        rows = _csv_rows(db, build, after, sort, columns) if fmt == "csv" else _ndjson_lines(db, build, after, sort)
         disposition = f'attachment; filename="{name}.{fmt}"'
         return StreamingResponse(rows, media_type=FORMATS[fmt], headers={"Content-Disposition": disposition})
-    page, items = build(after, limit)
+    page, items = build(read_db(request), after, limit)
     if fmt == "geojson":
         assert features is not None
         body = {"type": "FeatureCollection", "features": features(items), "next_cursor": page.next_cursor,
@@ -135,17 +138,22 @@ def _answer(
     return page_response(request, page, items, limit)
 
 
-async def _pages(build: Build, after: Cursor | None, sort: str) -> AsyncIterator[list[dict[str, Any]]]:
-    while True:
-        page, items = build(after, EXPORT_PAGE)
-        yield items
-        if page.next_cursor is None:
-            return
-        after = Cursor.decode(page.next_cursor, sort)
+async def _pages(
+    db: ReadConnection, build: Build, after: Cursor | None, sort: str
+) -> AsyncIterator[list[dict[str, Any]]]:
+    try:
+        while True:
+            page, items = build(db, after, EXPORT_PAGE)
+            yield items
+            if page.next_cursor is None:
+                return
+            after = Cursor.decode(page.next_cursor, sort)
+    finally:
+        db.close()
 
 
-async def _ndjson_lines(build: Build, after: Cursor | None, sort: str) -> AsyncIterator[bytes]:
-    async for items in _pages(build, after, sort):
+async def _ndjson_lines(db: ReadConnection, build: Build, after: Cursor | None, sort: str) -> AsyncIterator[bytes]:
+    async for items in _pages(db, build, after, sort):
         yield b"".join(json.dumps(item) + b"\n" for item in items)
 
 
@@ -188,12 +196,12 @@ def _cell(item: Any, path: tuple[str, ...]) -> Any:
 
 
 async def _csv_rows(
-    build: Build, after: Cursor | None, sort: str, columns: tuple[tuple[str, ...], ...]
+    db: ReadConnection, build: Build, after: Cursor | None, sort: str, columns: tuple[tuple[str, ...], ...]
 ) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([".".join(path) for path in columns])
-    async for items in _pages(build, after, sort):
+    async for items in _pages(db, build, after, sort):
         for item in json.loads(json.dumps(items)):  # dates are pre-rendered JSON fragments: read them
             writer.writerow([_cell(item, path) for path in columns])
         yield buffer.getvalue().encode()

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.db import ReadConnection
 from app.errors import bad_parameter
 from app.queries import people as queries
 from app.queries.common import Cursor, Page, year_range
@@ -50,10 +51,9 @@ async def list_people(request: Request) -> Response:
         alive_lo=alive_lo,
         alive_hi=alive_hi,
     )
-    db = read_db(request)
     cap = request.app.state.settings.total_count_cap
 
-    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
         page = queries.list_people(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         items = [
             {"slug": slug, "name": name, "description": description, "born": fragment(born), "died": fragment(died),

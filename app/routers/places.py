@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.db import ReadConnection
 from app.queries import places as queries
 from app.queries.common import Cursor, Page
 from app.queries.text import fts_query
@@ -46,7 +47,7 @@ async def list_places(request: Request) -> Response:
     )
     cap = request.app.state.settings.total_count_cap
 
-    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
         page = queries.list_places(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         return page, [queries.place_summary(row) for row in page.rows]
 

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.db import ReadConnection
 from app.queries import search as queries
 from app.queries.common import Cursor, Page
 from app.queries.text import fts_query
-from app.routers.common import LIST_ERRORS, LIST_FORMATS, parse_query, query_docs, read_db
+from app.routers.common import LIST_ERRORS, LIST_FORMATS, parse_query, query_docs
 from app.routers.formats import list_response, negotiate
 from app.schemas import SearchHit, SearchPage, SearchQuery
 
@@ -30,9 +31,9 @@ async def search(request: Request) -> Response:
     snippet each. Totals are exact."""
     query = parse_query(request, SearchQuery)
     types = tuple(dict.fromkeys(query.type.split(","))) if query.type else tuple(queries.TARGETS)
-    db, q = read_db(request), fts_query(query.q)
+    q = fts_query(query.q)
 
-    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
         return queries.search(db, q=q, types=types, limit=limit, cursor=cursor)
 
     return list_response(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.db import ReadConnection
 from app.queries import sources as queries
 from app.queries.common import Cursor, Page
 from app.routers.common import (
@@ -37,11 +38,10 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 async def list_sources(request: Request) -> Response:
     """Sources in alphabetical order of title."""
     query = parse_query(request, SourceQuery)
-    db = read_db(request)
     filters = queries.SourceFilters(q=query.q, kind=query.kind)
     cap = request.app.state.settings.total_count_cap
 
-    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
         page = queries.list_sources(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         return page, [queries.source_summary(row) for row in page.rows]
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.db import ReadConnection
 from app.errors import bad_parameter
 from app.queries import works as queries
 from app.queries.common import Cursor, Page, year_range
@@ -54,7 +55,7 @@ async def list_works(request: Request) -> Response:
     )
     cap = request.app.state.settings.total_count_cap
 
-    def build(cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
         page = queries.list_works(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         creators = queries.creators_of(db, [row[-1] for row in page.rows])
         items = [
