@@ -53,6 +53,18 @@ DESCRIPTIONS = {
     "Q5": "one event with people and places",
     "Q6": "people by name prefix: anna",
 }
+# Issue 4's endpoints, measured on Chronicle alone (--discovery): nothing else answers them.
+DISCOVERY = {
+    "search": "/v1/search?q=exile",
+    "on this day": "/v1/on-this-day/11-07",
+    "year": "/v1/years/1929",
+    "timeline by decade": "/v1/timeline?bucket=decade",
+    "places near Paris, 50 km": "/v1/places?near=48.86,2.35&radius_km=50",
+    "events in a box (France)": "/v1/events?bbox=-5,42,8,51",
+    "events with people and places": "/v1/events?year=1929&include=people,places",
+    "events as GeoJSON": "/v1/events?year=1929&format=geojson",
+    "304 (If-None-Match)": "/v1/events?year=1929",
+}
 SERVER_CPU, LOAD_CPU = "0", "1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -323,9 +335,12 @@ def _ms(output: str, percentile: str) -> float:
     return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[match.group(2)]
 
 
-def measure(server: Server, path: str, seconds: int, connections: int) -> Measurement:
+def measure(
+    server: Server, path: str, seconds: int, connections: int, headers: dict[str, str] | None = None
+) -> Measurement:
     url = server.url(path)
-    warm = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", "-d1s", url]
+    header_args = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    warm = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", "-d1s", *header_args, url]
     subprocess.run(warm, check=True, capture_output=True)
     peak = [server.rss_anon_mb()]
     stop = threading.Event()
@@ -337,7 +352,7 @@ def measure(server: Server, path: str, seconds: int, connections: int) -> Measur
     sampler = threading.Thread(target=sample, daemon=True)
     cpu_before = server.cpu_seconds()
     sampler.start()
-    run = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    run = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *header_args, url]
     output = subprocess.run(run, check=False, capture_output=True, text=True).stdout
     cpu = server.cpu_seconds() - cpu_before
     stop.set()
@@ -432,6 +447,33 @@ def run_size(
                 server.stop()
     in_process = {q: in_process_rate(database, work.statements[f"/{q.lower()}"]) for q in QUERIES}
     return SizeResult(label, SIZES[label], results, start_seconds, in_process, unloaded, work.statements)
+
+
+def run_discovery(label: str, rounds: int, seconds: int, connections: int) -> str:
+    """A table of Chronicle's discovery endpoints (issue 4): req/s, latency, CPU µs per request."""
+    database = ensure_database(label)
+    env = {"CHRONICLE_DATABASE_URL": f"sqlite:///{database}"}
+    server = Server("Chronicle", [str(BIN / "chronicle"), "serve", "--port", "{port}"], env, "/v1/events?limit=1", {})
+    found: dict[str, list[Measurement]] = {name: [] for name in DISCOVERY}
+    server.start()
+    try:
+        with urllib.request.urlopen(server.url(DISCOVERY["304 (If-None-Match)"])) as answer:
+            etag = answer.headers["ETag"]
+        for _round in range(rounds):
+            for name, path in DISCOVERY.items():
+                headers = {"If-None-Match": etag} if name.startswith("304") else {}
+                found[name].append(measure(server, path, seconds, connections, headers))
+                print(f"{label} {name:32} {found[name][-1].cpu_us:7.0f} us/req", flush=True)
+    finally:
+        server.stop()
+    lines = [f"## Discovery endpoints, {label} events (Chronicle)", "", "| query | URL | req/s | p50 | CPU µs/req |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for name, runs in found.items():
+        lines.append(
+            f"| {name} | `{DISCOVERY[name]}` | {median_of(runs, 'rps'):,.0f} | {median_of(runs, 'p50_ms'):.1f} ms "
+            f"| **{median_of(runs, 'cpu_us'):,.0f}** |"
+        )
+    return "\n".join(lines)
 
 
 def median_of(measurements: list[Measurement], attribute: str) -> float:
@@ -596,13 +638,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--baseline", metavar="GIT_REF", help="with --quick: also run Chronicle at GIT_REF, interleaved, and compare"
     )
+    parser.add_argument("--discovery", action="store_true", help="issue 4's endpoints, Chronicle alone (100k)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args(argv)
-    if args.quick:
+    if args.quick or args.discovery:
         args.sizes, args.rounds, args.seconds = "100k", 3, 3
+    ensure_tools(True)
+    if args.discovery:
+        print(run_discovery("100k", args.rounds, args.seconds, args.connections))
+        return
     ensure_tools(args.quick)
     labels = [s.strip() for s in args.sizes.split(",")]
     unknown = [label for label in labels if label not in SIZES]

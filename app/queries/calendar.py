@@ -79,9 +79,9 @@ class When:
 def dated_page(
     db: ReadConnection, listing: Listing, when: When, *, limit: int, cursor: Cursor | None, sort: str, count_cap: int
 ) -> Page:
-    arms, conditions = when.conditions(listing.date)
-
     def statement(after_cursor: bool, *, ordered: bool) -> Any:
+        # Built only when this shape's SQL is not compiled yet (app.db.compiled): never per request.
+        arms, conditions = when.conditions(listing.date)
         return dated_statement(
             listing.date, listing.columns, listing.rows, arms=arms, conditions=conditions,
             descending=when.descending, after_cursor=after_cursor, ordered=ordered,
