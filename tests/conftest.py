@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,11 +25,23 @@ def make_database(path: Path, *, seed: bool = True) -> str:
     url = f"sqlite:///{path}"
     upgrade(url)
     if seed:
-        engine = make_engine(url)
-        with make_sessionmaker(engine).begin() as session:
-            load_records(session, read_file(SEED_FILE))
-        engine.dispose()
+        load(url, read_file(SEED_FILE))
     return url
+
+
+def load(url: str, records: list[Any]) -> None:
+    """Load records into the database at `url` through the product's loader, in one transaction."""
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        load_records(session, records)
+    engine.dispose()
+
+
+@contextmanager
+def serving(url: str) -> Iterator[httpx.Client]:
+    """A client of the app served by uvicorn on the database at `url`."""
+    with LiveServer(Settings(database_url=url)) as base, httpx.Client(base_url=base) as http:
+        yield http
 
 
 class LiveServer:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from app.cli import SEED_FILE
-from app.config import Settings
-from app.db import make_engine, make_sessionmaker
-from app.loader import load_records, read_file
-from tests.conftest import LiveServer, make_database
+from app.loader import read_file
+from tests.conftest import load, make_database, serving
 
 
 def test_lists_carry_the_data_version_and_answer_304(client: httpx.Client) -> None:
@@ -73,15 +70,8 @@ def test_cors_is_open_for_reads_and_never_with_credentials(client: httpx.Client)
 @pytest.fixture
 def changing(tmp_path: Path) -> Iterator[tuple[str, httpx.Client]]:
     url = make_database(tmp_path / "changing.sqlite3")
-    with LiveServer(Settings(database_url=url)) as base, httpx.Client(base_url=base) as http:
+    with serving(url) as http:
         yield url, http
-
-
-def load(url: str, records: list[Any]) -> None:
-    engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
-        load_records(session, records)
-    engine.dispose()
 
 
 def test_a_change_to_the_data_changes_the_etags(changing: tuple[str, httpx.Client]) -> None:

@@ -9,11 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.config import Settings
-from app.db import make_engine, make_sessionmaker
-from app.loader import load_records
 from app.schemas import OnThisDay, YearOverview
-from tests.conftest import LiveServer, make_database
+from tests.conftest import load, make_database, serving
 
 
 def get(client: httpx.Client, url: str, contract: Any = None, **params: Any) -> dict[str, Any]:
@@ -103,11 +100,8 @@ CROWDED = [
 @pytest.fixture(scope="module")
 def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     url = make_database(Path(tmp_path_factory.mktemp("crowded")) / "c.sqlite3", seed=False)
-    engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
-        load_records(session, CROWDED)
-    engine.dispose()
-    with LiveServer(Settings(database_url=url)) as base, httpx.Client(base_url=base) as http:
+    load(url, CROWDED)
+    with serving(url) as http:
         yield http
 
 

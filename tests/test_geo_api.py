@@ -10,12 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.config import Settings
-from app.db import make_engine, make_sessionmaker
-from app.loader import load_records
 from app.queries.geo import EARTH_RADIUS_KM, Area
 from app.schemas import PlacePage
-from tests.conftest import LiveServer, make_database
+from tests.conftest import load, make_database, serving
 
 
 def page(client: httpx.Client, url: str, **params: Any) -> dict[str, Any]:
@@ -90,11 +87,8 @@ EDGES = [
 @pytest.fixture(scope="module")
 def edges(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     url = make_database(Path(tmp_path_factory.mktemp("edges")) / "e.sqlite3", seed=False)
-    engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
-        load_records(session, EDGES)
-    engine.dispose()
-    with LiveServer(Settings(database_url=url)) as base, httpx.Client(base_url=base) as http:
+    load(url, EDGES)
+    with serving(url) as http:
         yield http
 
 
