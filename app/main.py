@@ -21,6 +21,7 @@ from app import errors
 from app.config import Settings, get_settings
 from app.db import ReadConnection, sqlite_path
 from app.routers import calendar, events, people, places, search, sources, timeline, works
+from app.routers.common import AnswerCache
 
 DOCS_ASSETS = Path(__file__).resolve().parent / "static" / "docs"
 DESCRIPTION = """
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.read_db = read_db
+    app.state.answers = AnswerCache()
     errors.install(app)
     app.add_middleware(Compression)
     app.add_middleware(

@@ -88,3 +88,13 @@ def test_a_change_to_the_data_changes_the_etags(changing: tuple[str, httpx.Clien
     changed = client.get("/v1/people/leon-trotsky", headers={"If-None-Match": record_etag})
     assert changed.status_code == 200 and changed.headers["etag"].startswith('"2')
     assert changed.json()["description"] == "Revolutionary and writer."
+
+
+def test_remembered_answers_follow_the_data(changing: tuple[str, httpx.Client]) -> None:
+    url, client = changing
+    before = client.get("/v1/timeline", params={"bucket": "century"}).json()["items"]
+    assert client.get("/v1/timeline", params={"bucket": "century"}).json()["items"] == before  # remembered
+    load(url, [{"type": "event", "slug": "a-new-event", "title": "A new event", "kind": "test", "date": "1950-06-01",
+                "citations": [{"source": "the-exile-of-leon-trotsky"}]}])  # fmt: skip
+    after = client.get("/v1/timeline", params={"bucket": "century"}).json()["items"]
+    assert [b["count"] for b in after] == [b["count"] + (b["start"] == 1900) for b in before]

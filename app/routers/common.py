@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -164,6 +165,35 @@ def _opaque(tag: str) -> str:
     app.main.Compression adds to strong tags of compressed answers."""
     tag = tag.strip().removeprefix("W/")
     return tag[:-6] + '"' if tag.endswith('-gzip"') else tag
+
+
+class AnswerCache:
+    """Bodies of expensive answers, by ETag and query: a timeline over ten million events takes a second
+    to count, and every client drawing the same chart asks the same question. Keyed by the data
+    version (the ETag), so an entry can never outlive the data it was computed from - and every
+    replica computes the same bodies; nothing here must agree across processes."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.bodies: OrderedDict[tuple[str, str, str], Response] = OrderedDict()
+
+    def answer(self, request: Request, validators: Validators, compute: Callable[[], Response]) -> Response:
+        key = (validators.etag, request.scope["path"], request.scope["query_string"].decode("latin-1"))
+        found = self.bodies.get(key)
+        if found is None:
+            found = compute()
+            self.bodies[key] = found
+            if len(self.bodies) > self.size:
+                self.bodies.popitem(last=False)
+        else:
+            self.bodies.move_to_end(key)
+        return Response(found.body, status_code=found.status_code, media_type=found.media_type)
+
+
+def answers(request: Request) -> AnswerCache:
+    """The app's cache of expensive answers (one per app: each serves its own database)."""
+    cache: AnswerCache = request.app.state.answers
+    return cache
 
 
 def conditional(request: Request, validators: Validators, answer: Callable[[], Response]) -> Response:

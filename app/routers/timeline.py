@@ -11,6 +11,7 @@ from app.queries import timeline as queries
 from app.queries.events import EventFilters
 from app.routers.common import (
     LIST_ERRORS,
+    answers,
     conditional,
     json_response,
     list_validators,
@@ -35,7 +36,12 @@ async def timeline(request: Request) -> Response:
     (and the same filters) would list it."""
     query = parse_query(request, TimelineQuery)
     filters = event_filters(request, query)
-    return conditional(request, list_validators(request), lambda: _timeline(request, query, filters))
+    validators = list_validators(request)
+    return conditional(
+        request,
+        validators,
+        lambda: answers(request).answer(request, validators, lambda: _timeline(request, query, filters)),
+    )
 
 
 def _timeline(request: Request, query: TimelineQuery, filters: EventFilters) -> Response:
