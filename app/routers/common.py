@@ -173,7 +173,7 @@ class AnswerCache:
     version (the ETag), so an entry can never outlive the data it was computed from - and every
     replica computes the same bodies; nothing here must agree across processes."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 64) -> None:  # a timeline body is at most ~350 kB (5,000 buckets)
         self.size = size
         self.bodies: OrderedDict[tuple[str, str, str], Response] = OrderedDict()
 
