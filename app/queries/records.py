@@ -21,6 +21,13 @@ FROM citations c JOIN sources s ON s.id = c.source_id JOIN records r ON r.id = s
 WHERE c.record_id = :id ORDER BY c.id
 """
 IDENTIFIERS_SQL = "SELECT scheme, value FROM identifiers WHERE record_id = :id ORDER BY scheme"
+# The same, as JSON sub-selects of a record's own statement (app.queries.events): {scheme: value}, and
+# the citations as citations() builds them.
+IDENTIFIERS_JSON = f"(SELECT json_group_object(scheme, value) FROM ({IDENTIFIERS_SQL}))"
+CITATIONS_JSON = (
+    "(SELECT json_group_array(json_object('slug', slug, 'title', title, 'kind', kind, 'url', url, 'page', page, "
+    f"'quote', quote, 'note', note, 'href', '/v1/sources/' || slug)) FROM ({CITATIONS_SQL}))"
+)
 
 
 def linked_event(slug: str, title: str, date_json: str) -> dict[str, Any]:
