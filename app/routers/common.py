@@ -143,9 +143,14 @@ class Validators:
 
     def add_to(self, response: Response) -> None:
         # Appended as raw headers: MutableHeaders re-encodes the whole list on every assignment.
-        response.raw_headers.extend(
-            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers().items()
-        )
+        response.raw_headers.extend(_raw_headers(self.etag, self.last_modified, self.vary))
+
+
+@functools.lru_cache(maxsize=1024)
+def _raw_headers(etag: str, last_modified: str, vary: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The validators' headers, encoded once per version (the same for every request until a write)."""
+    headers = Validators(etag, last_modified, vary).headers()
+    return tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())
 
 
 def list_validators(request: Request, fmt: str = "json") -> Validators:

@@ -48,17 +48,21 @@ Build = Callable[[ReadConnection, Cursor | None, int], tuple[Page, list[dict[str
 Features = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
 
+# What `Accept` may ask for, by media type; JSON is the default (`*/*`, `application/json`, none).
+ACCEPTED = {"application/geo+json": "geojson", "text/csv": "csv", "application/x-ndjson": "ndjson"}
+
+
 def negotiate(request: Request, requested: str | None, *, geo: bool) -> str:
     """The response format: `format=` if given (geojson only where `geo`), else what Accept asks for."""
-    allowed = [name for name in FORMATS if geo or name != "geojson"]
     if requested is not None:
-        if requested not in allowed:
-            raise bad_parameter("format", f"this list comes as {', '.join(allowed)}, not {requested}")
+        if requested == "geojson" and not geo:
+            allowed = ", ".join(name for name in FORMATS if name != "geojson")
+            raise bad_parameter("format", f"this list comes as {allowed}, not {requested}")
         return requested
     accept = request.headers.get("accept")
-    if accept:
-        for name in allowed[1:]:
-            if FORMATS[name].split(";")[0] in accept:
+    if accept and accept != "*/*":
+        for media_type, name in ACCEPTED.items():
+            if media_type in accept and (geo or name != "geojson"):
                 return name
     return "json"
 
