@@ -2,12 +2,19 @@
 before/after than `run.py --quick` on a noisy machine (no sockets, no load generator, no uvicorn).
 
     .venv/bin/python bench/inprocess.py --baseline d5c562f [--rounds 5] [--requests 2000]
+    .venv/bin/python bench/inprocess.py --baseline d5c562f --instructions   # under valgrind: exact
 
 Each round runs this checkout's app and the baseline's (a git work tree under bench/data/, on its own
 generated database, as `run.py --baseline` does) in fresh processes, one after the other, over the
 issue-3 queries on 100k events; each process answers every query `--requests` times after a warm-up
 and reports process CPU µs per request. Prints the medians and the ratios new/baseline. What it leaves
 out - the HTTP server, the event loop under load - costs the same for both.
+
+`--instructions` counts machine instructions per request instead of CPU time, with valgrind's
+callgrind (apt `valgrind`): a count does not move with the machine's load or the neighbours' noise,
+so a 5 % change is visible in one round, where CPU time on these shared machines moves by ±25 %
+between runs of the same code. Only the measured loop is counted: it runs inside `operator.call`, and
+callgrind collects only inside that C function (`--toggle-collect`), dumping once per query.
 """
 
 from __future__ import annotations
@@ -15,10 +22,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import operator
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -27,6 +38,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import BIN, DATA, ROOT, build_workload, checkout, ensure_database
+
+WARM_UP = 200
+# operator.call (C: _operator_call) runs each measured loop: nothing in the app calls it, so callgrind
+# counts exactly those loops, and dumps once after each.
+CALLGRIND = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=_operator_call",
+             "--dump-after=_operator_call"]  # fmt: skip
 
 
 def measure(database: str, paths: list[str], requests: int) -> dict[str, float]:
@@ -42,33 +59,59 @@ def measure(database: str, paths: list[str], requests: int) -> dict[str, float]:
     async def send(_message: MutableMapping[str, Any]) -> None:
         return None
 
-    async def run() -> dict[str, float]:
-        found = {}
-        async with application.router.lifespan_context(application):
-            for path in paths:
-                route, _, query = path.partition("?")
-                scope = {
-                    "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                    "scheme": "http", "path": route, "raw_path": route.encode(), "query_string": query.encode(),
-                    "root_path": "", "headers": [(b"host", b"bench"), (b"accept", b"*/*")],
-                    "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
-                }  # fmt: skip
-                for _ in range(200):
-                    await application(scope, receive, send)
-                started = time.process_time()
-                for _ in range(requests):
-                    await application(scope, receive, send)
-                found[path] = (time.process_time() - started) / requests * 1e6
-        return found
+    loop = asyncio.new_event_loop()
+    lifespan = application.router.lifespan_context(application)
+    loop.run_until_complete(lifespan.__aenter__())
+    found = {}
+    try:
+        for path in paths:
+            route, _, query = path.partition("?")
+            scope = {
+                "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                "scheme": "http", "path": route, "raw_path": route.encode(), "query_string": query.encode(),
+                "root_path": "", "headers": [(b"host", b"bench"), (b"accept", b"*/*")],
+                "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+            }  # fmt: skip
 
-    return asyncio.run(run())
+            def answer(times: int, scope: dict[str, Any] = scope) -> None:
+                for _ in range(times):
+                    loop.run_until_complete(application(scope, receive, send))
+
+            answer(WARM_UP)
+            started = time.process_time()
+            operator.call(answer, requests)  # the measured loop (see --instructions)
+            found[path] = (time.process_time() - started) / requests * 1e6
+    finally:
+        loop.run_until_complete(lifespan.__aexit__(None, None, None))
+        loop.close()
+    return found
+
+
+def run_worker(cwd: Path, database: Path, paths: list[str], requests: int, instructions: bool) -> list[float]:
+    """One fresh process on the code at `cwd`: CPU µs, or instructions, per request of each path."""
+    command = [str(BIN / "python"), __file__, "--baseline", "-", "--worker", str(database), json.dumps(paths),
+               str(requests)]  # fmt: skip
+    if not instructions:
+        output = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True).stdout
+        return list(json.loads(output.splitlines()[-1]).values())
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "callgrind.out"
+        env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same hashes, so the same work, in every run
+        subprocess.run([*CALLGRIND, f"--callgrind-out-file={out}", *command], cwd=cwd, env=env, check=True,
+                       capture_output=True)  # fmt: skip
+        dumps = sorted(Path(scratch).glob("callgrind.out.*"), key=lambda p: int(p.suffix[1:]))
+        totals = [int(m.group(1)) for p in dumps if (m := re.search(r"^totals: (\d+)", p.read_text(), re.M))]
+    if len(totals) != len(paths):
+        raise SystemExit(f"expected {len(paths)} callgrind dumps, found {len(totals)}")
+    return [total / requests for total in totals]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", required=True, metavar="GIT_REF")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, help="default 5, or 1 with --instructions")
+    parser.add_argument("--requests", type=int, help="per query: default 2000, or 300 with --instructions")
+    parser.add_argument("--instructions", action="store_true", help="count instructions under valgrind")
     parser.add_argument("--worker", nargs=3, metavar=("DATABASE", "PATHS_JSON", "REQUESTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:  # inside a measuring process: `app` comes from the working directory's code
@@ -76,25 +119,28 @@ def main() -> None:
         database, paths, requests = args.worker
         print(json.dumps(measure(database, json.loads(paths), int(requests))))
         return
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    rounds = args.rounds or (1 if args.instructions else 5)
+    requests = args.requests or (300 if args.instructions else 2000)
+    unit = "instructions" if args.instructions else "µs"
     tree = checkout(args.baseline)
     databases = {"new": ensure_database("100k"), "baseline": ensure_database("100k", tree)}
     urls = build_workload(databases["new"]).chronicle
     paths = list(urls.values())
-    results: dict[str, list[dict[str, float]]] = {"new": [], "baseline": []}
-    for round_number in range(args.rounds):
+    results: dict[str, list[list[float]]] = {"new": [], "baseline": []}
+    for round_number in range(rounds):
         for name in ("new", "baseline") if round_number % 2 == 0 else ("baseline", "new"):
             cwd = ROOT if name == "new" else tree
-            command = [str(BIN / "python"), __file__, "--baseline", "-", "--worker", str(databases[name]),
-                       json.dumps(paths), str(args.requests)]  # fmt: skip
-            output = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True).stdout
-            results[name].append(json.loads(output.splitlines()[-1]))
-            print(f"round {round_number + 1} {name:8} " + " ".join(f"{v:6.0f}" for v in results[name][-1].values()))
-    print(f"\n| query | new µs | baseline ({args.baseline}) µs | new / baseline |\n|---|---|---|---|")
-    for query, path in urls.items():
-        new = statistics.median(r[path] for r in results["new"])
-        old = statistics.median(r[path] for r in results["baseline"])
-        print(f"| {query} | {new:,.0f} | {old:,.0f} | {new / old:.2f}× |")
-    print(f"\nmedians of {args.rounds} alternating rounds, {args.requests} requests per query; databases in {DATA}")
+            results[name].append(run_worker(cwd, databases[name], paths, requests, args.instructions))
+            print(f"round {round_number + 1} {name:8} " + " ".join(f"{v:9,.0f}" for v in results[name][-1]))
+    print(f"\n| query | new {unit} | baseline ({args.baseline}) {unit} | new / baseline |\n|---|---|---|---|")
+    for index, query in enumerate(urls):
+        new = statistics.median(r[index] for r in results["new"])
+        old = statistics.median(r[index] for r in results["baseline"])
+        print(f"| {query} | {new:,.0f} | {old:,.0f} | {new / old:.3f}× |")
+    print(f"\nmedians of {rounds} alternating round(s), {requests} requests per query, {unit} per request; "
+          f"databases in {DATA}")  # fmt: skip
 
 
 if __name__ == "__main__":
