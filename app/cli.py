@@ -1,17 +1,20 @@
-"""The `chronicle` command: serve, db upgrade, db seed, generate - a thin layer over the same functions."""
+"""The `chronicle` command: serve, db, import, export, keys, generate - a thin layer over the same functions."""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import ReadConnection, make_engine, make_sessionmaker, sqlite_path
 from app.migrate import at_head, upgrade
 from app.models import Record
 
@@ -54,13 +57,121 @@ def db_upgrade() -> None:
     click.echo(f"{settings.database_url}: at the latest migration")
 
 
+ON_CONFLICT = click.option(
+    "--on-conflict", type=click.Choice(["fail", "skip", "overwrite"]), default="fail", show_default=True,
+    help="Records an editor changed or deleted since they were loaded: fail (write nothing and list them), "
+    "skip (keep the editor's version) or overwrite.",
+)  # fmt: skip
+
+
 @db.command("seed")
 @click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
-def db_seed(file: Path | None) -> None:
+@ON_CONFLICT
+def db_seed(file: Path | None, on_conflict: str) -> None:
     """Load records from FILE (default: the bundled data/seed.json). Loading twice changes nothing."""
     settings = get_settings()
     upgrade(settings.database_url)
-    _seed(settings.database_url, file or SEED_FILE)
+    _seed(settings.database_url, file or SEED_FILE, on_conflict)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--dry-run", is_flag=True, help="Validate and report what would be written; write nothing.")
+@ON_CONFLICT
+def import_command(file: Path, dry_run: bool, on_conflict: str) -> None:
+    """Import FILE: a JSON array or NDJSON (one record a line) of records, as POST /v1/import takes.
+    Everything is validated first, then written in one transaction: all or nothing."""
+    from app.importer import prepare_stream
+    from app.loader import LoadError, LoadOptions, load_prepared
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    ndjson = file.suffix in (".ndjson", ".jsonl")
+    size = file.stat().st_size
+    try:
+        with file.open("rb") as stream, click.progressbar(length=size, label="validating", file=sys.stderr) as bar:
+
+            def progress(_records: int) -> None:
+                bar.update(stream.tell() - bar.pos)  # bytes read so far
+
+            prepared, errors = prepare_stream(stream, ndjson=ndjson, progress=progress)
+        with make_sessionmaker(engine).begin() as session:
+            options = LoadOptions(author="chronicle import", on_conflict=on_conflict)  # type: ignore[arg-type]
+            summary = load_prepared(session, prepared, errors, options)
+            if dry_run:
+                raise _DryRun  # rolls the transaction back
+    except _DryRun:
+        pass
+    except LoadError as exc:
+        click.echo(f"{file}: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        engine.dispose()
+    click.echo(f"{file}: {'would be: ' if dry_run else ''}{summary}")
+
+
+class _DryRun(Exception):
+    """Raised to roll back an import's transaction after computing what it would write."""
+
+
+@main.group()
+def keys() -> None:
+    """API keys for writes (and, with CHRONICLE_READ_REQUIRES_KEY, reads)."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what uses the key; shown in the revision history.")
+@click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="write", show_default=True,
+              help="read; write (create, change, delete, import); admin (also restore).")  # fmt: skip
+def keys_create(name: str, scope: str) -> None:
+    """Create a key and print it. It is shown this once: only its hash is stored."""
+    from app.keys import create_key
+
+    with _write_session() as session:
+        try:
+            key = create_key(session, name, scope)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(key)
+    click.echo(f"(key {name!r}, scope {scope}: keep it now, it cannot be shown again)", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key: name, scope, its first characters, when created, last used and revoked."""
+    from app.keys import list_keys
+
+    with _write_session() as session:
+        for key in list_keys(session):
+            state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "live"
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            click.echo(f"{key.name}\t{key.scope}\t{key.prefix}…\tcreated {key.created_at:%Y-%m-%d %H:%M}\t"
+                       f"last used {used}\t{state}")  # fmt: skip
+
+
+@keys.command("revoke")
+@click.argument("name")
+def keys_revoke(name: str) -> None:
+    """Revoke the key NAME: it stops working at once."""
+    from app.keys import revoke_key
+
+    with _write_session() as session:
+        if not revoke_key(session, name):
+            raise click.ClickException(f"there is no live key named {name!r}")
+    click.echo(f"key {name!r} revoked")
+
+
+@contextmanager
+def _write_session() -> Iterator[Session]:
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @main.command("generate")
@@ -72,7 +183,7 @@ def db_seed(file: Path | None) -> None:
 def generate_command(output: Path, events: int, seed: int, processes: int) -> None:
     """Build a synthetic database at OUTPUT (a new SQLite file) for benchmarks, through the loader."""
     from app.generate import counts, deferred_indexes, prepared_batches
-    from app.loader import load_prepared
+    from app.loader import LoadOptions, load_prepared
 
     if output.exists():
         raise click.UsageError(f"{output} exists: give a new path (generate never overwrites a database)")
@@ -91,7 +202,7 @@ def generate_command(output: Path, events: int, seed: int, processes: int) -> No
             with deferred_indexes(connection):
                 with click.progressbar(length=sum(counts(events).values()), label="records", file=sys.stderr) as bar:
                     for size, (prepared, errors) in prepared_batches(events, seed, processes):
-                        load_prepared(session, prepared, errors)
+                        load_prepared(session, prepared, errors, LoadOptions(author="generate", history=False))
                         bar.update(size)
                 click.echo("building indexes", err=True)
     finally:
@@ -100,13 +211,41 @@ def generate_command(output: Path, events: int, seed: int, processes: int) -> No
     click.echo(f"{output}: {events:,} events and their records in {time.perf_counter() - started:.1f} s")
 
 
-def _seed(database_url: str, file: Path) -> None:
-    from app.loader import LoadError, load_records, read_file  # the loader is not needed to serve
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "ndjson"]), default="json", show_default=True,
+              help="json: an array, one record a line; ndjson: one record a line.")  # fmt: skip
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE, not stdout.")
+def export_command(fmt: str, output: Path | None) -> None:
+    """Write every record in the record format (docs/data-format.md), sources first, then places,
+    people, works and events, each by slug. `chronicle db seed FILE` takes a json export back unchanged."""
+    from app.export import dump_export, export_documents
+
+    db = ReadConnection(sqlite_path(get_settings().database_url)).for_export()
+    try:
+        db.connection.execute("BEGIN")  # one read transaction: the file is one snapshot of the data
+        chunks = dump_export(export_documents(db.all), fmt)
+        if output is None:
+            sys.stdout.buffer.writelines(chunks)
+        else:
+            # Written under another name and renamed when complete: FILE is never a truncated export.
+            partial = output.with_name(output.name + ".partial")
+            with partial.open("wb") as file:
+                file.writelines(chunks)
+            partial.rename(output)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        db.close()
+
+
+def _seed(database_url: str, file: Path, on_conflict: str = "fail") -> None:
+    from app.loader import LoadError, LoadOptions, load_records, read_file  # the loader is not needed to serve
 
     engine = make_engine(database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
-            summary = load_records(session, read_file(file))
+            options = LoadOptions(author="chronicle db seed", on_conflict=on_conflict)  # type: ignore[arg-type]
+            summary = load_records(session, read_file(file), options)
     except LoadError as exc:
         click.echo(f"{file}: {exc}", err=True)
         sys.exit(1)

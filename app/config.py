@@ -29,6 +29,13 @@ class Settings(BaseSettings):
         1000, ge=0, description="Totals are counted exactly up to this many matches; past it they are a lower bound."
     )
     docs_enabled: bool = True
+    max_body_bytes: int = Field(
+        2**20, ge=1024, description="Largest request body of a record write (bytes); past it, 413."
+    )
+    max_import_bytes: int = Field(
+        32 * 2**20, ge=1024, description="Largest body of POST /v1/import (bytes); past it, 413."
+    )
+    read_requires_key: bool = Field(False, description="Reads of /v1 need an API key with the read scope.")
 
 
 @lru_cache

@@ -99,6 +99,11 @@ class RecordIn(Strict):
 
     def content_hash(self) -> str:
         """sha256 of the canonical document: equal hashes mean nothing to write."""
+        return hashlib.sha256(json.dumps(canonical_document(self))).hexdigest()  # type: ignore[arg-type]
+
+    def legacy_content_hash(self) -> str:
+        """The hash written before canonical documents (migration 0009): a database seeded then
+        still finds its unchanged records unchanged."""
         return hashlib.sha256(json.dumps(self.model_dump(mode="json", exclude_defaults=True))).hexdigest()
 
     def references(self) -> list[tuple[str, str, str]]:
@@ -263,3 +268,45 @@ class EventIn(CitedRecordIn):
 
 AnyRecordIn = Annotated[SourceIn | PlaceIn | PersonIn | WorkIn | EventIn, Field(discriminator="type")]
 record_adapter: TypeAdapter[SourceIn | PlaceIn | PersonIn | WorkIn | EventIn] = TypeAdapter(AnyRecordIn)
+
+
+# Links with no order of their own: the API lists them by name, and the database keeps no position
+# for them. Their canonical order is by slug and role (tags and subjects: alphabetical), without
+# duplicates, so a document read back from the database is the document that was written.
+UNORDERED_LINKS = {"people": ("person", "role"), "places": ("place", "role"), "works": ("work", "role")}
+
+
+def canonical_document(record: SourceIn | PlaceIn | PersonIn | WorkIn | EventIn) -> dict[str, Any]:
+    """The record in the record format as Chronicle writes it (revisions, export): `type` and `slug`
+    first, no field left at its default, Gregorian dates as strings, unordered links sorted. Two
+    records with the same content have the same canonical document, byte for byte once dumped."""
+    dumped = record.model_dump(mode="json", exclude_defaults=True)
+    document: dict[str, Any] = {"type": record.type, "slug": record.slug}
+    shared = ("identifiers", "citations", "notes")  # every type's: after the type's own fields
+    for name in [n for n in dumped if n not in ("type", "slug", *shared)] + [n for n in shared if n in dumped]:
+        value = dumped[name]
+        if isinstance(value, dict) and "edtf" in value and set(value) == {"edtf"}:
+            value = value["edtf"]  # a Gregorian date needs no object
+        elif name in UNORDERED_LINKS:
+            fields = UNORDERED_LINKS[name]
+            full = [{fields[1]: _link_default(record, name), **link} for link in value]
+            keys = sorted(dict.fromkeys((link[fields[0]], link[fields[1]]) for link in full))
+            value = [_without_default(record, name, {fields[0]: slug, fields[1]: role}) for slug, role in keys]
+        elif name in ("tags", "subjects"):
+            value = sorted(dict.fromkeys(value))
+        elif name == "creators":
+            value = [dict(pair) for pair in dict.fromkeys(tuple(sorted(c.items())) for c in value)]
+            value = [{"person": c["person"], **({"role": c["role"]} if "role" in c else {})} for c in value]
+        document[name] = value
+    return document
+
+
+def _link_default(record: BaseModel, name: str) -> str:
+    """The default role of a link list's items (EventPersonIn's `participant`, ...)."""
+    item_model = type(record).model_fields[name].annotation.__args__[0]  # type: ignore[union-attr]
+    default: str = item_model.model_fields["role"].default
+    return default
+
+
+def _without_default(record: BaseModel, name: str, link: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in link.items() if not (k == "role" and v == _link_default(record, name))}

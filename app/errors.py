@@ -38,6 +38,15 @@ class Problem(Exception):
         self.extensions = extensions
 
 
+class Moved(Exception):
+    """The record was renamed: answer with a redirect to the same path under its current slug."""
+
+    def __init__(self, old_slug: str, new_slug: str) -> None:
+        super().__init__(f"renamed to {new_slug!r}")
+        self.old_slug = old_slug
+        self.new_slug = new_slug
+
+
 def bad_parameter(name: str, reason: str, *, where: str = "query") -> Problem:
     return Problem(400, f"{where} parameter {name!r}: {reason}", invalid_params=[{"name": name, "reason": reason}])
 
@@ -75,6 +84,20 @@ def _problem(request: Request, exc: Exception) -> Response:
         headers=exc.headers,
         **exc.extensions,
     )
+
+
+def _moved(request: Request, exc: Exception) -> Response:
+    """301 for reads; 308 for writes, which keeps the method and body (a 301 lets clients turn a
+    PUT into a GET)."""
+    assert isinstance(exc, Moved)
+    parts = request.url.path.split("/")  # /v1/<collection>/<slug>[/...]
+    parts[3] = exc.new_slug
+    location = "/".join(parts) + (f"?{request.url.query}" if request.url.query else "")
+    status = 301 if request.method in ("GET", "HEAD") else 308
+    return problem_response(
+        status, f"{exc.old_slug!r} was renamed {exc.new_slug!r}", instance=request.url.path,
+        headers={"Location": location},
+    )  # fmt: skip
 
 
 def _http_exception(request: Request, exc: Exception) -> Response:
@@ -122,6 +145,7 @@ def _unexpected(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(Moved, _moved)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)

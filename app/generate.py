@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.dates import Calendar, days_in_month
-from app.loader import Prepared, prepare
+from app.loader import LoadIssue, Prepared, prepare
 from app.models import Base
 
 BATCH_SIZE = 10_000
@@ -278,9 +278,10 @@ CITE = [{"source": SYNTHETIC_SOURCE}]
 _world: World | None = None  # the world a worker process inherited (fork)
 
 
-def _prepare_job(job: tuple[str, int, int]) -> tuple[list[Prepared], list[str]]:
+def _prepare_job(job: tuple[str, int, int]) -> tuple[list[Prepared], list[LoadIssue]]:
     assert _world is not None
-    return prepare(_world.batch(*job))
+    # Synthetic data keeps no revision history: its documents would double the database's size.
+    return prepare(_world.batch(*job), documents=False)
 
 
 def generate(events: int, seed: int) -> Iterator[list[dict[str, Any]]]:
@@ -290,7 +291,9 @@ def generate(events: int, seed: int) -> Iterator[list[dict[str, Any]]]:
         yield world.batch(*job)
 
 
-def prepared_batches(events: int, seed: int, processes: int) -> Iterator[tuple[int, tuple[list[Prepared], list[str]]]]:
+def prepared_batches(
+    events: int, seed: int, processes: int
+) -> Iterator[tuple[int, tuple[list[Prepared], list[LoadIssue]]]]:
     """(documents in the batch, prepare's result) for each batch, in order; validation and row building
     run in `processes` forked workers while the caller writes."""
     global _world

@@ -11,18 +11,19 @@ with references still as (type, slug): pure work, which a bulk load can spread o
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app import json
-from app.documents import EventIn, PersonIn, PlaceIn, SourceIn, WorkIn, record_adapter
+from app.documents import EventIn, PersonIn, PlaceIn, SourceIn, WorkIn, canonical_document, record_adapter
 from app.models import (
     Citation,
     DataVersion,
@@ -37,6 +38,7 @@ from app.models import (
     Place,
     PlaceName,
     Record,
+    Revision,
     Source,
     Work,
     WorkCreator,
@@ -49,14 +51,38 @@ from app.models import (
 AnyRecordIn = SourceIn | PlaceIn | PersonIn | WorkIn | EventIn
 MODELS: dict[str, type[Record]] = {"source": Source, "place": Place, "person": Person, "work": Work, "event": Event}
 MAX_ERRORS = 100
+OnConflict = Literal["fail", "skip", "overwrite"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadIssue:
+    """What is wrong with one record of an input: its index, type and slug, the field, the reason."""
+
+    index: int | None
+    record: str  # "type 'slug'" as far as it could be read
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"record {self.index} ({self.record})" if self.index is not None else self.record
+        return f"{where}: {self.field}: {self.reason}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"index": self.index, "record": self.record, "field": self.field, "reason": self.reason}
 
 
 class LoadError(Exception):
-    """The input is not valid; `errors` name each record (index, type, slug) and field."""
+    """The input cannot be loaded; `errors` name each record (index, type, slug) and field. Nothing
+    was written. `conflict` tells records that exist and may not be overwritten from invalid ones."""
 
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__(f"{len(errors)} error(s) in the input, nothing was written:\n" + "\n".join(errors))
+    def __init__(self, errors: list[LoadIssue], *, conflict: bool = False) -> None:
+        shown = [str(e) for e in errors[:MAX_ERRORS]]
+        if len(errors) > MAX_ERRORS:
+            shown.append(f"... and {len(errors) - MAX_ERRORS} more")
+        what = "conflict(s)" if conflict else "error(s) in the input"
+        super().__init__(f"{len(errors)} {what}, nothing was written:\n" + "\n".join(shown))
         self.errors = errors
+        self.conflict = conflict
 
 
 @dataclass
@@ -64,27 +90,44 @@ class LoadSummary:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)  # edited or deleted since loaded, kept (on_conflict=skip)
 
     def __str__(self) -> str:
-        return f"{len(self.created)} created, {len(self.updated)} updated, {self.unchanged} unchanged"
+        text = f"{len(self.created)} created, {len(self.updated)} updated, {self.unchanged} unchanged"
+        return text + (f", {len(self.skipped)} skipped (changed by an editor)" if self.skipped else "")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged, "skipped": self.skipped}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """How a load writes. An import or seed: `author` the command, `edited` False. An editor's write
+    through the API: the key's name, `edited` True, and `on_conflict="overwrite"` (the API checks the
+    revision itself, with If-Match)."""
+
+    author: str = "loader"
+    edited: bool = False  # mark the records as changed by an editor (an import will not overwrite them)
+    on_conflict: OnConflict = "fail"  # what to do with records an editor changed or deleted since
+    history: bool = True  # keep each record's document in the revision history
 
 
 def read_file(path: Path) -> list[Any]:
     try:
         data = json.loads(path.read_bytes())
     except OSError as exc:
-        raise LoadError([f"{path}: cannot be read ({exc.strerror})"]) from None
+        raise LoadError([LoadIssue(None, str(path), "(file)", f"cannot be read ({exc.strerror})")]) from None
     except ValueError as exc:
-        raise LoadError([f"{path}: not valid JSON ({exc})"]) from None
+        raise LoadError([LoadIssue(None, str(path), "(file)", f"not valid JSON ({exc})")]) from None
     if not isinstance(data, list):
-        raise LoadError([f"{path}: expected a JSON array of records, found {type(data).__name__}"])
+        raise LoadError([LoadIssue(None, str(path), "(file)", f"expected a JSON array, found {type(data).__name__}")])
     return data
 
 
-def _describe(index: int, raw: Any) -> str:
+def _describe(raw: Any) -> str:
     if isinstance(raw, dict):
-        return f"record {index} ({raw.get('type', '?')} {raw.get('slug', '?')!r})"
-    return f"record {index}"
+        return f"{raw.get('type', '?')} {raw.get('slug', '?')!r}"
+    return "not an object"
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -96,17 +139,17 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return text or "(record)"
 
 
-def validate(raw_records: Sequence[Any]) -> tuple[list[AnyRecordIn], list[str]]:
+def validate(raw_records: Sequence[Any], first_index: int = 0) -> tuple[list[AnyRecordIn], list[LoadIssue]]:
     """Validate every record's shape and values; returns the records and the errors found."""
     records: list[AnyRecordIn] = []
-    errors: list[str] = []
-    for index, raw in enumerate(raw_records):
+    errors: list[LoadIssue] = []
+    for index, raw in enumerate(raw_records, first_index):
         try:
             records.append(record_adapter.validate_python(raw))
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 message = str(err["msg"]).removeprefix("Value error, ")
-                errors.append(f"{_describe(index, raw)}: {_location(err['loc'])}: {message}")
+                errors.append(LoadIssue(index, _describe(raw), _location(err["loc"]), message))
     return records, errors
 
 
@@ -123,10 +166,13 @@ class Prepared:
 
     key: Ref
     content_hash: str
+    legacy_hash: str  # RecordIn.legacy_content_hash: what databases seeded before migration 0009 hold
+    document: bytes | None  # the canonical document (JSON), kept in the revision history
     notes: str | None
     values: dict[str, Any]  # the own table's columns (events, people, ...) but the id
     links: list[tuple[str, tuple[Any, ...]]]  # (table, row without the owner column, in LINK_COLUMNS order)
     references: list[tuple[str, Ref]]  # (field, reference), for error messages
+    index: int = 0  # its position in the input, for error messages
 
     @property
     def type(self) -> str:
@@ -136,54 +182,70 @@ class Prepared:
     def slug(self) -> str:
         return self.key.slug
 
-
-def prepare(raw_records: Sequence[Any]) -> tuple[list[Prepared], list[str]]:
-    """Validate documents and prepare their rows; no database needed. Returns (prepared, errors)."""
-    records, errors = validate(raw_records)
-    return [_prepare_one(record) for record in records], errors
+    def describe(self) -> str:
+        return f"{self.type} {self.slug!r}"
 
 
-def load_records(session: Session, raw_records: Sequence[Any]) -> LoadSummary:
+def prepare(
+    raw_records: Sequence[Any], *, documents: bool = True, first_index: int = 0
+) -> tuple[list[Prepared], list[LoadIssue]]:
+    """Validate documents and prepare their rows; no database needed. Returns (prepared, errors).
+    Without `documents` the canonical documents are not kept (a load without history)."""
+    records, errors = validate(raw_records, first_index)
+    prepared = [_prepare_one(record, documents) for record in records]
+    if not errors:  # positions in the input (with errors, some records are missing from `records`)
+        for index, item in enumerate(prepared, first_index):
+            item.index = index
+    return prepared, errors
+
+
+def load_records(session: Session, raw_records: Sequence[Any], options: LoadOptions = LoadOptions()) -> LoadSummary:
     """Validate, then write all records in the caller's transaction. Raises LoadError, writing nothing."""
-    prepared, errors = prepare(raw_records)
-    return load_prepared(session, prepared, errors)
+    prepared, errors = prepare(raw_records, documents=options.history)
+    return load_prepared(session, prepared, errors, options)
 
 
-def load_prepared(session: Session, prepared: list[Prepared], errors: list[str] | None = None) -> LoadSummary:
-    """Check references (to the input or the database), then write. Raises LoadError, writing nothing."""
+def load_prepared(
+    session: Session, prepared: list[Prepared], errors: list[LoadIssue] | None = None,
+    options: LoadOptions = LoadOptions(),
+) -> LoadSummary:  # fmt: skip
+    """Check references (to the input or the database), then write. Raises LoadError, writing nothing
+    (the caller rolls its transaction back)."""
     errors = list(errors or [])
     referred: dict[Ref, int] = {}
     if not errors:
         errors, referred = _check_references(session, prepared)
     if errors:
-        raise LoadError(
-            errors[:MAX_ERRORS] + ([f"... and {len(errors) - MAX_ERRORS} more"] if len(errors) > MAX_ERRORS else [])
-        )
-    return _write(session, prepared, referred)
+        raise LoadError(errors)
+    return _write(session, prepared, referred, options)
 
 
 def _slug_ids(session: Session, record_type: str, slugs: Iterable[str]) -> dict[str, int]:
+    """Ids of the live records of `record_type` with these slugs."""
     wanted = sorted(set(slugs))
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         rows = session.execute(
-            select(RECORDS.c.slug, RECORDS.c.id).where(RECORDS.c.type == record_type, RECORDS.c.slug.in_(chunk))
+            select(RECORDS.c.slug, RECORDS.c.id).where(
+                RECORDS.c.type == record_type, RECORDS.c.slug.in_(chunk), RECORDS.c.deleted_at.is_(None)
+            )
         )
         found.update(dict(rows.all()))
     return found
 
 
-def _check_references(session: Session, prepared: list[Prepared]) -> tuple[list[str], dict[Ref, int]]:
-    """Errors for duplicates and for references neither in the input nor in the database; the ids found."""
-    errors: list[str] = []
+def _check_references(session: Session, prepared: list[Prepared]) -> tuple[list[LoadIssue], dict[Ref, int]]:
+    """Errors for duplicates, references neither in the input nor in the database, identifiers that
+    another record holds, and cycles; the ids of the referred records found in the database."""
+    errors: list[LoadIssue] = []
     in_input: dict[Ref, int] = {}
-    for index, record in enumerate(prepared):
+    for record in prepared:
         if record.key in in_input:
             errors.append(
-                f"record {index} ({record.type} {record.slug!r}): slug: duplicate of record {in_input[record.key]}"
+                LoadIssue(record.index, record.describe(), "slug", f"duplicate of record {in_input[record.key]}")
             )
-        in_input[record.key] = index
+        in_input[record.key] = record.index
     wanted: dict[str, set[str]] = {}
     for record in prepared:
         for _field, ref in record.references:
@@ -191,33 +253,65 @@ def _check_references(session: Session, prepared: list[Prepared]) -> tuple[list[
                 wanted.setdefault(ref.type, set()).add(ref.slug)
     in_database = {Ref(t, s): i for t, slugs in wanted.items() for s, i in _slug_ids(session, t, slugs).items()}
     if sum(map(len, wanted.values())) > len(in_database):
-        for index, record in enumerate(prepared):
+        for record in prepared:
             for field_name, ref in record.references:
                 if ref not in in_input and ref not in in_database:
-                    errors.append(
-                        f"record {index} ({record.type} {record.slug!r}): {field_name}: "
-                        f"no {ref.type} with slug {ref.slug!r} in the input or the database"
-                    )
+                    reason = f"no {ref.type} with slug {ref.slug!r} in the input or the database"
+                    errors.append(LoadIssue(record.index, record.describe(), field_name, reason))
+    errors += _check_identifiers(session, prepared)
     errors += _check_cycles(prepared, "place", "parent_id") + _check_cycles(prepared, "event", "part_of_id")
     return errors, in_database
 
 
-def _check_cycles(prepared: list[Prepared], record_type: str, column: str) -> list[str]:
-    parent_of = {r.slug: r.values[column] for r in prepared if r.type == record_type}
+def _check_identifiers(session: Session, prepared: list[Prepared]) -> list[LoadIssue]:
+    """An external identifier names one record: not two in the input, nor one held by another record."""
+    errors: list[LoadIssue] = []
+    holder: dict[tuple[str, str], Prepared] = {}
+    for record in prepared:
+        for table_name, row in record.links:
+            if table_name != "identifiers":
+                continue
+            scheme, value = row
+            other = holder.setdefault((scheme, value), record)
+            if other is not record:
+                reason = f"{value} is also given to record {other.index} ({other.describe()})"
+                errors.append(LoadIssue(record.index, record.describe(), f"identifiers.{scheme}", reason))
+    pairs = list(holder)
+    for start in range(0, len(pairs), 300):
+        chunk = pairs[start : start + 300]
+        wanted = or_(*(and_(IDENTIFIERS.c.scheme == scheme, IDENTIFIERS.c.value == value) for scheme, value in chunk))
+        rows = session.execute(
+            select(IDENTIFIERS.c.scheme, IDENTIFIERS.c.value, RECORDS.c.type, RECORDS.c.slug)
+            .join(RECORDS, RECORDS.c.id == IDENTIFIERS.c.record_id)
+            .where(wanted)
+        )
+        for scheme, value, owner_type, owner_slug in rows:
+            record = holder[(scheme, value)]
+            if Ref(owner_type, owner_slug) != record.key:
+                reason = f"{value} already identifies {owner_type} {owner_slug!r}"
+                errors.append(LoadIssue(record.index, record.describe(), f"identifiers.{scheme}", reason))
+    return errors
+
+
+def _check_cycles(prepared: list[Prepared], record_type: str, column: str) -> list[LoadIssue]:
+    records = {r.slug: r for r in prepared if r.type == record_type}
+    parent_of = {slug: r.values[column] for slug, r in records.items()}
     field_name = column.removesuffix("_id")
     errors = []
     for start in parent_of:
         seen, current = {start}, parent_of[start]
         while current is not None and current.slug in parent_of:
             if current.slug in seen:
-                errors.append(f"{record_type} {start!r}: {field_name}: forms a cycle through {current.slug!r}")
+                record = records[start]
+                reason = f"forms a cycle through {current.slug!r}"
+                errors.append(LoadIssue(record.index, record.describe(), field_name, reason))
                 break
             seen.add(current.slug)
             current = parent_of[current.slug]
     return errors
 
 
-def _prepare_one(record: AnyRecordIn) -> Prepared:
+def _prepare_one(record: AnyRecordIn, documents: bool = True) -> Prepared:
     references: list[tuple[str, Ref]] = [(f, Ref(t, s)) for f, t, s in record.references()]
     links: list[tuple[str, tuple[Any, ...]]] = [
         ("citations", (Ref("source", c.source), c.page, c.quote, c.note)) for c in record.citations
@@ -273,17 +367,29 @@ def _prepare_one(record: AnyRecordIn) -> Prepared:
             ("event_works", (Ref("work", w), r)) for w, r in dict.fromkeys((w.work, w.role) for w in record.works)
         ]
         links += [("event_tags", (tag,)) for tag in dict.fromkeys(record.tags)]
-    return Prepared(Ref(record.type, record.slug), record.content_hash(), record.notes, values, links, references)
+    document = json.dumps(canonical_document(record))
+    return Prepared(
+        Ref(record.type, record.slug), hashlib.sha256(document).hexdigest(),
+        record.legacy_content_hash() if documents else "", document if documents else None, record.notes, values,
+        links, references,
+    )  # fmt: skip
 
 
 RECORDS = cast(Table, Record.__table__)
-RECORD_COLUMNS = ("id", "type", "slug", "revision", "notes", "content_hash", "created_at", "updated_at")
+RECORD_COLUMNS = (
+    "id", "type", "slug", "revision", "notes", "content_hash", "created_at", "updated_at", "edited_at",
+)  # fmt: skip
+REVISION_COLUMNS = ("record_id", "revision", "action", "slug", "document", "changed", "author", "created_at")
 # A record may refer to another of its own type; within one load the referred one is inserted first.
 SELF_REFERENCES = {"place": "parent_id", "event": "part_of_id"}
 
 
 def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
+
+
+REVISIONS = _table(Revision)
+IDENTIFIERS = _table(Identifier)
 
 
 # The rows a record owns: the table, then its columns - the owner's id first - in Prepared.links order.
@@ -301,54 +407,81 @@ LINK_COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
 }
 
 
-def _write(session: Session, prepared: list[Prepared], referred: dict[Ref, int]) -> LoadSummary:
-    """Insert new records, rewrite changed ones, skip unchanged ones - one executemany per table.
+class Existing(NamedTuple):
+    id: int
+    content_hash: str | None
+    revision: int
+    deleted: bool
+    edited: bool
+
+
+def _write(session: Session, prepared: list[Prepared], referred: dict[Ref, int], options: LoadOptions) -> LoadSummary:
+    """Insert new records, rewrite changed ones, skip unchanged ones - one executemany per table - and
+    keep each written record's document in the revision history.
 
     Driver-level statements, not ORM objects: a bulk load writes millions of rows, and the ORM's
     unit of work (or even Core's parameter handling) costs far more than the database does.
     `referred` holds the ids of the records outside the input that the input refers to.
+    A record an editor changed (or deleted) since it was loaded is a conflict: the whole load fails,
+    unless `options.on_conflict` says to skip it or to overwrite it (a deleted one is then restored).
     """
     summary = LoadSummary()
     existing = _existing(session, prepared)
     now = utcnow()
     ids: dict[Ref, int] = dict(referred)
-    ids.update({key: record_id for key, (record_id, _hash) in existing.items()})
+    ids.update({key: found.id for key, found in existing.items()})
     new: list[Prepared] = []
-    changed: list[Prepared] = []
+    changed: list[Prepared] = []  # live records whose content differs
+    restored: list[Prepared] = []  # deleted records brought back (their type row is inserted again)
+    conflicts: list[LoadIssue] = []
     for record in prepared:
         found = existing.get(record.key)
         if found is None:
             new.append(record)
             summary.created.append(f"{record.type}/{record.slug}")
-        elif found[1] == record.content_hash:
+        elif not found.deleted and found.content_hash in (record.content_hash, record.legacy_hash):
             summary.unchanged += 1
+        elif (found.deleted or found.edited) and options.on_conflict != "overwrite":
+            if options.on_conflict == "skip":
+                summary.skipped.append(f"{record.type}/{record.slug}")
+                continue
+            reason = (
+                "was deleted by an editor" if found.deleted else "was changed by an editor since it was loaded"
+            ) + "; on_conflict=overwrite replaces it, on_conflict=skip keeps it"
+            conflicts.append(LoadIssue(record.index, record.describe(), "(record)", reason))
         else:
-            changed.append(record)
+            (restored if found.deleted else changed).append(record)
             summary.updated.append(f"{record.type}/{record.slug}")
-    for record in changed:
+    if conflicts:
+        raise LoadError(conflicts, conflict=True)
+    if options.history:
+        _snapshot_unrecorded(session, [existing[r.key] for r in changed], now)
+    edited_at = now if options.edited else None
+    for record in changed + restored:
         session.execute(
             update(RECORDS)
             .where(RECORDS.c.id == ids[record.key])
             .values(
-                revision=RECORDS.c.revision + 1, notes=record.notes, content_hash=record.content_hash, updated_at=now
+                revision=RECORDS.c.revision + 1, notes=record.notes, content_hash=record.content_hash,
+                updated_at=now, edited_at=edited_at, deleted_at=None,
             )
-        )
+        )  # fmt: skip
     _delete_owned(session, [ids[record.key] for record in changed])
     if new:
         first = _next_record_id(session)
         ids.update({record.key: first + i for i, record in enumerate(new)})
-        record_rows = [(ids[r.key], *r.key, 1, r.notes, r.content_hash, now, now) for r in new]
+        record_rows = [(ids[r.key], *r.key, 1, r.notes, r.content_hash, now, now, edited_at) for r in new]
         _insert_many(session, RECORDS, RECORD_COLUMNS, record_rows)
 
     # A Ref becomes its id; other values (str, int, float, None) are never keys of `ids` and stay.
     resolve = ids.get
 
-    new_by_type: dict[str, list[Prepared]] = {}
-    for record in new:
-        new_by_type.setdefault(record.key.type, []).append(record)
+    inserted_by_type: dict[str, list[Prepared]] = {}
+    for record in new + restored:
+        inserted_by_type.setdefault(record.key.type, []).append(record)
     for record_type, model in MODELS.items():  # in dependency order: sources, places, ...
         table = _table(model)
-        inserts = new_by_type.get(record_type, [])
+        inserts = inserted_by_type.get(record_type, [])
         if inserts:
             columns = ("id", *inserts[0].values)
             rows = [(ids[r.key], *map(resolve, r.values.values(), r.values.values())) for r in inserts]
@@ -361,14 +494,17 @@ def _write(session: Session, prepared: list[Prepared], referred: dict[Ref, int])
                 {"record_id": ids[r.key], **{c: resolve(v, v) for c, v in r.values.items()}} for r in updates
             ])  # fmt: skip
     links: dict[str, list[tuple[Any, ...]]] = {}
-    for record in new + changed:
+    for record in new + changed + restored:
         own_id = ids[record.key]
         for table_name, row in record.links:
             links.setdefault(table_name, []).append((own_id, *map(resolve, row, row)))
     for table_name, rows in links.items():
         table, columns = LINK_COLUMNS[table_name]
         _insert_many(session, table, columns, rows)
-    if new or changed:
+    if options.history:
+        previous = {r.key: existing[r.key].revision for r in changed + restored}
+        _record_history(session, new, changed, restored, ids, previous, options.author, now)
+    if new or changed or restored:
         bump_data_version(session, now)
     return summary
 
@@ -379,19 +515,93 @@ def bump_data_version(session: Session, now: datetime) -> None:
     session.execute(update(versions).values(version=versions.c.version + 1, changed_at=now))
 
 
-def _existing(session: Session, prepared: list[Prepared]) -> dict[Ref, tuple[int, str | None]]:
-    """(type, slug) -> (id, content hash) of the input's records already in the database."""
-    found: dict[Ref, tuple[int, str | None]] = {}
+def _existing(session: Session, prepared: list[Prepared]) -> dict[Ref, Existing]:
+    """(type, slug) -> what the database holds of the input's records (deleted ones included)."""
+    found: dict[Ref, Existing] = {}
     for record_type in MODELS:
         slugs = [r.slug for r in prepared if r.type == record_type]
         for start in range(0, len(slugs), 500):
             rows = session.execute(
-                select(RECORDS.c.slug, RECORDS.c.id, RECORDS.c.content_hash).where(
-                    RECORDS.c.type == record_type, RECORDS.c.slug.in_(slugs[start : start + 500])
-                )
-            )
-            found.update({Ref(record_type, slug): (row_id, old_hash) for slug, row_id, old_hash in rows})
+                select(
+                    RECORDS.c.slug, RECORDS.c.id, RECORDS.c.content_hash, RECORDS.c.revision,
+                    RECORDS.c.deleted_at.is_not(None), RECORDS.c.edited_at.is_not(None),
+                ).where(RECORDS.c.type == record_type, RECORDS.c.slug.in_(slugs[start : start + 500]))
+            )  # fmt: skip
+            found.update({
+                Ref(record_type, slug): Existing(record_id, content_hash, revision, bool(deleted), bool(edited))
+                for slug, record_id, content_hash, revision, deleted, edited in rows
+            })  # fmt: skip
     return found
+
+
+# --- the revision history ---------------------------------------------------------------------------
+
+
+def _changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """The top-level fields whose values differ between two documents (all of them for a creation)."""
+    before, after = before or {}, after or {}
+    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+
+
+def _latest_documents(session: Session, record_ids: list[int]) -> dict[int, tuple[int, dict[str, Any] | None]]:
+    """record id -> (revision, document) of its latest revision row, for those that have one."""
+    found: dict[int, tuple[int, dict[str, Any] | None]] = {}
+    for start in range(0, len(record_ids), 500):
+        chunk = record_ids[start : start + 500]
+        latest = (
+            select(REVISIONS.c.record_id, func.max(REVISIONS.c.revision).label("revision"))
+            .where(REVISIONS.c.record_id.in_(chunk))
+            .group_by(REVISIONS.c.record_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(REVISIONS.c.record_id, REVISIONS.c.revision, REVISIONS.c.document).join(
+                latest, and_(latest.c.record_id == REVISIONS.c.record_id, latest.c.revision == REVISIONS.c.revision)
+            )
+        )
+        found.update({rid: (rev, None if doc is None else json.loads(doc)) for rid, rev, doc in rows})
+    return found
+
+
+def _snapshot_unrecorded(session: Session, records: list[Existing], now: datetime) -> None:
+    """Records whose current revision has no history row (loaded without history, or before
+    migration 0009) get one, read from the database, before they change: no version is ever lost."""
+    from app.export import record_documents  # the export reads documents back from the database
+
+    if not records:
+        return
+    latest = _latest_documents(session, [r.id for r in records])
+    missing = [r for r in records if latest.get(r.id, (0, None))[0] != r.revision]
+    if not missing:
+        return
+    documents = record_documents(
+        lambda sql, params: list(session.execute(text(sql), params).all()), [r.id for r in missing]
+    )
+    rows = [
+        (r.id, r.revision, "snapshot", documents[r.id]["slug"], json.dumps(documents[r.id]).decode(), "[]",
+         "(before history)", now)
+        for r in missing
+    ]  # fmt: skip
+    _insert_many(session, REVISIONS, REVISION_COLUMNS, rows)
+
+
+def _record_history(
+    session: Session, new: list[Prepared], changed: list[Prepared], restored: list[Prepared],
+    ids: dict[Ref, int], previous: dict[Ref, int], author: str, now: datetime,
+) -> None:  # fmt: skip
+    """One revision row per written record: its document now, and the fields that changed."""
+    before = _latest_documents(session, [ids[r.key] for r in changed + restored])
+    rows = []
+    for action, records in (("create", new), ("update", changed), ("restore", restored)):
+        for record in records:
+            assert record.document is not None, "a load with history keeps documents (prepare(documents=True))"
+            document = json.loads(record.document)
+            old = before.get(ids[record.key], (0, None))[1]  # None after a deletion: every field is back
+            rows.append((
+                ids[record.key], previous.get(record.key, 0) + 1, action, record.slug, record.document.decode(),
+                json.dumps(_changed_fields(old, document)).decode(), author, now,
+            ))  # fmt: skip
+    _insert_many(session, REVISIONS, REVISION_COLUMNS, rows)
 
 
 def _next_record_id(session: Session) -> int:
@@ -438,6 +648,8 @@ def _insert_many(session: Session, table: Table, columns: Sequence[str], rows: l
     statement is written in the driver's parameter style, and values still go through the column
     types' bind processors (datetimes on SQLite), so the rows are what Core would have written.
     """
+    if not rows:
+        return
     dialect = session.get_bind().dialect
     placeholder = {"qmark": "?", "format": "%s"}[dialect.paramstyle]  # sqlite3 and psycopg
     quote = dialect.identifier_preparer.quote

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,9 +19,11 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import errors
+from app.auth import ReadKeyRequired
 from app.config import Settings, get_settings
-from app.db import ReadConnection, sqlite_path
-from app.routers import calendar, events, people, places, search, sources, timeline, works
+from app.db import ReadConnection, make_engine, make_sessionmaker, sqlite_path
+from app.limits import BodyLimit
+from app.routers import calendar, editing, events, export, people, places, search, sources, timeline, works
 from app.routers.common import AnswerCache
 
 DOCS_ASSETS = Path(__file__).resolve().parent / "static" / "docs"
@@ -40,12 +43,15 @@ that attest them.
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     read_db = ReadConnection(sqlite_path(settings.database_url))
+    # Writes: the engine's own pooled connections, used in the threadpool only (app.routers.editing).
+    write_engine = make_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         read_db.open()  # a missing database fails the start-up, not every request
         yield
         read_db.close()
+        write_engine.dispose()
 
     app = FastAPI(
         title="Chronicle",
@@ -59,16 +65,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.read_db = read_db
     app.state.answers = AnswerCache()
+    app.state.write_sessions = make_sessionmaker(write_engine)
     errors.install(app)
+    _install_audit_log()
     app.add_middleware(Compression)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, import_max_bytes=settings.max_import_bytes)
+    if settings.read_requires_key:
+        app.add_middleware(ReadKeyRequired, db=read_db)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],  # reads are open; never with credentials (allow_credentials stays False)
         allow_methods=["GET", "HEAD", "OPTIONS"],
-        expose_headers=["ETag", "Last-Modified", "Link", "Content-Disposition"],
+        expose_headers=["ETag", "Last-Modified", "Link", "Content-Disposition", "Location"],
     )
-    for module in (events, people, places, works, sources, search, calendar, timeline):  # most used first
+    for module in (events, people, places, works, sources, search, calendar, timeline, export):  # most used first
         app.include_router(module.router)
+    app.include_router(editing.router)
     if settings.docs_enabled:
         _install_docs(app)
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
@@ -109,15 +121,19 @@ class Compression:
 
 
 def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
-    """FastAPI documents a 422 for every operation; Chronicle answers bad parameters with 400."""
+    """FastAPI documents a 422 for every operation; Chronicle answers bad parameters with 400 (a 422
+    only for a write whose record is not valid)."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title, version=app.version, summary=app.summary, description=app.description, routes=app.routes
         )
         for path in schema["paths"].values():
             for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
-        components = schema.get("components", {}).get("schemas", {})
+                responses = operation.get("responses", {})
+                if "HTTPValidationError" in str(responses.get("422")):  # FastAPI's, not a body's own 422
+                    responses.pop("422")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(editing.input_schemas())  # the record documents that writes take
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         # `fields=` leaves out the fields it does not name: no field of a list item is required.
@@ -125,6 +141,17 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
             components.get(name, {}).pop("required", None)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _install_audit_log() -> None:
+    """Audit lines (JSON, one per write) go to stderr unless the operator routed them elsewhere."""
+    audit = logging.getLogger("chronicle.audit")
+    if not audit.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        audit.addHandler(handler)
+        audit.setLevel(logging.INFO)
+        audit.propagate = False
 
 
 def _install_docs(app: FastAPI) -> None:

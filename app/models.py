@@ -133,6 +133,9 @@ class Record(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When an editor last wrote the record through the API; None once a load (seed, import) has
+    # written it. An import never silently overwrites a record whose edited_at is set (app.loader).
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Source(Record):
@@ -344,3 +347,70 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int]
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- editors: keys, history, renamed slugs, audit (issue 5) -----------------------------------------
+
+KEY_SCOPES = ("read", "write", "admin")  # each includes the ones before it
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is stored; the key itself is shown once, when created."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint("scope IN ('read', 'write', 'admin')", name="scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to recognise it in a list
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Revision(Base):
+    """One version of a record: the document after a change (None after a deletion), who made the
+    change and which fields it changed. The ids order every change: /v1/changes pages by them."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (
+        UniqueConstraint("record_id", "revision"),
+        CheckConstraint("action IN ('create', 'update', 'delete', 'restore', 'snapshot')", name="action"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="RESTRICT"))
+    revision: Mapped[int]
+    action: Mapped[str] = mapped_column(String(10))
+    slug: Mapped[str] = mapped_column(String(100))  # the record's slug after this change
+    document: Mapped[str | None] = mapped_column(Text)  # canonical record document (JSON)
+    changed: Mapped[str] = mapped_column(Text)  # JSON array of the top-level fields that changed
+    author: Mapped[str] = mapped_column(String(100))  # the key's name, or the command that wrote
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SlugRedirect(Base):
+    """An old slug of a renamed record: GET on it answers 301 to the current one."""
+
+    __tablename__ = "slug_redirects"
+
+    type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+
+
+class AuditEntry(Base):
+    """Every write request, whatever its outcome: who, what, and how it ended."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    key_name: Mapped[str | None] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(2000))
+    record: Mapped[str | None] = mapped_column(String(120))  # "type/slug" when one record is written
+    status: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(200))

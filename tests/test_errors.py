@@ -69,7 +69,7 @@ def test_cursor_of_another_sort_is_refused(client: httpx.Client) -> None:
 
 
 def test_method_not_allowed_is_problem_json(client: httpx.Client) -> None:
-    response = client.post("/v1/events", json={})
+    response = client.post("/v1/timeline", json={})
     assert response.status_code == 405
     assert response.headers["content-type"] == PROBLEM
 

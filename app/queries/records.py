@@ -52,6 +52,17 @@ def find_record(db: ReadConnection, record_type: str, slug: str) -> FoundRecord 
     return None if row is None else FoundRecord(int(row[0]), bool(row[1]), int(row[2]), str(row[3]))
 
 
+REDIRECT_SQL = """
+SELECT r.slug FROM slug_redirects s JOIN records r ON r.id = s.record_id WHERE s.type = :type AND s.slug = :slug
+"""
+
+
+def renamed_to(db: ReadConnection, record_type: str, slug: str) -> str | None:
+    """The current slug of a record once called `slug`, or None."""
+    row = db.one(REDIRECT_SQL, {"type": record_type, "slug": slug})
+    return None if row is None else str(row[0])
+
+
 def data_version(db: ReadConnection) -> tuple[int, str]:
     """(version, changed_at): what every write moves (app.loader.bump_data_version)."""
     row = db.one(DATA_VERSION_SQL)

@@ -18,10 +18,10 @@ from starlette.responses import Response
 
 from app import json
 from app.db import ReadConnection
-from app.errors import PROBLEM_JSON, Problem, bad_parameter
+from app.errors import PROBLEM_JSON, Moved, Problem, bad_parameter
 from app.queries.common import Cursor, Page
 from app.queries.geo import Area
-from app.queries.records import FoundRecord, data_version, find_record
+from app.queries.records import FoundRecord, data_version, find_record, renamed_to
 from app.schemas import ProblemDetail
 
 QueryModel = TypeVar("QueryModel", bound=BaseModel)
@@ -43,6 +43,7 @@ GEO_LIST_FORMATS: dict[int | str, dict[str, Any]] = {
 }
 JSON_DETAIL_ERRORS: dict[int | str, dict[str, Any]] = {
     304: _NOT_MODIFIED,
+    301: {**_PROBLEM, "description": "The record was renamed: `Location` is its URL under its current slug."},
     404: {**_PROBLEM, "description": "No record has this slug."},
     410: {**_PROBLEM, "description": "The record was deleted."},
     400: {**_PROBLEM, "description": "The slug is malformed."},
@@ -99,17 +100,23 @@ def read_db(request: Request) -> ReadConnection:
 def record_id_for_filter(db: ReadConnection, record_type: str, slug: str, parameter: str) -> int:
     """The id behind a slug given as a filter; an unknown slug is a 400 naming the parameter."""
     found = find_record(db, record_type, slug)
+    if found is None and (current := renamed_to(db, record_type, slug)) is not None:
+        found = find_record(db, record_type, current)  # a renamed record's old slug still filters
     if found is None or found.deleted:
         raise bad_parameter(parameter, f"there is no {record_type} with slug {slug!r}")
     return found.id
 
 
-def record_for_path(db: ReadConnection, record_type: str, slug: str) -> FoundRecord:
-    """The record behind a slug in a path: 404 when unknown, 410 when deleted."""
+def record_for_path(db: ReadConnection, record_type: str, slug: str, *, allow_deleted: bool = False) -> FoundRecord:
+    """The record behind a slug in a path: 404 when unknown, 410 when deleted (unless `allow_deleted`:
+    a deleted record's history is still there), a redirect when renamed."""
     found = find_record(db, record_type, slug)
     if found is None:
+        current = renamed_to(db, record_type, slug)
+        if current is not None:
+            raise Moved(slug, current)
         raise Problem(404, f"there is no {record_type} with slug {slug!r}")
-    if found.deleted:
+    if found.deleted and not allow_deleted:
         raise Problem(410, f"the {record_type} {slug!r} was deleted")
     return found
 

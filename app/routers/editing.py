@@ -1,0 +1,374 @@
+"""Editors' endpoints: create, replace, patch and delete records, their revisions and restore; the
+changes feed; bulk import. Writes need `Authorization: Bearer <key>` (app.auth).
+
+Writes run in the threadpool on the write engine's own connections (app.db: never the read
+connection, which belongs to the event loop), each in one transaction that begins with BEGIN
+IMMEDIATE: concurrent writers queue on SQLite's busy timeout, and one that still cannot get the
+lock answers 503 with Retry-After. Each write is recorded in the `audit` table and as a log line.
+"""
+
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from app import json, writes
+from app.auth import authenticate
+from app.documents import EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
+from app.editor_schemas import (
+    ChangePage,
+    ChangesQuery,
+    DeleteQuery,
+    ImportQuery,
+    ImportReport,
+    NoQuery,
+    RestoreQuery,
+    RevisionDetail,
+    RevisionPage,
+)
+from app.errors import PROBLEM_JSON, Problem
+from app.importer import prepare_stream
+from app.keys import Caller, note_use
+from app.loader import LoadError, LoadOptions, LoadSummary, load_prepared
+from app.models import AuditEntry, utcnow
+from app.queries import history
+from app.queries.common import Cursor
+from app.routers import events, people, places, sources, works
+from app.routers.common import json_response, parse_query, query_docs, read_db, record_for_path
+from app.schemas import PageQuery, ProblemDetail, Slug, slug_path
+
+# No `from __future__ import annotations` here: the routes' parameter annotations name a local alias
+# (SlugPath), which FastAPI must be able to evaluate.
+router = APIRouter()
+audit_log = logging.getLogger("chronicle.audit")
+T = TypeVar("T")
+
+COLLECTIONS = {"events": "event", "people": "person", "places": "place", "works": "work", "sources": "source"}
+EXAMPLES = {"event": "october-revolution", "person": "leon-trotsky", "place": "mexico-city", "work": "my-life",
+            "source": "the-exile-of-leon-trotsky"}  # fmt: skip
+INPUT_MODELS: dict[str, type[BaseModel]] = {
+    "event": EventIn,
+    "person": PersonIn,
+    "place": PlaceIn,
+    "work": WorkIn,
+    "source": SourceIn,
+}
+DETAIL: dict[str, Callable[[Request, str], Awaitable[Response]]] = {
+    "event": events.get_event, "person": people.get_person, "place": places.get_place, "work": works.get_work,
+    "source": sources.get_source,
+}  # fmt: skip
+
+_PROBLEM = {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {**_PROBLEM, "description": "No API key, or not a valid one (`WWW-Authenticate` says which)."},
+    403: {**_PROBLEM, "description": "The key's scope does not allow this."},
+    503: {**_PROBLEM, "description": "The database is busy with another write; retry after `Retry-After` seconds."},
+}
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**_PROBLEM, "description": "The body is not JSON, or a query parameter is bad."},
+    413: {**_PROBLEM, "description": "The body is larger than the configured limit."},
+    415: {**_PROBLEM, "description": "The body is not `application/json`."},
+    422: {**_PROBLEM, "description": "The record is not valid: `invalid_params` names each field (`in: body`)."},
+}
+RECORD_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {**_PROBLEM, "description": "No record has this slug."},
+    308: {**_PROBLEM, "description": "The record was renamed: `Location` is its current URL (same method)."},
+    410: {**_PROBLEM, "description": "The record was deleted."},
+    409: {**_PROBLEM, "description": "The slug is taken, or other records link to this one (`linked_by`)."},
+    412: {**_PROBLEM, "description": "`If-Match` names an older revision: someone changed the record since."},
+    428: {**_PROBLEM, "description": "`If-Match` is missing: GET the record and send its `ETag`."},
+}
+
+
+def input_schemas() -> dict[str, Any]:
+    """OpenAPI component schemas of the record documents that writes take (app.main adds them)."""
+    found: dict[str, Any] = {}
+    for model in INPUT_MODELS.values():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        found.update(schema.pop("$defs", {}))
+        found[model.__name__] = schema
+    return found
+
+
+def _body_doc(record_type: str, media_types: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
+    schema = {"$ref": f"#/components/schemas/{INPUT_MODELS[record_type].__name__}"}
+    return {"requestBody": {"required": True, "content": {media: {"schema": schema} for media in media_types}}}
+
+
+async def read_json(request: Request, *, patch: bool = False) -> Any:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    accepted = ("application/json", "application/merge-patch+json") if patch else ("application/json",)
+    if content_type not in accepted:
+        raise Problem(415, f"the body must be {' or '.join(accepted)}, not {content_type or 'untyped'}")
+    body = await request.body()
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise Problem(400, f"the body is not valid JSON: {exc}") from None
+
+
+def write_sessions(request: Request) -> sessionmaker[Session]:
+    sessions: sessionmaker[Session] = request.app.state.write_sessions
+    return sessions
+
+
+def _audit(request: Request, caller: Caller, record: str | None, status: int, outcome: str) -> AuditEntry:
+    audit_log.info(json.dumps({
+        "event": "write", "key": caller.name, "method": request.method, "path": request.url.path, "record": record,
+        "status": status, "outcome": outcome,
+    }).decode())  # fmt: skip
+    return AuditEntry(
+        key_name=caller.name, method=request.method, path=request.url.path, record=record, status=status,
+        outcome=outcome[:200],
+    )  # fmt: skip
+
+
+def _busy(exc: OperationalError) -> bool:
+    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+
+
+async def run_write(
+    request: Request, caller: Caller, record: str | None, work: Callable[[Session], T], *, status: int = 200
+) -> T:
+    """`work` in one write transaction, in the threadpool, recorded in the audit table (a failed write
+    in a transaction of its own, after the first is rolled back)."""
+    sessions = write_sessions(request)
+
+    def transaction() -> T:
+        with sessions.begin() as session:
+            result = work(session)
+            note_use(session, caller, utcnow())
+            session.add(_audit(request, caller, record, status, "done"))
+        return result
+
+    def audit_failure(problem: Problem) -> None:
+        try:
+            with sessions.begin() as session:
+                session.add(_audit(request, caller, record, problem.status, problem.detail))
+        except OperationalError:  # busy: the log line above still says it
+            pass
+
+    try:
+        return await run_in_threadpool(transaction)
+    except Problem as problem:
+        await run_in_threadpool(audit_failure, problem)
+        raise
+    except OperationalError as exc:
+        if not _busy(exc):
+            raise
+        _audit(request, caller, record, 503, "database busy")
+        raise Problem(
+            503, "the database is busy with another write; retry shortly", headers={"Retry-After": "1"}
+        ) from None
+
+
+async def _record_answer(request: Request, record_type: str, slug: str, status: int) -> Response:
+    """The record as GET answers it, with the status of the write (and Location for a creation)."""
+    response = await DETAIL[record_type](request, slug)
+    response.status_code = status
+    if status == 201:
+        response.headers["Location"] = f"/v1/{writes.COLLECTIONS[record_type]}/{slug}"
+    return response
+
+
+def _add_record_routes(collection: str, record_type: str) -> None:
+    prefix = f"/v1/{collection}"
+    tag: list[str | Enum] = [collection]
+    a = "an" if record_type[0] in "aeiou" else "a"  # "an event", "a person"
+    example = EXAMPLES[record_type]
+    SlugPath = Annotated[Slug, slug_path(example)]
+    record_errors = {**AUTH_ERRORS, **BODY_ERRORS, **RECORD_ERRORS}
+
+    async def create(request: Request) -> Response:
+        caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
+        parse_query(request, NoQuery)
+        body = await read_json(request)
+        label = f"{record_type}/{body.get('slug')}" if isinstance(body, dict) else None
+        slug = await run_write(
+            request, caller, label, lambda s: writes.create(s, record_type, body, caller.name), status=201
+        )
+        return await _record_answer(request, record_type, slug, 201)
+
+    async def replace(request: Request, slug: SlugPath) -> Response:
+        caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
+        body = await read_json(request)
+        if_match = request.headers.get("if-match")
+        new_slug = await run_write(
+            request, caller, f"{record_type}/{slug}",
+            lambda s: writes.replace(s, record_type, slug, body, if_match, caller.name),
+        )  # fmt: skip
+        return await _record_answer(request, record_type, new_slug, 200)
+
+    async def patch(request: Request, slug: SlugPath) -> Response:
+        caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
+        body = await read_json(request, patch=True)
+        if_match = request.headers.get("if-match")
+        new_slug = await run_write(
+            request, caller, f"{record_type}/{slug}",
+            lambda s: writes.patch(s, record_type, slug, body, if_match, caller.name),
+        )  # fmt: skip
+        return await _record_answer(request, record_type, new_slug, 200)
+
+    async def delete(request: Request, slug: SlugPath) -> Response:
+        caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
+        query = parse_query(request, DeleteQuery)
+        if_match = request.headers.get("if-match")
+        await run_write(
+            request, caller, f"{record_type}/{slug}",
+            lambda s: writes.remove(s, record_type, slug, if_match, caller.name, unlink=query.unlink), status=204,
+        )  # fmt: skip
+        return Response(status_code=204)
+
+    async def restore(request: Request, slug: SlugPath) -> Response:
+        caller = authenticate(read_db(request), request.headers.get("authorization"), "admin")
+        query = parse_query(request, RestoreQuery)
+        await run_write(
+            request, caller, f"{record_type}/{slug}",
+            lambda s: writes.restore(s, record_type, slug, query.revision, caller.name),
+        )  # fmt: skip
+        return await _record_answer(request, record_type, slug, 200)
+
+    async def revisions(request: Request, slug: SlugPath) -> Response:
+        query = parse_query(request, PageQuery)
+        db = read_db(request)
+        found = record_for_path(db, record_type, slug, allow_deleted=True)
+        cursor = None if query.cursor is None else Cursor.decode(query.cursor, "revision")
+        page = history.revisions(db, found.id, limit=query.limit, cursor=cursor, href=f"{prefix}/{slug}/revisions")
+        return json_response(page)
+
+    async def revision(
+        request: Request, slug: SlugPath, number: Annotated[int, Path(ge=1, le=2**31, description="Revision number.")]
+    ) -> Response:
+        db = read_db(request)
+        found = record_for_path(db, record_type, slug, allow_deleted=True)
+        item = history.revision(db, found.id, number, href=f"{prefix}/{slug}/revisions")
+        if item is None:
+            raise Problem(404, f"the {record_type} {slug!r} has no revision {number}")
+        return json_response(item)
+
+    write_doc = {"responses": record_errors, "tags": tag}
+    # No body: no 413, 415 or 422 (a restore that cannot be written is a 409, like a delete).
+    bodyless_doc = {"responses": {**AUTH_ERRORS, 400: BODY_ERRORS[400], **RECORD_ERRORS}, "tags": tag}
+    router.add_api_route(
+        prefix, create, methods=["POST"], status_code=201, summary=f"Create {a} {record_type}",
+        description=f"A new {record_type} in the record format (`type` may be left out). Needs a write key. "
+        "Answers 201 with the record as GET shows it, its `ETag` and `Location`.",
+        openapi_extra=_body_doc(record_type), **write_doc,  # type: ignore[arg-type]
+    )  # fmt: skip
+    router.add_api_route(
+        f"{prefix}/{{slug}}", replace, methods=["PUT"], summary=f"Replace {a} {record_type}",
+        description="The whole record, replaced: fields left out are removed. Needs a write key and `If-Match` "
+        "(the record's `ETag`). A different `slug` in the body renames the record; the old slug then answers 301.",
+        openapi_extra=_body_doc(record_type), **write_doc,  # type: ignore[arg-type]
+    )  # fmt: skip
+    router.add_api_route(
+        f"{prefix}/{{slug}}", patch, methods=["PATCH"], summary=f"Change fields of {a} {record_type}",
+        description="A JSON merge patch (RFC 7396) of the record document: the fields given replace the "
+        "current ones, `null` removes one, lists are replaced whole. Needs a write key and `If-Match`.",
+        openapi_extra={"requestBody": {"required": True, "content": {
+            media: {"schema": {"type": "object"}} for media in ("application/merge-patch+json", "application/json")
+        }}}, **write_doc,  # type: ignore[arg-type]
+    )  # fmt: skip
+    router.add_api_route(
+        f"{prefix}/{{slug}}", delete, methods=["DELETE"], status_code=204, summary=f"Delete {a} {record_type}",
+        description="Needs a write key and `If-Match`. The record then answers 410; its history stays, and "
+        "`POST .../restore` (admin) brings it back.",
+        response_class=Response, openapi_extra=query_docs(DeleteQuery), **bodyless_doc,  # type: ignore[arg-type]
+    )  # fmt: skip
+    router.add_api_route(
+        f"{prefix}/{{slug}}/restore", restore, methods=["POST"], summary=f"Restore {a} {record_type}",
+        description="Brings back a deleted record (its content before the deletion), or an earlier revision "
+        "(`revision=`), as a new revision. Needs an admin key.",
+        openapi_extra=query_docs(RestoreQuery), **bodyless_doc,  # type: ignore[arg-type]
+    )  # fmt: skip
+    router.add_api_route(
+        f"{prefix}/{{slug}}/revisions", revisions, methods=["GET"], response_model=RevisionPage, tags=tag,
+        summary=f"Revisions of a {record_type}", description="Every change, oldest first: who, when, what changed.",
+        responses={404: RECORD_ERRORS[404], 400: BODY_ERRORS[400]}, openapi_extra=query_docs(PageQuery),
+    )  # fmt: skip
+    router.add_api_route(
+        f"{prefix}/{{slug}}/revisions/{{number}}", revision, methods=["GET"], response_model=RevisionDetail, tags=tag,
+        summary=f"One revision of a {record_type}", description="The record's document as it was after that change.",
+        responses={404: RECORD_ERRORS[404], 400: BODY_ERRORS[400]},
+    )  # fmt: skip
+
+
+for _collection, _record_type in COLLECTIONS.items():
+    _add_record_routes(_collection, _record_type)
+
+
+@router.get(
+    "/v1/changes", response_model=ChangePage, tags=["changes"], summary="Every change, in order",
+    responses={400: BODY_ERRORS[400]}, openapi_extra=query_docs(ChangesQuery),
+)  # fmt: skip
+async def list_changes(request: Request) -> Response:
+    """Every change to every record in the order it was made: a mirror applies them and asks again
+    with `since` set to the last `seq` it saw."""
+    query = parse_query(request, ChangesQuery)
+    cursor = None if query.cursor is None else Cursor.decode(query.cursor, "seq")
+    cap = request.app.state.settings.total_count_cap
+    return json_response(
+        history.changes(read_db(request), since=query.since, limit=query.limit, cursor=cursor, cap=cap)
+    )
+
+
+class DryRun(Exception):
+    """Raised inside an import's transaction to roll it back after computing what it would write."""
+
+    def __init__(self, summary: LoadSummary) -> None:
+        self.summary = summary
+
+
+@router.post(
+    "/v1/import", response_model=ImportReport, tags=["import and export"], summary="Import records",
+    responses={**AUTH_ERRORS, **BODY_ERRORS, 409: {**_PROBLEM, "description": "Records an editor changed since."}},
+    openapi_extra={**query_docs(ImportQuery), "requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        "application/x-ndjson": {"schema": {"type": "string", "description": "One record (JSON) per line."}},
+    }}},
+)  # fmt: skip
+async def import_records(request: Request) -> Response:
+    """A JSON array or NDJSON of records in the seed format: all validated, then written in one
+    transaction (all or nothing), created or updated by slug. Needs a write key."""
+    caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
+    query = parse_query(request, ImportQuery)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/json", "application/x-ndjson"):
+        raise Problem(415, f"an import is application/json or application/x-ndjson, not {content_type or 'untyped'}")
+    # Past 1 MiB the body waits on disk, not in memory (its size is capped by app.limits.BodyLimit).
+    with tempfile.SpooledTemporaryFile(max_size=2**20) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+
+        def work(session: Session) -> LoadSummary:
+            prepared, errors = prepare_stream(spool, ndjson=content_type == "application/x-ndjson")
+            options = LoadOptions(author=caller.name, on_conflict=query.on_conflict)
+            try:
+                summary = load_prepared(session, prepared, errors, options)
+            except LoadError as exc:
+                raise Problem(
+                    409 if exc.conflict else 422,
+                    f"{len(exc.errors)} {'conflict' if exc.conflict else 'error'}(s); nothing was written",
+                    invalid_params=[
+                        {"name": f"[{e.index}].{e.field}", "in": "body", "reason": e.reason} for e in exc.errors
+                    ],
+                    errors=[e.as_json() for e in exc.errors],
+                ) from None
+            if query.dry_run:
+                raise DryRun(summary)
+            return summary
+
+        try:
+            summary = await run_write(request, caller, None, work)
+        except DryRun as dry:
+            summary = dry.summary
+    return json_response({"dry_run": query.dry_run, **summary.as_json()})

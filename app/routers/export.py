@@ -1,0 +1,65 @@
+"""/v1/export: the whole database in the record format (app.export), streamed as a file download."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response, StreamingResponse
+
+from app.db import ReadConnection
+from app.export import dump_export, export_documents
+from app.routers.common import LIST_ERRORS, conditional, list_validators, parse_query, query_docs, read_db
+
+router = APIRouter(prefix="/v1/export", tags=["export"])
+
+MEDIA_TYPES = {"json": "application/json", "ndjson": "application/x-ndjson"}
+RECORD = {"type": "object", "description": "A record in the record format (docs/data-format.md)."}
+EXPORT_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Every record, sources first, then places, people, works and events, each by slug.",
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": RECORD}},
+            "application/x-ndjson": {"schema": {"type": "string", "description": "One record (JSON) per line."}},
+        },
+    }
+}
+
+
+class ExportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["json", "ndjson"] = Field(
+        "json", description="`json`: an array, one record a line; `ndjson`: one record a line."
+    )
+
+
+@router.get(
+    "", summary="Export every record", responses={**EXPORT_FORMATS, **LIST_ERRORS},
+    openapi_extra=query_docs(ExportQuery),
+)  # fmt: skip
+async def export(request: Request) -> Response:
+    """The whole database in the record format, a file that import takes back unchanged."""
+    query = parse_query(request, ExportQuery)
+
+    def download() -> Response:
+        disposition = f'attachment; filename="chronicle-export.{query.format}"'
+        return StreamingResponse(
+            _chunks(read_db(request).for_export(), query.format),
+            media_type=MEDIA_TYPES[query.format],
+            headers={"Content-Disposition": disposition},
+        )
+
+    return conditional(request, list_validators(request, query.format), download)
+
+
+def _chunks(db: ReadConnection, fmt: str) -> Iterator[bytes]:
+    # A plain generator: Starlette runs it in the threadpool, so validating each batch of records
+    # does not hold up the event loop. The connection is this export's own, opened on first use.
+    try:
+        db.connection.execute("BEGIN")  # one read transaction: the file is one snapshot of the data
+        yield from dump_export(export_documents(db.all), fmt)
+    finally:
+        db.close()

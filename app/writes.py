@@ -1,0 +1,328 @@
+"""Editors' writes to one record: create, replace, patch, rename, delete, restore.
+
+Each function runs inside the caller's write transaction (BEGIN IMMEDIATE on SQLite: it holds the
+write lock from its first statement, so the revision it checks is the revision it replaces) and
+goes through the loader, the product's one write path, so that validation, references, full text,
+the revision history and the data version behave as for an import. Problems are raised as
+`app.errors.Problem`, and the caller's transaction is then rolled back: nothing is half written.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from app import json
+from app.errors import Problem
+from app.export import record_documents
+from app.loader import (
+    LINK_COLUMNS,
+    MODELS,
+    RECORDS,
+    REVISION_COLUMNS,
+    REVISIONS,
+    LoadError,
+    LoadIssue,
+    LoadOptions,
+    Ref,
+    _insert_many,
+    _latest_documents,
+    bump_data_version,
+    load_records,
+)
+from app.models import SlugRedirect, utcnow
+
+REDIRECTS = cast(Table, SlugRedirect.__table__)
+COLLECTIONS = {"event": "events", "person": "people", "place": "places", "work": "works", "source": "sources"}
+SHOWN_REFERRERS = 20
+
+
+def fetcher(session: Session) -> Any:
+    return lambda sql, params: list(session.execute(text(sql), params).all())
+
+
+class Current:
+    """The live or deleted record behind (type, slug), read inside the write transaction."""
+
+    def __init__(self, session: Session, record_type: str, slug: str) -> None:
+        row = session.execute(
+            select(RECORDS.c.id, RECORDS.c.revision, RECORDS.c.deleted_at.is_not(None)).where(
+                RECORDS.c.type == record_type, RECORDS.c.slug == slug
+            )
+        ).first()
+        if row is None:
+            moved = session.execute(
+                select(RECORDS.c.slug)
+                .join(REDIRECTS, REDIRECTS.c.record_id == RECORDS.c.id)
+                .where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug == slug)
+            ).scalar()
+            if moved is not None:
+                raise Problem(404, f"{slug!r} was renamed {moved!r}: write to /v1/{COLLECTIONS[record_type]}/{moved}")
+            raise Problem(404, f"there is no {record_type} with slug {slug!r}")
+        self.type, self.slug = record_type, slug
+        self.id, self.revision, self.deleted = int(row[0]), int(row[1]), bool(row[2])
+
+    def live(self) -> Current:
+        if self.deleted:
+            raise Problem(410, f"the {self.type} {self.slug!r} was deleted; POST to its restore URL brings it back")
+        return self
+
+    def check(self, if_match: str | None) -> Current:
+        """If-Match must name the current revision (its ETag): 428 without it, 412 when stale."""
+        if if_match is None:
+            raise Problem(428, "this write needs If-Match with the record's current ETag (GET it first)")
+        tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+        current = f'"{self.revision}"'
+        if "*" not in tags and not any(tag in (current, current[:-1] + '-gzip"') for tag in tags):
+            raise Problem(
+                412, f"the {self.type} {self.slug!r} is at revision {self.revision}; If-Match named {if_match}",
+                headers={"ETag": current},
+            )  # fmt: skip
+        return self
+
+    def document(self, session: Session) -> dict[str, Any]:
+        """The record's current document (its latest revision's, or read back from its rows)."""
+        latest = _latest_documents(session, [self.id]).get(self.id)
+        if latest is not None and latest[0] == self.revision and latest[1] is not None:
+            return dict(latest[1])
+        return record_documents(fetcher(session), [self.id])[self.id]
+
+
+def _typed(record_type: str, body: Any) -> dict[str, Any]:
+    """The body as a record document of `record_type` (`type` may be left out: the URL says it)."""
+    if not isinstance(body, dict):
+        raise Problem(422, f"the body must be a JSON object (a {record_type} record), not {type(body).__name__}")
+    document: dict[str, Any] = {"type": record_type, **body}
+    if document["type"] != record_type:
+        reason = f"this URL takes {record_type} records, not {document['type']!r}"
+        raise _invalid([LoadIssue(None, record_type, "type", reason)])
+    return document
+
+
+def _invalid(errors: list[LoadIssue], status: int = 422) -> Problem:
+    """A problem naming each field (RFC 9457 invalid_params, `in: body`)."""
+    fields = ", ".join(dict.fromkeys(repr(e.field) for e in errors[:10]))
+    return Problem(
+        status,
+        f"the record cannot be written: {fields}" if status == 422 else str(LoadError(errors, conflict=True)),
+        invalid_params=[{"name": e.field, "in": "body", "reason": e.reason} for e in errors],
+    )
+
+
+def _load(session: Session, document: dict[str, Any], author: str, action: str | None = None) -> None:
+    """Write one record through the loader. An invalid record is a 422 naming its fields; when the
+    document is not the client's (a restore), it conflicts with the data as it is now: 409."""
+    try:
+        summary = load_records(session, [document], LoadOptions(author=author, edited=True, on_conflict="overwrite"))
+    except LoadError as exc:
+        raise _invalid(exc.errors, 409 if exc.conflict or action == "restore" else 422) from None
+    if action is not None and summary.updated:  # the loader calls every rewrite an update; a restore says what it was
+        session.execute(
+            update(REVISIONS)
+            .where(REVISIONS.c.record_id == _id(session, document["type"], document["slug"]))
+            .where(REVISIONS.c.revision == select(RECORDS.c.revision).where(RECORDS.c.id == REVISIONS.c.record_id))
+            .values(action=action)
+        )
+
+
+def _id(session: Session, record_type: str, slug: str) -> int:
+    found = session.execute(select(RECORDS.c.id).where(RECORDS.c.type == record_type, RECORDS.c.slug == slug)).scalar()
+    return int(cast(int, found))
+
+
+def create(session: Session, record_type: str, body: Any, author: str) -> str:
+    """A new record; 409 when the slug is taken (by a live or a deleted record)."""
+    document = _typed(record_type, body)
+    slug = document.get("slug")
+    if isinstance(slug, str):
+        taken = session.execute(
+            select(RECORDS.c.deleted_at.is_not(None)).where(RECORDS.c.type == record_type, RECORDS.c.slug == slug)
+        ).first()
+        if taken is not None:
+            hint = "it was deleted: restore it, or choose another slug" if taken[0] else "PUT or PATCH changes it"
+            raise Problem(409, f"a {record_type} with slug {slug!r} exists already; {hint}")
+        # A new record may take a renamed record's old slug: the new record wins it.
+        session.execute(delete(REDIRECTS).where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug == slug))
+    _load(session, document, author)
+    return str(document["slug"])
+
+
+def replace(session: Session, record_type: str, slug: str, body: Any, if_match: str | None, author: str) -> str:
+    """The whole record replaced (PUT); a different `slug` in the body renames it."""
+    current = Current(session, record_type, slug).live().check(if_match)
+    document = _typed(record_type, body)
+    document.setdefault("slug", slug)
+    return _rewrite(session, current, document, author)
+
+
+def patch(session: Session, record_type: str, slug: str, body: Any, if_match: str | None, author: str) -> str:
+    """Fields changed by a JSON merge patch (RFC 7396) of the current document (PATCH)."""
+    current = Current(session, record_type, slug).live().check(if_match)
+    if not isinstance(body, dict):
+        raise Problem(422, f"a merge patch is a JSON object, not {type(body).__name__}")
+    document = merge_patch(current.document(session), body)
+    return _rewrite(session, current, _typed(record_type, document), author)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: objects merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _rewrite(session: Session, current: Current, document: dict[str, Any], author: str) -> str:
+    new_slug = document.get("slug")
+    if isinstance(new_slug, str) and new_slug != current.slug:
+        _rename(session, current, new_slug)
+    _load(session, document, author)
+    return str(document["slug"])
+
+
+def _rename(session: Session, current: Current, new_slug: str) -> None:
+    """The record takes `new_slug`; its old slug answers 301 to it from now on."""
+    taken = session.execute(
+        select(RECORDS.c.id).where(RECORDS.c.type == current.type, RECORDS.c.slug == new_slug)
+    ).first()
+    if taken is not None:
+        raise Problem(
+            409, f"cannot rename to {new_slug!r}: a {current.type} has that slug (or had it, and was deleted)"
+        )
+    session.execute(update(RECORDS).where(RECORDS.c.id == current.id).values(slug=new_slug))
+    session.execute(delete(REDIRECTS).where(REDIRECTS.c.type == current.type, REDIRECTS.c.slug == new_slug))
+    session.execute(insert(REDIRECTS).values(type=current.type, slug=current.slug, record_id=current.id))
+
+
+# --- deletion ------------------------------------------------------------------------------------------
+
+# Who links to a record of each type: (referring type, SQL giving the referrers' ids).
+REFERRERS = {
+    "place": [
+        ("place", "SELECT id FROM places WHERE parent_id = :id"),
+        ("person", "SELECT id FROM people WHERE birth_place_id = :id OR death_place_id = :id"),
+        ("work", "SELECT id FROM works WHERE publication_place_id = :id"),
+        ("event", "SELECT event_id FROM event_places WHERE place_id = :id"),
+    ],
+    "person": [
+        ("event", "SELECT event_id FROM event_people WHERE person_id = :id"),
+        ("work", "SELECT work_id FROM work_creators WHERE person_id = :id"),
+    ],
+    "work": [("event", "SELECT event_id FROM event_works WHERE work_id = :id")],
+    "event": [("event", "SELECT id FROM events WHERE part_of_id = :id")],
+    "source": [("*", "SELECT record_id FROM citations WHERE source_id = :id")],
+}
+
+
+def referrers(session: Session, current: Current) -> list[tuple[int, str, str]]:
+    """(id, type, slug) of the live records that link to `current`."""
+    ids: set[int] = set()
+    for _type, sql in REFERRERS[current.type]:
+        ids.update(int(row[0]) for row in session.execute(text(sql), {"id": current.id}))
+    ids.discard(current.id)
+    if not ids:
+        return []
+    rows = session.execute(
+        select(RECORDS.c.id, RECORDS.c.type, RECORDS.c.slug)
+        .where(RECORDS.c.id.in_(sorted(ids)))
+        .order_by(RECORDS.c.type, RECORDS.c.slug)
+    )
+    return [(int(i), str(t), str(s)) for i, t, s in rows]
+
+
+def _without_references(document: dict[str, Any], target: Ref) -> dict[str, Any]:
+    """The document with every reference to `target` removed."""
+    document = dict(document)
+    single = {"place": ("parent", "birth_place", "death_place", "publication_place"), "event": ("part_of",)}
+    for name in single.get(target.type, ()):
+        if document.get(name) == target.slug:
+            del document[name]
+    lists = {"place": ("places", "place"), "person": ("people", "person"), "work": ("works", "work")}
+    if target.type in lists:
+        name, key = lists[target.type]
+        if name in document:
+            document[name] = [link for link in document[name] if link.get(key) != target.slug]
+    if target.type == "person" and "creators" in document:
+        document["creators"] = [c for c in document["creators"] if c.get("person") != target.slug]
+    if target.type == "source" and "citations" in document:
+        document["citations"] = [c for c in document["citations"] if c.get("source") != target.slug]
+    return document
+
+
+def remove(
+    session: Session, record_type: str, slug: str, if_match: str | None, author: str, *, unlink: bool = False
+) -> None:
+    """Delete a record: 409 naming the records that link to it, unless `unlink` removes those links
+    first (each linking record gets a new revision). The deleted record keeps its `records` row as a
+    tombstone (410) and its history; its own rows and links go (app/models.py)."""
+    current = Current(session, record_type, slug).live().check(if_match)
+    linking = referrers(session, current)
+    if linking and not unlink:
+        named = ", ".join(f"{t} {s!r}" for _i, t, s in linking[:SHOWN_REFERRERS])
+        more = f" and {len(linking) - SHOWN_REFERRERS} more" if len(linking) > SHOWN_REFERRERS else ""
+        raise Problem(
+            409, f"{len(linking)} record(s) link to the {record_type} {slug!r}: {named}{more}; "
+            "delete with unlink=true to remove those links as well",
+            linked_by=[{"type": t, "slug": s, "href": f"/v1/{COLLECTIONS[t]}/{s}"} for _i, t, s in linking],
+        )  # fmt: skip
+    if linking:
+        documents = record_documents(fetcher(session), [i for i, _t, _s in linking])
+        target = Ref(record_type, slug)
+        try:
+            load_records(
+                session, [_without_references(documents[i], target) for i, _t, _s in linking],
+                LoadOptions(author=author, edited=True, on_conflict="overwrite"),
+            )  # fmt: skip
+        except LoadError as exc:
+            problems = [{"name": e.field, "in": "body", "reason": f"{e.record}: {e.reason}"} for e in exc.errors]
+            raise Problem(
+                409, f"the links to {slug!r} cannot be removed from every record that has them: " + str(exc),
+                invalid_params=problems,
+            ) from None  # fmt: skip
+    before = current.document(session)
+    now = utcnow()
+    latest = _latest_documents(session, [current.id]).get(current.id)
+    if latest is None or latest[0] != current.revision:  # keep what is deleted (no row for it yet)
+        _insert_many(session, REVISIONS, REVISION_COLUMNS, [(
+            current.id, current.revision, "snapshot", slug, json.dumps(before).decode(), "[]", "(before history)", now,
+        )])  # fmt: skip
+    for table, columns in LINK_COLUMNS.values():
+        session.execute(delete(table).where(table.c[columns[0]] == current.id))
+    model_table = cast(Table, MODELS[record_type].__table__)
+    session.execute(delete(model_table).where(model_table.c.id == current.id))
+    session.execute(
+        update(RECORDS)
+        .where(RECORDS.c.id == current.id)
+        .values(deleted_at=now, updated_at=now, edited_at=now, revision=current.revision + 1)
+    )
+    _insert_many(session, REVISIONS, REVISION_COLUMNS, [(
+        current.id, current.revision + 1, "delete", slug, None, json.dumps(sorted(before)).decode(), author, now,
+    )])  # fmt: skip
+    bump_data_version(session, now)
+
+
+def restore(session: Session, record_type: str, slug: str, revision: int | None, author: str) -> str:
+    """Bring back a deleted record (its last content), or an earlier revision of a live one, as a new
+    revision. The record keeps its current slug."""
+    current = Current(session, record_type, slug)
+    query = select(REVISIONS.c.revision, REVISIONS.c.document).where(
+        REVISIONS.c.record_id == current.id, REVISIONS.c.document.is_not(None)
+    )
+    if revision is not None:
+        query = query.where(REVISIONS.c.revision == revision)
+    found = session.execute(query.order_by(REVISIONS.c.revision.desc()).limit(1)).first()
+    if found is None:
+        what = f"revision {revision}" if revision is not None else "a revision with content"
+        raise Problem(404, f"the {record_type} {slug!r} has no {what} to restore")
+    if not current.deleted and revision is None:
+        raise Problem(409, f"the {record_type} {slug!r} is not deleted: name the revision to restore")
+    document = {**json.loads(found[1]), "slug": slug}
+    _load(session, document, author, action="restore")
+    return slug
