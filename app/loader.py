@@ -149,7 +149,10 @@ def validate(raw_records: Sequence[Any], first_index: int = 0) -> tuple[list[Any
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 message = str(err["msg"]).removeprefix("Value error, ")
-                errors.append(LoadIssue(index, _describe(raw), _location(err["loc"]), message))
+                where = _location(err["loc"])
+                if err["type"] in ("union_tag_not_found", "union_tag_invalid"):  # the discriminator
+                    where, message = "type", "must be one of source, place, person, work, event"
+                errors.append(LoadIssue(index, _describe(raw), where, message))
     return records, errors
 
 

@@ -122,7 +122,10 @@ def _load(session: Session, document: dict[str, Any], author: str, action: str |
         session.execute(
             update(REVISIONS)
             .where(REVISIONS.c.record_id == _id(session, document["type"], document["slug"]))
-            .where(REVISIONS.c.revision == select(RECORDS.c.revision).where(RECORDS.c.id == REVISIONS.c.record_id))
+            .where(
+                REVISIONS.c.revision
+                == select(RECORDS.c.revision).where(RECORDS.c.id == REVISIONS.c.record_id).scalar_subquery()
+            )
             .values(action=action)
         )
 
