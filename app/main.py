@@ -132,8 +132,13 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
                 responses = operation.get("responses", {})
                 if "HTTPValidationError" in str(responses.get("422")):  # FastAPI's, not a body's own 422
                     responses.pop("422")
+                if "401" in responses:  # a key is needed: the explorer's "Authorize" button fills it in
+                    operation["security"] = [{"apiKey": []}]
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(editing.input_schemas())  # the record documents that writes take
+        schema["components"]["securitySchemes"] = {
+            "apiKey": {"type": "http", "scheme": "bearer", "description": "`chronicle keys create` makes one."}
+        }
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         # `fields=` leaves out the fields it does not name: no field of a list item is required.

@@ -402,3 +402,17 @@ def test_reads_can_require_a_key(tmp_path: Path) -> None:
         assert http.get("/v1/events").status_code == 401
         assert http.get("/v1/events", headers={"Authorization": f"Bearer {keys['read']}"}).status_code == 200
         assert http.get("/openapi.json").status_code == 200  # the docs stay open
+
+
+def test_a_writer_that_cannot_get_the_lock_gets_503_not_500(editing: Editing) -> None:
+    """A long import (here: a transaction held open) keeps the write lock past the busy timeout."""
+    holder = sqlite3.connect(editing.url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        busy = editing.post("/v1/events", EVENT)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "1", busy.text
+    assert busy.headers["content-type"] == PROBLEM
+    assert editing.post("/v1/events", EVENT).status_code == 201  # and then it goes through
