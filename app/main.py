@@ -74,8 +74,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ReadKeyRequired, db=read_db)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=["*"],  # reads are open; never with credentials (allow_credentials stays False)
-        allow_methods=["GET", "HEAD", "OPTIONS"],
+        # Open to every origin, never with credentials (allow_credentials stays False: no cookies). Writes
+        # carry their key in Authorization, which a page can only send if it holds the key: no CSRF.
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
         expose_headers=["ETag", "Last-Modified", "Link", "Content-Disposition", "Location"],
     )
     for module in (events, people, places, works, sources, search, calendar, timeline, export):  # most used first

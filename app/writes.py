@@ -73,7 +73,7 @@ class Current:
         """If-Match must name the current revision (its ETag): 428 without it, 412 when stale."""
         if if_match is None:
             raise Problem(428, "this write needs If-Match with the record's current ETag (GET it first)")
-        tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+        tags = [tag.strip() for tag in if_match.split(",")]  # strong comparison: a W/ tag never matches
         current = f'"{self.revision}"'
         if "*" not in tags and not any(tag in (current, current[:-1] + '-gzip"') for tag in tags):
             raise Problem(

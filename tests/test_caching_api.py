@@ -65,6 +65,12 @@ def test_cors_is_open_for_reads_and_never_with_credentials(client: httpx.Client)
         "/v1/events", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "GET"}
     )
     assert preflight.status_code == 200 and "access-control-allow-credentials" not in preflight.headers
+    # An editor's page elsewhere may write with its key (in Authorization, never a cookie).
+    write = client.options("/v1/events", headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "authorization, if-match, content-type",
+    })  # fmt: skip
+    assert write.status_code == 200 and "access-control-allow-credentials" not in write.headers
 
 
 @pytest.fixture

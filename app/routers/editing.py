@@ -349,8 +349,12 @@ async def import_records(request: Request) -> Response:
             spool.write(chunk)
         spool.seek(0)
 
+        # Validated before the write lock is taken: other writers wait only for the writing itself.
+        prepared, errors = await run_in_threadpool(
+            lambda: prepare_stream(spool, ndjson=content_type == "application/x-ndjson")
+        )
+
         def work(session: Session) -> LoadSummary:
-            prepared, errors = prepare_stream(spool, ndjson=content_type == "application/x-ndjson")
             options = LoadOptions(author=caller.name, on_conflict=query.on_conflict)
             try:
                 summary = load_prepared(session, prepared, errors, options)
