@@ -457,8 +457,7 @@ def _write(session: Session, prepared: list[Prepared], referred: dict[Ref, int],
             summary.updated.append(f"{record.type}/{record.slug}")
     if conflicts:
         raise LoadError(conflicts, conflict=True)
-    if options.history:
-        _snapshot_unrecorded(session, [existing[r.key] for r in changed], now)
+    before = _documents_before(session, [existing[r.key] for r in changed + restored], now) if options.history else {}
     edited_at = now if options.edited else None
     for record in changed + restored:
         session.execute(
@@ -506,7 +505,7 @@ def _write(session: Session, prepared: list[Prepared], referred: dict[Ref, int],
         _insert_many(session, table, columns, rows)
     if options.history:
         previous = {r.key: existing[r.key].revision for r in changed + restored}
-        _record_history(session, new, changed, restored, ids, previous, options.author, now)
+        _record_history(session, new, changed, restored, ids, before, options.author, now, previous)
     if new or changed or restored:
         bump_data_version(session, now)
     return summary
@@ -566,40 +565,40 @@ def _latest_documents(session: Session, record_ids: list[int]) -> dict[int, tupl
     return found
 
 
-def _snapshot_unrecorded(session: Session, records: list[Existing], now: datetime) -> None:
-    """Records whose current revision has no history row (loaded without history, or before
-    migration 0009) get one, read from the database, before they change: no version is ever lost."""
+def _documents_before(session: Session, records: list[Existing], now: datetime) -> dict[int, dict[str, Any] | None]:
+    """Each record's document before this change (None after a deletion), from its latest revision.
+    Records whose current revision has no history row (loaded without history, or before migration
+    0009) get one first, read back from the database: no version is ever lost."""
     from app.export import record_documents  # the export reads documents back from the database
 
-    if not records:
-        return
     latest = _latest_documents(session, [r.id for r in records])
     missing = [r for r in records if latest.get(r.id, (0, None))[0] != r.revision]
-    if not missing:
-        return
-    documents = record_documents(
-        lambda sql, params: list(session.execute(text(sql), params).all()), [r.id for r in missing]
-    )
-    rows = [
-        (r.id, r.revision, "snapshot", documents[r.id]["slug"], json.dumps(documents[r.id]).decode(), "[]",
-         "(before history)", now)
-        for r in missing
-    ]  # fmt: skip
-    _insert_many(session, REVISIONS, REVISION_COLUMNS, rows)
+    if missing:
+        documents = record_documents(
+            lambda sql, params: list(session.execute(text(sql), params).all()), [r.id for r in missing]
+        )
+        rows = [
+            (r.id, r.revision, "snapshot", documents[r.id]["slug"], json.dumps(documents[r.id]).decode(), "[]",
+             "(before history)", now)
+            for r in missing
+        ]  # fmt: skip
+        _insert_many(session, REVISIONS, REVISION_COLUMNS, rows)
+        latest.update({r.id: (r.revision, documents[r.id]) for r in missing})
+    return {record_id: document for record_id, (_revision, document) in latest.items()}
 
 
 def _record_history(
     session: Session, new: list[Prepared], changed: list[Prepared], restored: list[Prepared],
-    ids: dict[Ref, int], previous: dict[Ref, int], author: str, now: datetime,
+    ids: dict[Ref, int], before: dict[int, dict[str, Any] | None], author: str, now: datetime,
+    previous: dict[Ref, int],
 ) -> None:  # fmt: skip
     """One revision row per written record: its document now, and the fields that changed."""
-    before = _latest_documents(session, [ids[r.key] for r in changed + restored])
     rows = []
     for action, records in (("create", new), ("update", changed), ("restore", restored)):
         for record in records:
             assert record.document is not None, "a load with history keeps documents (prepare(documents=True))"
             document = json.loads(record.document)
-            old = before.get(ids[record.key], (0, None))[1]  # None after a deletion: every field is back
+            old = before.get(ids[record.key])  # None after a deletion: every field is back
             rows.append((
                 ids[record.key], previous.get(record.key, 0) + 1, action, record.slug, record.document.decode(),
                 json.dumps(_changed_fields(old, document)).decode(), author, now,
@@ -660,7 +659,10 @@ def _insert_many(session: Session, table: Table, columns: Sequence[str], rows: l
         f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
         f"VALUES ({', '.join(placeholder for _ in columns)})"
     )
-    processors = [(i, p) for i, c in enumerate(columns) if (p := table.c[c].type.bind_processor(dialect)) is not None]
+    processors = [
+        (i, p) for i, c in enumerate(columns)
+        if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]  # fmt: skip
     if processors:
         rows = [_processed(row, processors) for row in rows]
     session.connection().exec_driver_sql(sql, rows)

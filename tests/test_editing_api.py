@@ -19,6 +19,7 @@ from app.cli import SEED_FILE, main
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.keys import create_key, revoke_key
+from app.loader import LoadOptions, load_records, read_file
 from tests.conftest import LiveServer, make_database
 
 PROBLEM = "application/problem+json"
@@ -416,3 +417,27 @@ def test_a_writer_that_cannot_get_the_lock_gets_503_not_500(editing: Editing) ->
     assert busy.status_code == 503 and busy.headers["retry-after"] == "1", busy.text
     assert busy.headers["content-type"] == PROBLEM
     assert editing.post("/v1/events", EVENT).status_code == 201  # and then it goes through
+
+
+def test_records_loaded_without_history_keep_their_first_version(tmp_path: Path) -> None:
+    """`chronicle generate` (and databases made before migration 0009) keep no history rows: the first
+    change records a snapshot of the record as it was, then the change."""
+    url = make_database(tmp_path / "bare.sqlite3", seed=False)
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        load_records(session, read_file(SEED_FILE), LoadOptions(author="generate", history=False))
+    engine.dispose()
+    keys = make_keys(url)
+    with LiveServer(Settings(database_url=url)) as base, httpx.Client(base_url=base) as http:
+        assert http.get("/v1/people/leon-trotsky/revisions").json()["items"] == []
+        auth = {"Authorization": f"Bearer {keys['write']}", "If-Match": '"1"'}
+        patched = http.patch("/v1/people/leon-trotsky", json={"description": "Revolutionary."}, headers=auth)
+        assert patched.status_code == 200, patched.text
+        history = http.get("/v1/people/leon-trotsky/revisions").json()["items"]
+        assert [(r["revision"], r["action"], r["author"]) for r in history] == [
+            (1, "snapshot", "(before history)"),
+            (2, "update", "write-editor"),
+        ]
+        assert history[1]["changed"] == ["description"]
+        before = http.get(history[0]["href"]).json()["document"]
+        assert before["description"].startswith("Russian revolutionary") and before["born"]["calendar"] == "julian"

@@ -15,7 +15,7 @@ from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
 from app.queries.common import Cursor, Page, Statement, bound, fetch_page
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
 from app.queries.geo import Area, places_in
-from app.queries.records import CITATIONS_JSON, IDENTIFIERS_JSON, linked, linked_event, place_tree
+from app.queries.records import CITATIONS_JSON, IDENTIFIERS_JSON, linked, linked_event, place_tree, timestamp
 from app.queries.text import full_text_ids
 
 E = cast(Table, Event.__table__)
@@ -283,6 +283,6 @@ def event_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         "sources": Fragment(sources),
         "notes": notes,
         "revision": revision,
-        "created_at": created,
-        "updated_at": updated,
+        "created_at": timestamp(created),
+        "updated_at": timestamp(updated),
     }  # fmt: skip

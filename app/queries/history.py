@@ -7,6 +7,7 @@ from typing import Any
 from app import json
 from app.db import ReadConnection
 from app.queries.common import Cursor, Total
+from app.queries.records import timestamp
 
 COLLECTIONS = {"event": "events", "person": "people", "place": "places", "work": "works", "source": "sources"}
 
@@ -27,15 +28,11 @@ FROM revisions v JOIN records r ON r.id = v.record_id WHERE v.id > :after ORDER 
 CHANGES_COUNT_SQL = "SELECT count(*) FROM (SELECT 1 FROM revisions WHERE id > :after LIMIT :cap)"
 
 
-def _timestamp(stored: str) -> str:
-    return stored.replace(" ", "T", 1)
-
-
 def _summary(row: tuple[Any, ...], href: str) -> dict[str, Any]:
     revision, action, slug, author, created_at, changed = row[:6]
     return {
         "revision": revision, "action": action, "slug": slug, "author": author,
-        "created_at": _timestamp(created_at), "changed": json.Fragment(changed), "href": f"{href}/{revision}",
+        "created_at": timestamp(created_at), "changed": json.Fragment(changed), "href": f"{href}/{revision}",
     }  # fmt: skip
 
 
@@ -72,7 +69,7 @@ def changes(db: ReadConnection, *, since: int, limit: int, cursor: Cursor | None
         total = Total(min(counted, cap), counted <= cap)
     items = [
         {"seq": seq, "type": record_type, "slug": slug, "revision": number, "action": action, "author": author,
-         "created_at": _timestamp(created_at), "href": f"/v1/{COLLECTIONS[record_type]}/{slug}/revisions/{number}"}
+         "created_at": timestamp(created_at), "href": f"/v1/{COLLECTIONS[record_type]}/{slug}/revisions/{number}"}
         for seq, record_type, slug, number, action, author, created_at in rows[:limit]
     ]  # fmt: skip
     next_cursor = Cursor("seq", None, rows[limit - 1][0], total).encode() if len(rows) > limit else None

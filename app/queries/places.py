@@ -14,7 +14,7 @@ from app.db import ReadConnection
 from app.models import Place, PlaceName, Record
 from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, fetch_page
 from app.queries.geo import Area, distance_km, inside
-from app.queries.records import citations, identifiers, linked_event, place_tree
+from app.queries.records import citations, identifiers, linked_event, place_tree, timestamp
 from app.queries.text import full_text_ids
 
 PL = cast(Table, Place.__table__)
@@ -181,6 +181,6 @@ def place_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         "sources": citations(db, record_id),
         "notes": notes,
         "revision": revision,
-        "created_at": created,
-        "updated_at": updated,
+        "created_at": timestamp(created),
+        "updated_at": timestamp(updated),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CTE, Table, bindparam, select
@@ -37,6 +39,15 @@ def linked_event(slug: str, title: str, date_json: str) -> dict[str, Any]:
 def linked(collection: str, slug: str, **fields: Any) -> dict[str, Any]:
     """A reference to another record, as every response embeds one."""
     return {"slug": slug, **fields, "href": f"/v1/{collection}/{slug}"}
+
+
+@functools.lru_cache(maxsize=4096)
+def timestamp(stored: str) -> str:
+    """A stored timestamp as RFC 3339 UTC (`2026-12-02T03:35:27.407159Z`). SQLite holds them as text,
+    with or without an offset depending on the code that wrote them; both mean UTC."""
+    value = datetime.fromisoformat(stored)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 class FoundRecord(NamedTuple):

@@ -13,6 +13,7 @@ from app.db import ReadConnection
 from app.json import Fragment
 from app.models import Record, Source
 from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, contains, like_pattern
+from app.queries.records import timestamp
 
 S = cast(Table, Source.__table__)
 R = cast(Table, Record.__table__)
@@ -85,6 +86,6 @@ def source_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         ],
         "notes": notes,
         "revision": revision,
-        "created_at": created,
-        "updated_at": updated,
+        "created_at": timestamp(created),
+        "updated_at": timestamp(updated),
     }

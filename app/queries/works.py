@@ -21,7 +21,7 @@ from app.queries.common import (
     bound,
     overlaps,
 )
-from app.queries.records import citations, identifiers, linked_event
+from app.queries.records import citations, identifiers, linked_event, timestamp
 from app.queries.text import full_text_ids
 
 W = cast(Table, Work.__table__)
@@ -138,6 +138,6 @@ def work_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         "sources": citations(db, work_id),
         "notes": notes,
         "revision": revision,
-        "created_at": created,
-        "updated_at": updated,
+        "created_at": timestamp(created),
+        "updated_at": timestamp(updated),
     }  # fmt: skip

@@ -131,7 +131,8 @@ CACHE_CONTROL = "public, no-cache"
 @functools.lru_cache(maxsize=4096)
 def http_date(stored: str) -> str:
     """An HTTP-date (Last-Modified) from a stored timezone-aware timestamp."""
-    return format_datetime(datetime.fromisoformat(stored).astimezone(UTC), usegmt=True)
+    value = datetime.fromisoformat(stored)  # stored without an offset means UTC (app.queries.records.timestamp)
+    return format_datetime(value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC), usegmt=True)
 
 
 @dataclass(frozen=True, slots=True)
