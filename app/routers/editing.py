@@ -197,25 +197,23 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         )
         return await _record_answer(request, record_type, slug, 201)
 
-    async def replace(request: Request, slug: SlugPath) -> Response:
-        caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
-        body = await read_json(request)
-        if_match = request.headers.get("if-match")
-        new_slug = await run_write(
-            request, caller, f"{record_type}/{slug}",
-            lambda s: writes.replace(s, record_type, slug, body, if_match, caller.name),
-        )  # fmt: skip
-        return await _record_answer(request, record_type, new_slug, 200)
+    def rewriting(change: Callable[..., str], *, patch: bool) -> Callable[..., Awaitable[Response]]:
+        """PUT (writes.replace) or PATCH (writes.patch): the same steps around a different change."""
 
-    async def patch(request: Request, slug: SlugPath) -> Response:
-        caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
-        body = await read_json(request, patch=True)
-        if_match = request.headers.get("if-match")
-        new_slug = await run_write(
-            request, caller, f"{record_type}/{slug}",
-            lambda s: writes.patch(s, record_type, slug, body, if_match, caller.name),
-        )  # fmt: skip
-        return await _record_answer(request, record_type, new_slug, 200)
+        async def rewrite(request: Request, slug: SlugPath) -> Response:
+            caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
+            body = await read_json(request, patch=patch)
+            if_match = request.headers.get("if-match")
+            new_slug = await run_write(
+                request, caller, f"{record_type}/{slug}",
+                lambda s: change(s, record_type, slug, body, if_match, caller.name),
+            )  # fmt: skip
+            return await _record_answer(request, record_type, new_slug, 200)
+
+        return rewrite
+
+    replace = rewriting(writes.replace, patch=False)
+    patch = rewriting(writes.patch, patch=True)
 
     async def delete(request: Request, slug: SlugPath) -> Response:
         caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
@@ -264,13 +262,15 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         openapi_extra=_body_doc(record_type), **write_doc,  # type: ignore[arg-type]
     )  # fmt: skip
     router.add_api_route(
-        f"{prefix}/{{slug}}", replace, methods=["PUT"], summary=f"Replace {a} {record_type}",
+        f"{prefix}/{{slug}}", replace, methods=["PUT"], name=f"replace_{record_type}",
+        summary=f"Replace {a} {record_type}",
         description="The whole record, replaced: fields left out are removed. Needs a write key and `If-Match` "
         "(the record's `ETag`). A different `slug` in the body renames the record; the old slug then answers 301.",
         openapi_extra=_body_doc(record_type), **write_doc,  # type: ignore[arg-type]
     )  # fmt: skip
     router.add_api_route(
-        f"{prefix}/{{slug}}", patch, methods=["PATCH"], summary=f"Change fields of {a} {record_type}",
+        f"{prefix}/{{slug}}", patch, methods=["PATCH"], name=f"patch_{record_type}",
+        summary=f"Change fields of {a} {record_type}",
         description="A JSON merge patch (RFC 7396) of the record document: the fields given replace the "
         "current ones, `null` removes one, lists are replaced whole. Needs a write key and `If-Match`.",
         openapi_extra={"requestBody": {"required": True, "content": {
