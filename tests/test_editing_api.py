@@ -210,6 +210,12 @@ def test_bodies_that_are_not_records(editing: Editing) -> None:
 
 def test_a_renamed_slug_redirects(editing: Editing) -> None:
     editing.post("/v1/events", EVENT)
+    # A rename in a write that fails is undone with the rest of the write.
+    failing = {**EVENT, "slug": "elsewhere", "date": "1932-02-30"}
+    refused = editing.http.put(
+        "/v1/events/lecture-in-copenhagen", json=failing, headers=editing.auth(**{"If-Match": '"1"'})
+    )
+    assert refused.status_code == 422 and editing.http.get("/v1/events/elsewhere").status_code == 404
     renamed = {**EVENT, "slug": "lecture-in-copenhagen-1932"}
     response = editing.http.put(
         "/v1/events/lecture-in-copenhagen", json=renamed, headers=editing.auth(**{"If-Match": '"1"'})

@@ -138,29 +138,29 @@ def _busy(exc: OperationalError) -> bool:
 async def run_write(
     request: Request, caller: Caller, record: str | None, work: Callable[[Session], T], *, status: int = 200
 ) -> T:
-    """`work` in one write transaction, in the threadpool, recorded in the audit table (a failed write
-    in a transaction of its own, after the first is rolled back)."""
+    """`work` in one write transaction, in the threadpool, recorded in the audit table. A refused
+    write (a Problem) is undone to a savepoint and its audit row committed in the same transaction:
+    one turn of the write lock, whatever the outcome."""
     sessions = write_sessions(request)
 
     def transaction() -> T:
+        refused: Problem | None = None
         with sessions.begin() as session:
-            result = work(session)
-            note_use(session, caller, utcnow())
-            session.add(_audit(request, caller, record, status, "done"))
+            try:
+                with session.begin_nested():
+                    result = work(session)
+            except Problem as problem:
+                refused = problem
+            if refused is None:
+                note_use(session, caller, utcnow())
+            outcome = (refused.status, refused.detail) if refused is not None else (status, "done")
+            session.add(_audit(request, caller, record, *outcome))
+        if refused is not None:
+            raise refused
         return result
-
-    def audit_failure(problem: Problem) -> None:
-        try:
-            with sessions.begin() as session:
-                session.add(_audit(request, caller, record, problem.status, problem.detail))
-        except OperationalError:  # busy: the log line above still says it
-            pass
 
     try:
         return await run_in_threadpool(transaction)
-    except Problem as problem:
-        await run_in_threadpool(audit_failure, problem)
-        raise
     except OperationalError as exc:
         if not _busy(exc):
             raise
