@@ -633,8 +633,8 @@ def ensure_tools(quick: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10k,100k,1M", help="comma-separated: 10k, 100k, 1M, 10M")
-    parser.add_argument("--quick", action="store_true", help="Chronicle only, 100k events, 3 rounds of 3 s")
+    parser.add_argument("--sizes", help="comma-separated: 10k, 100k, 1M, 10M (default 10k,100k,1M; --quick: 100k)")
+    parser.add_argument("--quick", action="store_true", help="Chronicle only, 3 rounds of 3 s (100k events)")
     parser.add_argument(
         "--baseline", metavar="GIT_REF", help="with --quick: also run Chronicle at GIT_REF, interleaved, and compare"
     )
@@ -642,10 +642,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--output", type=Path, help="the report (default bench/RESULTS.md; --quick writes one only when given)"
+    )
     args = parser.parse_args(argv)
     if args.quick or args.discovery:
-        args.sizes, args.rounds, args.seconds = "100k", 3, 3
+        args.sizes, args.rounds, args.seconds = args.sizes or "100k", 3, 3
+    args.sizes = args.sizes or "10k,100k,1M"
+    output = args.output or (None if args.quick else ROOT / "bench" / "RESULTS.md")
     ensure_tools(True)
     if args.discovery:
         print(run_discovery("100k", args.rounds, args.seconds, args.connections))
@@ -660,11 +664,11 @@ def main(argv: list[str] | None = None) -> None:
     command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = report(results, command.strip(), args.rounds, args.seconds, args.connections)
     print(text)
-    if not args.quick:
-        args.output.write_text(text + "\n")
-        raw = args.output.with_suffix(".json")  # every measurement, for other reports
+    if output is not None:
+        output.write_text(text + "\n")
+        raw = output.with_suffix(".json")  # every measurement, for other reports
         raw.write_text(json.dumps([dataclasses.asdict(size) for size in results], indent=1) + "\n")
-        print(f"written to {args.output} and {raw}")
+        print(f"written to {output} and {raw}")
 
 
 if __name__ == "__main__":
