@@ -29,6 +29,10 @@ def read_records(stream: IO[bytes], *, ndjson: bool) -> Iterator[Any]:
                 except ValueError as exc:
                     raise ValueError(f"line {number}: not valid JSON ({exc})") from None
         return
+    start = stream.read(64).lstrip()  # ijson's "item" path would also take {"item": ...}: arrays only
+    stream.seek(0)
+    if start and not start.startswith(b"["):
+        raise ValueError("expected a JSON array of records (or NDJSON, one record a line)")
     try:
         yield from ijson.items(stream, "item", use_float=True)
     except ijson.JSONError as exc:

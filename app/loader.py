@@ -11,6 +11,7 @@ with references still as (type, slug): pure work, which a bulk load can spread o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from app.models import (
     PlaceName,
     Record,
     Revision,
+    SlugRedirect,
     Source,
     Work,
     WorkCreator,
@@ -110,6 +112,7 @@ class LoadOptions:
     edited: bool = False  # mark the records as changed by an editor (an import will not overwrite them)
     on_conflict: OnConflict = "fail"  # what to do with records an editor changed or deleted since
     history: bool = True  # keep each record's document in the revision history
+    restore_deleted: bool = True  # may on_conflict=overwrite bring back a deleted record (API: admin keys only)
 
 
 def read_file(path: Path) -> list[Any]:
@@ -235,6 +238,15 @@ def _slug_ids(session: Session, record_type: str, slugs: Iterable[str]) -> dict[
             )
         )
         found.update(dict(rows.all()))
+    missing = [slug for slug in wanted if slug not in found]
+    for start in range(0, len(missing), 500):  # a renamed record's old slug still names it
+        chunk = missing[start : start + 500]
+        rows = session.execute(
+            select(REDIRECTS.c.slug, RECORDS.c.id)
+            .join(RECORDS, RECORDS.c.id == REDIRECTS.c.record_id)
+            .where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug.in_(chunk), RECORDS.c.deleted_at.is_(None))
+        )
+        found.update(dict(rows.all()))
     return found
 
 
@@ -262,7 +274,8 @@ def _check_references(session: Session, prepared: list[Prepared]) -> tuple[list[
                     reason = f"no {ref.type} with slug {ref.slug!r} in the input or the database"
                     errors.append(LoadIssue(record.index, record.describe(), field_name, reason))
     errors += _check_identifiers(session, prepared)
-    errors += _check_cycles(prepared, "place", "parent_id") + _check_cycles(prepared, "event", "part_of_id")
+    errors += _check_cycles(session, prepared, "place", "parent_id")
+    errors += _check_cycles(session, prepared, "event", "part_of_id")
     return errors, in_database
 
 
@@ -296,21 +309,38 @@ def _check_identifiers(session: Session, prepared: list[Prepared]) -> list[LoadI
     return errors
 
 
-def _check_cycles(prepared: list[Prepared], record_type: str, column: str) -> list[LoadIssue]:
+def _check_cycles(session: Session, prepared: list[Prepared], record_type: str, column: str) -> list[LoadIssue]:
+    """A place may not end up within itself, nor an event part of itself: the chain of parents is
+    followed through the input and, past it, through the database."""
     records = {r.slug: r for r in prepared if r.type == record_type}
-    parent_of = {slug: r.values[column] for slug, r in records.items()}
-    field_name = column.removesuffix("_id")
+    parent_of: dict[str, str | None] = {
+        slug: (r.values[column].slug if r.values[column] is not None else None) for slug, r in records.items()
+    }
+    table = _table(MODELS[record_type])
+    parent = RECORDS.alias("parent")
+
+    @functools.cache
+    def parent_in_database(slug: str) -> str | None:
+        row = session.execute(
+            select(parent.c.slug)
+            .select_from(RECORDS.join(table, table.c.id == RECORDS.c.id))
+            .join(parent, parent.c.id == table.c[column])
+            .where(RECORDS.c.type == record_type, RECORDS.c.slug == slug)
+        ).first()
+        return None if row is None else str(row[0])
+
     errors = []
-    for start in parent_of:
-        seen, current = {start}, parent_of[start]
-        while current is not None and current.slug in parent_of:
-            if current.slug in seen:
+    for start, first_parent in parent_of.items():
+        seen, current, steps = {start}, first_parent, 0
+        while current is not None and steps < 1000:
+            if current in seen:
                 record = records[start]
-                reason = f"forms a cycle through {current.slug!r}"
-                errors.append(LoadIssue(record.index, record.describe(), field_name, reason))
+                reason = f"forms a cycle through {current!r}"
+                errors.append(LoadIssue(record.index, record.describe(), column.removesuffix("_id"), reason))
                 break
-            seen.add(current.slug)
-            current = parent_of[current.slug]
+            seen.add(current)
+            current = parent_of[current] if current in parent_of else parent_in_database(current)
+            steps += 1
     return errors
 
 
@@ -393,6 +423,7 @@ def _table(model: type[Any]) -> Table:
 
 REVISIONS = _table(Revision)
 IDENTIFIERS = _table(Identifier)
+REDIRECTS = _table(SlugRedirect)
 
 
 # The rows a record owns: the table, then its columns - the owner's id first - in Prepared.links order.
@@ -437,24 +468,44 @@ def _write(session: Session, prepared: list[Prepared], referred: dict[Ref, int],
     changed: list[Prepared] = []  # live records whose content differs
     restored: list[Prepared] = []  # deleted records brought back (their type row is inserted again)
     conflicts: list[LoadIssue] = []
+    renamed = _renamed(session, [r.key for r in prepared if r.key not in existing])
+    skipped_deleted: set[Ref] = set()
     for record in prepared:
         found = existing.get(record.key)
-        if found is None:
+        if found is None and record.key in renamed:  # an editor renamed it: never a second record
+            if options.on_conflict == "skip":
+                summary.skipped.append(f"{record.type}/{record.slug}")
+                continue
+            reason = f"was renamed {renamed[record.key]!r} by an editor: import it under that slug"
+            conflicts.append(LoadIssue(record.index, record.describe(), "slug", reason))
+        elif found is None:
             new.append(record)
             summary.created.append(f"{record.type}/{record.slug}")
         elif not found.deleted and found.content_hash in (record.content_hash, record.legacy_hash):
             summary.unchanged += 1
-        elif (found.deleted or found.edited) and options.on_conflict != "overwrite":
+        elif (found.deleted or found.edited) and (
+            options.on_conflict != "overwrite" or (found.deleted and not options.restore_deleted)
+        ):
             if options.on_conflict == "skip":
                 summary.skipped.append(f"{record.type}/{record.slug}")
+                if found.deleted:
+                    skipped_deleted.add(record.key)
                 continue
-            reason = (
-                "was deleted by an editor" if found.deleted else "was changed by an editor since it was loaded"
-            ) + "; on_conflict=overwrite replaces it, on_conflict=skip keeps it"
+            if found.deleted and options.on_conflict == "overwrite":
+                reason = "was deleted by an editor; bringing it back needs an admin key"
+            else:
+                reason = (
+                    "was deleted by an editor" if found.deleted else "was changed by an editor since it was loaded"
+                ) + "; on_conflict=overwrite replaces it, on_conflict=skip keeps it"
             conflicts.append(LoadIssue(record.index, record.describe(), "(record)", reason))
         else:
             (restored if found.deleted else changed).append(record)
             summary.updated.append(f"{record.type}/{record.slug}")
+    for record in new + changed + restored:  # a link to a deleted record that stays deleted
+        for field_name, ref in record.references:
+            if ref in skipped_deleted:
+                reason = f"{ref.type} {ref.slug!r} was deleted by an editor and is skipped (on_conflict=skip)"
+                conflicts.append(LoadIssue(record.index, record.describe(), field_name, reason))
     if conflicts:
         raise LoadError(conflicts, conflict=True)
     before = _documents_before(session, [existing[r.key] for r in changed + restored], now) if options.history else {}
@@ -515,6 +566,21 @@ def bump_data_version(session: Session, now: datetime) -> None:
     """Move the data version (lists' ETag) in the writing transaction: every write path calls this."""
     versions = _table(DataVersion)
     session.execute(update(versions).values(version=versions.c.version + 1, changed_at=now))
+
+
+def _renamed(session: Session, keys: list[Ref]) -> dict[Ref, str]:
+    """(type, old slug) -> current slug, for the keys that are a renamed record's old slug."""
+    found: dict[Ref, str] = {}
+    for record_type in MODELS:
+        slugs = [key.slug for key in keys if key.type == record_type]
+        for start in range(0, len(slugs), 500):
+            rows = session.execute(
+                select(REDIRECTS.c.slug, RECORDS.c.slug)
+                .join(RECORDS, RECORDS.c.id == REDIRECTS.c.record_id)
+                .where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug.in_(slugs[start : start + 500]))
+            )
+            found.update({Ref(record_type, old): str(current) for old, current in rows})
+    return found
 
 
 def _existing(session: Session, prepared: list[Prepared]) -> dict[Ref, Existing]:

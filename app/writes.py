@@ -23,12 +23,13 @@ from app.loader import (
     RECORDS,
     REVISION_COLUMNS,
     REVISIONS,
+    Existing,
     LoadError,
     LoadIssue,
     LoadOptions,
     Ref,
+    _documents_before,
     _insert_many,
-    _latest_documents,
     bump_data_version,
     load_records,
 )
@@ -75,7 +76,7 @@ class Current:
             raise Problem(428, "this write needs If-Match with the record's current ETag (GET it first)")
         tags = [tag.strip() for tag in if_match.split(",")]  # strong comparison: a W/ tag never matches
         current = f'"{self.revision}"'
-        if "*" not in tags and not any(tag in (current, current[:-1] + '-gzip"') for tag in tags):
+        if "*" not in tags and self.revision not in map(_revision_of, tags):
             raise Problem(
                 412, f"the {self.type} {self.slug!r} is at revision {self.revision}; If-Match named {if_match}",
                 headers={"ETag": current},
@@ -83,11 +84,21 @@ class Current:
         return self
 
     def document(self, session: Session) -> dict[str, Any]:
-        """The record's current document (its latest revision's, or read back from its rows)."""
-        latest = _latest_documents(session, [self.id]).get(self.id)
-        if latest is not None and latest[0] == self.revision and latest[1] is not None:
-            return dict(latest[1])
+        """The record's current document, read back from its rows: links name the linked records by
+        their slugs now (a stored revision may name one by a slug it has since been renamed from)."""
         return record_documents(fetcher(session), [self.id])[self.id]
+
+    def keep_unrecorded(self, session: Session) -> None:
+        """A snapshot of the record as it is, if its current revision has no history row yet."""
+        _documents_before(session, [Existing(self.id, None, self.revision, self.deleted, False)], utcnow())
+
+
+def _revision_of(tag: str) -> int | None:
+    """The revision a strong ETag of a record names: "3", "3-gzip", "3.ld", "3.geojson-gzip"."""
+    if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"':
+        return None
+    number = tag[1:-1].removesuffix("-gzip").split(".")[0]
+    return int(number) if number.isdigit() and len(number) < 12 else None
 
 
 def _typed(record_type: str, body: Any) -> dict[str, Any]:
@@ -169,22 +180,28 @@ def patch(session: Session, record_type: str, slug: str, body: Any, if_match: st
     return _rewrite(session, current, _typed(record_type, document), author)
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
+MAX_PATCH_DEPTH = 16  # a record document nests 3 deep; deeper patches are not records
+
+
+def merge_patch(target: Any, patch: Any, depth: int = 0) -> Any:
     """RFC 7396: objects merge key by key, null removes a key, anything else replaces."""
     if not isinstance(patch, dict):
         return patch
+    if depth > MAX_PATCH_DEPTH:
+        raise Problem(422, f"the merge patch nests deeper than {MAX_PATCH_DEPTH} objects: it is not a record")
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
         else:
-            result[key] = merge_patch(result.get(key), value)
+            result[key] = merge_patch(result.get(key), value, depth + 1)
     return result
 
 
 def _rewrite(session: Session, current: Current, document: dict[str, Any], author: str) -> str:
     new_slug = document.get("slug")
     if isinstance(new_slug, str) and new_slug != current.slug:
+        current.keep_unrecorded(session)  # before the rename: the snapshot keeps the old slug
         _rename(session, current, new_slug)
     _load(session, document, author)
     return str(document["slug"])
@@ -200,7 +217,10 @@ def _rename(session: Session, current: Current, new_slug: str) -> None:
             409, f"cannot rename to {new_slug!r}: a {current.type} has that slug (or had it, and was deleted)"
         )
     session.execute(update(RECORDS).where(RECORDS.c.id == current.id).values(slug=new_slug))
-    session.execute(delete(REDIRECTS).where(REDIRECTS.c.type == current.type, REDIRECTS.c.slug == new_slug))
+    # The new slug stops redirecting; the old one now redirects here (replacing a redirect it kept
+    # from an earlier record that had it).
+    for slug in (new_slug, current.slug):
+        session.execute(delete(REDIRECTS).where(REDIRECTS.c.type == current.type, REDIRECTS.c.slug == slug))
     session.execute(insert(REDIRECTS).values(type=current.type, slug=current.slug, record_id=current.id))
 
 
@@ -290,12 +310,8 @@ def remove(
                 invalid_params=problems,
             ) from None  # fmt: skip
     before = current.document(session)
+    current.keep_unrecorded(session)  # what is deleted stays in the history
     now = utcnow()
-    latest = _latest_documents(session, [current.id]).get(current.id)
-    if latest is None or latest[0] != current.revision:  # keep what is deleted (no row for it yet)
-        _insert_many(session, REVISIONS, REVISION_COLUMNS, [(
-            current.id, current.revision, "snapshot", slug, json.dumps(before).decode(), "[]", "(before history)", now,
-        )])  # fmt: skip
     for table, columns in LINK_COLUMNS.values():
         session.execute(delete(table).where(table.c[columns[0]] == current.id))
     model_table = cast(Table, MODELS[record_type].__table__)

@@ -447,3 +447,98 @@ def test_records_loaded_without_history_keep_their_first_version(tmp_path: Path)
         assert history[1]["changed"] == ["description"]
         before = http.get(history[0]["href"]).json()["document"]
         assert before["description"].startswith("Russian revolutionary") and before["born"]["calendar"] == "julian"
+
+
+# --- found in review: renames, conflicts and cycles across the database ---------------------------------
+
+
+def current_etag(editing: Editing, path: str) -> str:
+    return str(editing.http.get(path).headers["etag"])
+
+
+def test_a_rename_does_not_break_writes_to_the_records_that_link_to_it(editing: Editing) -> None:
+    renamed = editing.patch("/v1/places/gorki", {"slug": "gorki-leninskiye"}, current_etag(editing, "/v1/places/gorki"))
+    assert renamed.status_code == 200, renamed.text
+    path = "/v1/events/death-of-lenin"
+    patched = editing.patch(path, {"kind": "death"}, current_etag(editing, path))
+    assert patched.status_code == 200, patched.text
+    assert [p["slug"] for p in patched.json()["places"]] == ["gorki-leninskiye"]
+    # An old document naming the old slug is still understood (restore, import).
+    restored = editing.http.post(f"{path}/restore?revision=1", headers=editing.auth("admin"))
+    assert restored.status_code == 200, restored.text
+    # The seed's record under its old slug is the renamed record, changed by an editor: a conflict.
+    seed = [r for r in json.loads(SEED_FILE.read_text()) if r["slug"] == "gorki"]
+    conflict = import_(editing, seed)
+    assert conflict.status_code == 409 and "renamed 'gorki-leninskiye'" in conflict.text
+    assert editing.http.get("/v1/places?q=gorki").json()["total"]["value"] == 1
+
+
+def test_renaming_twice_and_reusing_an_old_slug(editing: Editing) -> None:
+    editing.post("/v1/events", EVENT)
+    first = {**EVENT, "slug": "second-name"}
+    assert editing.patch("/v1/events/lecture-in-copenhagen", {"slug": "second-name"}, '"1"').status_code == 200
+    assert import_(editing, [{"type": "event", **EVENT, "slug": "lecture-in-copenhagen"}]).status_code == 409
+    assert editing.post("/v1/events", EVENT).status_code == 201  # POST may take the old slug back
+    again = editing.patch("/v1/events/lecture-in-copenhagen", {"slug": "third-name"}, '"1"')
+    assert again.status_code == 200, again.text
+    assert editing.http.get("/v1/events/second-name").json()["title"] == first["title"]
+    moved = editing.http.get("/v1/events/lecture-in-copenhagen", follow_redirects=False)
+    assert moved.status_code == 301 and moved.headers["location"] == "/v1/events/third-name"
+    hrefs = [c["href"] for c in editing.http.get("/v1/changes?since=87").json()["items"]]
+    assert all("/lecture-in-copenhagen/" not in href for href in hrefs)  # each names its record's slug now
+
+
+def test_deleted_records_and_imports(editing: Editing) -> None:
+    editing.post("/v1/events", EVENT)
+    etag = current_etag(editing, "/v1/events/lecture-in-copenhagen")
+    assert editing.http.delete(
+        "/v1/events/lecture-in-copenhagen", headers=editing.auth(**{"If-Match": etag})
+    ).is_success
+    record = {"type": "event", **EVENT}
+    # Bringing a deleted record back is an admin's act, by restore or by import.
+    assert import_(editing, [record], "?on_conflict=overwrite").status_code == 409
+    child = {"type": "event", **EVENT, "slug": "a-part", "part_of": "lecture-in-copenhagen"}
+    skipped = import_(editing, [record, child], "?on_conflict=skip")
+    assert skipped.status_code == 409 and "part_of" in skipped.text  # a link to what stays deleted
+    editing.keys["write"] = editing.keys["admin"]
+    assert import_(editing, [record], "?on_conflict=overwrite").status_code == 200
+    assert editing.http.get("/v1/events/lecture-in-copenhagen").status_code == 200
+
+
+def test_cycles_through_the_database_are_refused(editing: Editing) -> None:
+    place = {"name": "A", "kind": "region", "citations": [{"source": "the-exile-of-leon-trotsky"}]}
+    assert editing.post("/v1/places", {**place, "slug": "outer"}).status_code == 201
+    assert editing.post("/v1/places", {**place, "slug": "inner", "parent": "outer"}).status_code == 201
+    cycle = editing.patch("/v1/places/outer", {"parent": "inner"}, '"1"')
+    assert cycle.status_code == 422 and cycle.json()["invalid_params"][0]["name"] == "parent"
+
+
+def test_odd_bodies_are_refused_cleanly(editing: Editing) -> None:
+    editing.post("/v1/events", EVENT)
+    deep: dict[str, Any] = {}
+    for _ in range(900):
+        deep = {"a": deep}
+    assert editing.patch("/v1/events/lecture-in-copenhagen", deep, '"1"').status_code == 422
+    not_an_array = import_(editing, {"item": {"type": "event", **EVENT, "slug": "x"}})
+    assert not_an_array.status_code == 422 and count_events(editing) == 22
+    # If-Match takes the ETag of any representation of the current revision.
+    ld = editing.http.get("/v1/events/lecture-in-copenhagen", headers={"Accept": "application/ld+json"})
+    assert ld.headers["etag"] == '"1.ld"'
+    assert editing.patch("/v1/events/lecture-in-copenhagen", {"title": "T"}, '"1.ld"').status_code == 200
+
+
+def test_renaming_a_record_without_history_keeps_its_old_slug_in_the_snapshot(tmp_path: Path) -> None:
+    url = make_database(tmp_path / "bare.sqlite3", seed=False)
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        load_records(session, read_file(SEED_FILE), LoadOptions(history=False))
+    engine.dispose()
+    keys = make_keys(url)
+    with LiveServer(Settings(database_url=url)) as base, httpx.Client(base_url=base) as http:
+        auth = {"Authorization": f"Bearer {keys['write']}", "If-Match": '"1"'}
+        assert http.patch("/v1/places/gorki", json={"slug": "gorki-leninskiye"}, headers=auth).status_code == 200
+        history = http.get("/v1/places/gorki-leninskiye/revisions").json()["items"]
+        assert [(r["action"], r["slug"], r["changed"]) for r in history] == [
+            ("snapshot", "gorki", []),
+            ("update", "gorki-leninskiye", ["slug"]),
+        ]

@@ -21,7 +21,7 @@ SELECT revision, action, slug, author, created_at, changed, document FROM revisi
 WHERE record_id = :id AND revision = :revision
 """
 CHANGES_SQL = """
-SELECT v.id, r.type, v.slug, v.revision, v.action, v.author, v.created_at
+SELECT v.id, r.type, v.slug, v.revision, v.action, v.author, v.created_at, r.slug
 FROM revisions v JOIN records r ON r.id = v.record_id WHERE v.id > :after ORDER BY v.id LIMIT :limit
 """
 # Counted up to a cap: the total never costs a scan of the whole history.
@@ -69,8 +69,8 @@ def changes(db: ReadConnection, *, since: int, limit: int, cursor: Cursor | None
         total = Total(min(counted, cap), counted <= cap)
     items = [
         {"seq": seq, "type": record_type, "slug": slug, "revision": number, "action": action, "author": author,
-         "created_at": timestamp(created_at), "href": f"/v1/{COLLECTIONS[record_type]}/{slug}/revisions/{number}"}
-        for seq, record_type, slug, number, action, author, created_at in rows[:limit]
+         "created_at": timestamp(created_at), "href": f"/v1/{COLLECTIONS[record_type]}/{now}/revisions/{number}"}
+        for seq, record_type, slug, number, action, author, created_at, now in rows[:limit]
     ]  # fmt: skip
     next_cursor = Cursor("seq", None, rows[limit - 1][0], total).encode() if len(rows) > limit else None
     return _envelope(items, next_cursor, total, limit)

@@ -36,7 +36,7 @@ from app.editor_schemas import (
 )
 from app.errors import PROBLEM_JSON, Problem
 from app.importer import prepare_stream
-from app.keys import Caller, note_use
+from app.keys import Caller, includes, note_use
 from app.loader import LoadError, LoadOptions, LoadSummary, load_prepared
 from app.models import AuditEntry, utcnow
 from app.queries import history
@@ -79,12 +79,21 @@ BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {**_PROBLEM, "description": "The record is not valid: `invalid_params` names each field (`in: body`)."},
 }
 RECORD_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {**_PROBLEM, "description": "No record has this slug."},
-    308: {**_PROBLEM, "description": "The record was renamed: `Location` is its current URL (same method)."},
+    404: {
+        **_PROBLEM,
+        "description": "No record has this slug (a renamed record's old slug: the detail names the new).",
+    },
     410: {**_PROBLEM, "description": "The record was deleted."},
     409: {**_PROBLEM, "description": "The slug is taken, or other records link to this one (`linked_by`)."},
     412: {**_PROBLEM, "description": "`If-Match` names an older revision: someone changed the record since."},
     428: {**_PROBLEM, "description": "`If-Match` is missing: GET the record and send its `ETag`."},
+}
+
+
+HISTORY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: BODY_ERRORS[400],
+    404: {**_PROBLEM, "description": "No record has this slug (or no such revision)."},
+    301: {**_PROBLEM, "description": "The record was renamed: `Location` is this URL under its current slug."},
 }
 
 
@@ -292,12 +301,12 @@ def _add_record_routes(collection: str, record_type: str) -> None:
     router.add_api_route(
         f"{prefix}/{{slug}}/revisions", revisions, methods=["GET"], response_model=RevisionPage, tags=tag,
         summary=f"Revisions of a {record_type}", description="Every change, oldest first: who, when, what changed.",
-        responses={404: RECORD_ERRORS[404], 400: BODY_ERRORS[400]}, openapi_extra=query_docs(PageQuery),
+        responses=HISTORY_ERRORS, openapi_extra=query_docs(PageQuery),
     )  # fmt: skip
     router.add_api_route(
         f"{prefix}/{{slug}}/revisions/{{number}}", revision, methods=["GET"], response_model=RevisionDetail, tags=tag,
         summary=f"One revision of a {record_type}", description="The record's document as it was after that change.",
-        responses={404: RECORD_ERRORS[404], 400: BODY_ERRORS[400]},
+        responses=HISTORY_ERRORS,
     )  # fmt: skip
 
 
@@ -355,7 +364,9 @@ async def import_records(request: Request) -> Response:
         )
 
         def work(session: Session) -> LoadSummary:
-            options = LoadOptions(author=caller.name, on_conflict=query.on_conflict)
+            options = LoadOptions(
+                author=caller.name, on_conflict=query.on_conflict, restore_deleted=includes(caller.scope, "admin")
+            )
             try:
                 summary = load_prepared(session, prepared, errors, options)
             except LoadError as exc:
