@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_db = read_db
     app.state.answers = AnswerCache()
     app.state.write_sessions = make_sessionmaker(write_engine)
+    app.state.write_queue = threading.Lock()  # this process's writers, one at a time (app.routers.editing)
     errors.install(app)
     _install_audit_log()
     app.add_middleware(Compression)

@@ -9,6 +9,7 @@ lock answers 503 with Retry-After. Each write is recorded in the `audit` table a
 
 import logging
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Annotated, Any, TypeVar
@@ -124,6 +125,9 @@ async def read_json(request: Request, *, patch: bool = False) -> Any:
         raise Problem(400, f"the body is not valid JSON: {exc}") from None
 
 
+WRITE_QUEUE_SECONDS = 30  # how long a write waits for its turn in this process before a 503
+
+
 def write_sessions(request: Request) -> sessionmaker[Session]:
     sessions: sessionmaker[Session] = request.app.state.write_sessions
     return sessions
@@ -151,8 +155,20 @@ async def run_write(
     write (a Problem) is undone to a savepoint and its audit row committed in the same transaction:
     one turn of the write lock, whatever the outcome."""
     sessions = write_sessions(request)
+    queue: threading.Lock = request.app.state.write_queue
 
     def transaction() -> T:
+        # Writers of this process take turns here, first come first served, instead of polling
+        # SQLite's lock with growing sleeps (unfair: under load one writer can wait out the busy
+        # timeout while others pass). The busy timeout still arbitrates between processes.
+        if not queue.acquire(timeout=WRITE_QUEUE_SECONDS):
+            raise OperationalError("waiting for the write queue", None, Exception("database is busy"))
+        try:
+            return locked_transaction()
+        finally:
+            queue.release()
+
+    def locked_transaction() -> T:
         refused: Problem | None = None
         with sessions.begin() as session:
             try:
