@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, text, update
@@ -53,6 +53,7 @@ from app.models import (
 AnyRecordIn = SourceIn | PlaceIn | PersonIn | WorkIn | EventIn
 MODELS: dict[str, type[Record]] = {"source": Source, "place": Place, "person": Person, "work": Work, "event": Event}
 MAX_ERRORS = 100
+T = TypeVar("T")
 OnConflict = Literal["fail", "skip", "overwrite"]
 
 
@@ -112,6 +113,7 @@ class LoadOptions:
     edited: bool = False  # mark the records as changed by an editor (an import will not overwrite them)
     on_conflict: OnConflict = "fail"  # what to do with records an editor changed or deleted since
     history: bool = True  # keep each record's document in the revision history
+    rewrite: str = "update"  # the action a changed record's revision records ("restore" for a restore)
     restore_deleted: bool = True  # may on_conflict=overwrite bring back a deleted record (API: admin keys only)
 
 
@@ -226,21 +228,24 @@ def load_prepared(
     return _write(session, prepared, referred, options)
 
 
+def _chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """`values` in slices small enough for one `IN (...)` (SQLite's bound-parameter limit)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def _slug_ids(session: Session, record_type: str, slugs: Iterable[str]) -> dict[str, int]:
     """Ids of the live records of `record_type` with these slugs."""
     wanted = sorted(set(slugs))
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in _chunks(wanted):
         rows = session.execute(
             select(RECORDS.c.slug, RECORDS.c.id).where(
                 RECORDS.c.type == record_type, RECORDS.c.slug.in_(chunk), RECORDS.c.deleted_at.is_(None)
             )
         )
         found.update(dict(rows.all()))
-    missing = [slug for slug in wanted if slug not in found]
-    for start in range(0, len(missing), 500):  # a renamed record's old slug still names it
-        chunk = missing[start : start + 500]
+    for chunk in _chunks([slug for slug in wanted if slug not in found]):  # a renamed record's old slug names it
         rows = session.execute(
             select(REDIRECTS.c.slug, RECORDS.c.id)
             .join(RECORDS, RECORDS.c.id == REDIRECTS.c.record_id)
@@ -292,9 +297,7 @@ def _check_identifiers(session: Session, prepared: list[Prepared]) -> list[LoadI
             if other is not record:
                 reason = f"{value} is also given to record {other.index} ({other.describe()})"
                 errors.append(LoadIssue(record.index, record.describe(), f"identifiers.{scheme}", reason))
-    pairs = list(holder)
-    for start in range(0, len(pairs), 300):
-        chunk = pairs[start : start + 300]
+    for chunk in _chunks(list(holder), 300):  # two parameters a pair
         wanted = or_(*(and_(IDENTIFIERS.c.scheme == scheme, IDENTIFIERS.c.value == value) for scheme, value in chunk))
         rows = session.execute(
             select(IDENTIFIERS.c.scheme, IDENTIFIERS.c.value, RECORDS.c.type, RECORDS.c.slug)
@@ -556,7 +559,7 @@ def _write(session: Session, prepared: list[Prepared], referred: dict[Ref, int],
         _insert_many(session, table, columns, rows)
     if options.history:
         previous = {r.key: existing[r.key].revision for r in changed + restored}
-        _record_history(session, new, changed, restored, ids, before, options.author, now, previous)
+        _record_history(session, new, changed, restored, ids, before, options.author, now, previous, options.rewrite)
     if new or changed or restored:
         bump_data_version(session, now)
     return summary
@@ -572,12 +575,11 @@ def _renamed(session: Session, keys: list[Ref]) -> dict[Ref, str]:
     """(type, old slug) -> current slug, for the keys that are a renamed record's old slug."""
     found: dict[Ref, str] = {}
     for record_type in MODELS:
-        slugs = [key.slug for key in keys if key.type == record_type]
-        for start in range(0, len(slugs), 500):
+        for chunk in _chunks([key.slug for key in keys if key.type == record_type]):
             rows = session.execute(
                 select(REDIRECTS.c.slug, RECORDS.c.slug)
                 .join(RECORDS, RECORDS.c.id == REDIRECTS.c.record_id)
-                .where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug.in_(slugs[start : start + 500]))
+                .where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug.in_(chunk))
             )
             found.update({Ref(record_type, old): str(current) for old, current in rows})
     return found
@@ -587,13 +589,12 @@ def _existing(session: Session, prepared: list[Prepared]) -> dict[Ref, Existing]
     """(type, slug) -> what the database holds of the input's records (deleted ones included)."""
     found: dict[Ref, Existing] = {}
     for record_type in MODELS:
-        slugs = [r.slug for r in prepared if r.type == record_type]
-        for start in range(0, len(slugs), 500):
+        for chunk in _chunks([r.slug for r in prepared if r.type == record_type]):
             rows = session.execute(
                 select(
                     RECORDS.c.slug, RECORDS.c.id, RECORDS.c.content_hash, RECORDS.c.revision,
                     RECORDS.c.deleted_at.is_not(None), RECORDS.c.edited_at.is_not(None),
-                ).where(RECORDS.c.type == record_type, RECORDS.c.slug.in_(slugs[start : start + 500]))
+                ).where(RECORDS.c.type == record_type, RECORDS.c.slug.in_(chunk))
             )  # fmt: skip
             found.update({
                 Ref(record_type, slug): Existing(record_id, content_hash, revision, bool(deleted), bool(edited))
@@ -614,8 +615,7 @@ def _changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None)
 def _latest_documents(session: Session, record_ids: list[int]) -> dict[int, tuple[int, dict[str, Any] | None]]:
     """record id -> (revision, document) of its latest revision row, for those that have one."""
     found: dict[int, tuple[int, dict[str, Any] | None]] = {}
-    for start in range(0, len(record_ids), 500):
-        chunk = record_ids[start : start + 500]
+    for chunk in _chunks(record_ids):
         latest = (
             select(REVISIONS.c.record_id, func.max(REVISIONS.c.revision).label("revision"))
             .where(REVISIONS.c.record_id.in_(chunk))
@@ -656,11 +656,11 @@ def _documents_before(session: Session, records: list[Existing], now: datetime) 
 def _record_history(
     session: Session, new: list[Prepared], changed: list[Prepared], restored: list[Prepared],
     ids: dict[Ref, int], before: dict[int, dict[str, Any] | None], author: str, now: datetime,
-    previous: dict[Ref, int],
+    previous: dict[Ref, int], rewrite: str,
 ) -> None:  # fmt: skip
     """One revision row per written record: its document now, and the fields that changed."""
     rows = []
-    for action, records in (("create", new), ("update", changed), ("restore", restored)):
+    for action, records in (("create", new), (rewrite, changed), ("restore", restored)):
         for record in records:
             assert record.document is not None, "a load with history keeps documents (prepare(documents=True))"
             document = json.loads(record.document)
@@ -705,8 +705,8 @@ def _parents_first(rows: list[tuple[Any, ...]], columns: tuple[str, ...], column
 
 def _delete_owned(session: Session, record_ids: list[int]) -> None:
     for table, columns in LINK_COLUMNS.values():
-        for start in range(0, len(record_ids), 500):
-            session.execute(delete(table).where(table.c[columns[0]].in_(record_ids[start : start + 500])))
+        for chunk in _chunks(record_ids):
+            session.execute(delete(table).where(table.c[columns[0]].in_(chunk)))
 
 
 def _insert_many(session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:

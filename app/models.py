@@ -48,6 +48,8 @@ NAMING_CONVENTION = {
 }
 
 RECORD_TYPES = ("event", "person", "place", "work", "source")
+# Each type's collection in the API's paths (/v1/people/leon-trotsky).
+COLLECTIONS = {"event": "events", "person": "people", "place": "places", "work": "works", "source": "sources"}
 DATE_PARTS = (
     "edtf", "calendar", "end_calendar", "min_jdn", "max_jdn", "span_level",
     "month", "day", "recorded_month", "recorded_day", "json",

@@ -21,6 +21,7 @@ from app.loader import (
     LINK_COLUMNS,
     MODELS,
     RECORDS,
+    REDIRECTS,
     REVISION_COLUMNS,
     REVISIONS,
     Existing,
@@ -33,10 +34,8 @@ from app.loader import (
     bump_data_version,
     load_records,
 )
-from app.models import SlugRedirect, utcnow
+from app.models import COLLECTIONS, utcnow
 
-REDIRECTS = cast(Table, SlugRedirect.__table__)
-COLLECTIONS = {"event": "events", "person": "people", "place": "places", "work": "works", "source": "sources"}
 SHOWN_REFERRERS = 20
 
 
@@ -122,28 +121,14 @@ def _invalid(errors: list[LoadIssue], status: int = 422) -> Problem:
     )
 
 
-def _load(session: Session, document: dict[str, Any], author: str, action: str | None = None) -> None:
+def _load(session: Session, document: dict[str, Any], author: str, action: str = "update") -> None:
     """Write one record through the loader. An invalid record is a 422 naming its fields; when the
     document is not the client's (a restore), it conflicts with the data as it is now: 409."""
+    options = LoadOptions(author=author, edited=True, on_conflict="overwrite", rewrite=action)
     try:
-        summary = load_records(session, [document], LoadOptions(author=author, edited=True, on_conflict="overwrite"))
+        load_records(session, [document], options)
     except LoadError as exc:
         raise _invalid(exc.errors, 409 if exc.conflict or action == "restore" else 422) from None
-    if action is not None and summary.updated:  # the loader calls every rewrite an update; a restore says what it was
-        session.execute(
-            update(REVISIONS)
-            .where(REVISIONS.c.record_id == _id(session, document["type"], document["slug"]))
-            .where(
-                REVISIONS.c.revision
-                == select(RECORDS.c.revision).where(RECORDS.c.id == REVISIONS.c.record_id).scalar_subquery()
-            )
-            .values(action=action)
-        )
-
-
-def _id(session: Session, record_type: str, slug: str) -> int:
-    found = session.execute(select(RECORDS.c.id).where(RECORDS.c.type == record_type, RECORDS.c.slug == slug)).scalar()
-    return int(cast(int, found))
 
 
 def create(session: Session, record_type: str, body: Any, author: str) -> str:

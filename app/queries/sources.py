@@ -11,14 +11,13 @@ from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
 from app.json import Fragment
-from app.models import Record, Source
+from app.models import COLLECTIONS, Record, Source
 from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, contains, like_pattern
 from app.queries.records import timestamp
 
 S = cast(Table, Source.__table__)
 R = cast(Table, Record.__table__)
 LIST_COLUMNS = (R.c.slug, S.c.title, S.c.kind, S.c.url, S.c.author, S.c.publisher, S.c.id)
-PLURAL = {"event": "events", "person": "people", "place": "places", "work": "works", "source": "sources"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +81,8 @@ def source_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         "description": description,
         "published": Fragment(published) if published else None,
         "cited_by": [
-            {"type": t, "slug": s, "href": f"/v1/{PLURAL[t]}/{s}"} for t, s in db.all(CITED_BY_SQL, {"id": record_id})
+            {"type": t, "slug": s, "href": f"/v1/{COLLECTIONS[t]}/{s}"}
+            for t, s in db.all(CITED_BY_SQL, {"id": record_id})
         ],
         "notes": notes,
         "revision": revision,

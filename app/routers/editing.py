@@ -39,7 +39,7 @@ from app.errors import PROBLEM_JSON, Problem
 from app.importer import prepare_stream
 from app.keys import Caller, includes, note_use
 from app.loader import LoadError, LoadOptions, LoadSummary, load_prepared
-from app.models import AuditEntry, utcnow
+from app.models import COLLECTIONS, AuditEntry, utcnow
 from app.queries import history
 from app.queries.common import Cursor
 from app.routers import events, people, places, sources, works
@@ -52,7 +52,6 @@ router = APIRouter()
 audit_log = logging.getLogger("chronicle.audit")
 T = TypeVar("T")
 
-COLLECTIONS = {"events": "event", "people": "person", "places": "place", "works": "work", "sources": "source"}
 EXAMPLES = {"event": "october-revolution", "person": "leon-trotsky", "place": "mexico-city", "work": "my-life",
             "source": "the-exile-of-leon-trotsky"}  # fmt: skip
 INPUT_MODELS: dict[str, type[BaseModel]] = {
@@ -144,6 +143,10 @@ def _audit(request: Request, caller: Caller, record: str | None, status: int, ou
     )  # fmt: skip
 
 
+def busy() -> Problem:
+    return Problem(503, "the database is busy with another write; retry shortly", headers={"Retry-After": "1"})
+
+
 def _busy(exc: OperationalError) -> bool:
     return "locked" in str(exc.orig) or "busy" in str(exc.orig)
 
@@ -162,7 +165,7 @@ async def run_write(
         # SQLite's lock with growing sleeps (unfair: under load one writer can wait out the busy
         # timeout while others pass). The busy timeout still arbitrates between processes.
         if not queue.acquire(timeout=WRITE_QUEUE_SECONDS):
-            raise OperationalError("waiting for the write queue", None, Exception("database is busy"))
+            raise busy()
         try:
             return locked_transaction()
         finally:
@@ -190,9 +193,7 @@ async def run_write(
         if not _busy(exc):
             raise
         _audit(request, caller, record, 503, "database busy")
-        raise Problem(
-            503, "the database is busy with another write; retry shortly", headers={"Retry-After": "1"}
-        ) from None
+        raise busy() from None
 
 
 async def _record_answer(request: Request, record_type: str, slug: str, status: int) -> Response:
@@ -200,7 +201,7 @@ async def _record_answer(request: Request, record_type: str, slug: str, status: 
     response = await DETAIL[record_type](request, slug)
     response.status_code = status
     if status == 201:
-        response.headers["Location"] = f"/v1/{writes.COLLECTIONS[record_type]}/{slug}"
+        response.headers["Location"] = f"/v1/{COLLECTIONS[record_type]}/{slug}"
     return response
 
 
@@ -326,7 +327,7 @@ def _add_record_routes(collection: str, record_type: str) -> None:
     )  # fmt: skip
 
 
-for _collection, _record_type in COLLECTIONS.items():
+for _record_type, _collection in COLLECTIONS.items():
     _add_record_routes(_collection, _record_type)
 
 
