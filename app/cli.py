@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import ReadConnection, make_engine, make_sessionmaker, sqlite_path
+from app.db import make_engine, make_sessionmaker, read_connection
 from app.migrate import at_head, upgrade
 from app.models import Record
 
@@ -220,10 +220,10 @@ def export_command(fmt: str, output: Path | None) -> None:
     people, works and events, each by slug. `chronicle db seed FILE` takes a json export back unchanged."""
     from app.export import dump_export, export_documents
 
-    db = ReadConnection(sqlite_path(get_settings().database_url)).for_export()
+    db = read_connection(get_settings().database_url).for_export()
     try:
-        db.connection.execute("BEGIN")  # one read transaction: the file is one snapshot of the data
-        chunks = dump_export(export_documents(db.all), fmt)
+        db.begin_snapshot()  # one read transaction: the file is one snapshot of the data
+        chunks = dump_export(export_documents(db), fmt)
         if output is None:
             sys.stdout.buffer.writelines(chunks)
         else:

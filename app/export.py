@@ -5,25 +5,52 @@ Documents are read back from the rows app.loader wrote - one statement per table
 records, never one per record - and passed through the record model and `canonical_document`, so an
 export is canonical: export, import into an empty database, export again gives the same bytes.
 
-`fetch(sql, params)` runs one statement and returns its rows: `ReadConnection.all` on the read path,
-or `lambda sql, p: session.execute(text(sql), p).all()` inside a write transaction. For an export
-that is one consistent snapshot, run it in one read transaction (the callers' job).
+`fetch.all(sql, params)` runs one statement and returns its rows: a ReadConnection on the read path,
+or `SessionFetch` inside a write transaction. For an export that is one consistent snapshot, run it
+in one read transaction (the callers' job).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from app import json
+from app.dialects.json import JSON
 from app.documents import canonical_document, record_adapter
 
-Fetch = Callable[[str, Mapping[str, Any]], Sequence[Sequence[Any]]]
 Document = dict[str, Any]
 
 BATCH = 1000
 FORMATS = ("json", "ndjson")
-_IDS = "IN (SELECT value FROM json_each(:ids))"
+_IDS = "{ids}"  # IN the ids bound as :ids, in the engine's SQL (app.dialects.json); see _sql
+
+
+class Fetch(Protocol):
+    @property
+    def dialect(self) -> str: ...
+
+    def all(self, sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]: ...
+
+
+class SessionFetch:
+    """Fetch through an ORM session: inside a write transaction, it sees the transaction's changes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    def all(self, sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        return list(self.session.execute(text(sql), params).all())
+
+
+@functools.cache
+def _sql(template: str, dialect: str) -> str:
+    return template.replace(_IDS, JSON[dialect].in_ids("ids"))
 
 
 class Shape(NamedTuple):
@@ -115,14 +142,14 @@ def _batch(fetch: Fetch, record_ids: list[int]) -> dict[int, Document]:
     ids = json.dumps(record_ids).decode()
     raw: dict[int, Document] = {}
     for record_type, shape in TYPES.items():
-        for record_id, slug, notes, *values in fetch(RECORD_SQL[record_type], {"ids": ids}):
+        for record_id, slug, notes, *values in fetch.all(_sql(RECORD_SQL[record_type], fetch.dialect), {"ids": ids}):
             raw[record_id] = {"type": record_type, "slug": slug, "notes": notes, **_own_fields(shape, values)}
     for name, (owner, keys, sql) in LINKS.items():
         owned = [i for i, document in raw.items() if owner is None or document["type"] == owner]
         if not owned:
             continue
         items: dict[int, list[Any]] = {i: [] for i in owned}
-        for record_id, *values in fetch(sql, {"ids": json.dumps(owned).decode()}):
+        for record_id, *values in fetch.all(_sql(sql, fetch.dialect), {"ids": json.dumps(owned).decode()}):
             items[record_id].append(values[0] if keys is None else dict(zip(keys, values, strict=True)))
         for record_id, found in items.items():
             raw[record_id][name] = {i["scheme"]: i["value"] for i in found} if name == "identifiers" else found
@@ -147,7 +174,7 @@ def export_documents(fetch: Fetch) -> Iterator[Document]:
     for record_type, sql in KEYSET_SQL.items():
         after = ""
         while True:
-            rows = fetch(sql, {"type": record_type, "after": after, "limit": BATCH})
+            rows = fetch.all(sql, {"type": record_type, "after": after, "limit": BATCH})
             yield from record_documents(fetch, [row[0] for row in rows]).values()
             if len(rows) < BATCH:
                 break

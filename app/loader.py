@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import json
@@ -635,14 +635,12 @@ def _documents_before(session: Session, records: list[Existing], now: datetime) 
     """Each record's document before this change (None after a deletion), from its latest revision.
     Records whose current revision has no history row (loaded without history, or before migration
     0009) get one first, read back from the database: no version is ever lost."""
-    from app.export import record_documents  # the export reads documents back from the database
+    from app.export import SessionFetch, record_documents  # the export reads documents back from the database
 
     latest = _latest_documents(session, [r.id for r in records])
     missing = [r for r in records if latest.get(r.id, (0, None))[0] != r.revision]
     if missing:
-        documents = record_documents(
-            lambda sql, params: list(session.execute(text(sql), params).all()), [r.id for r in missing]
-        )
+        documents = record_documents(SessionFetch(session), [r.id for r in missing])
         rows = [
             (r.id, r.revision, "snapshot", documents[r.id]["slug"], json.dumps(documents[r.id]).decode(), "[]",
              "(before history)", now)
@@ -719,7 +717,7 @@ def _insert_many(session: Session, table: Table, columns: Sequence[str], rows: l
     if not rows:
         return
     dialect = session.get_bind().dialect
-    placeholder = {"qmark": "?", "format": "%s"}[dialect.paramstyle]  # sqlite3 and psycopg
+    placeholder = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]  # sqlite3, psycopg
     quote = dialect.identifier_preparer.quote
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import errors
 from app.auth import ReadKeyRequired
 from app.config import Settings, get_settings
-from app.db import ReadConnection, make_engine, make_sessionmaker, sqlite_path
+from app.db import make_engine, make_sessionmaker, read_connection
 from app.limits import BodyLimit
 from app.routers import calendar, editing, events, export, people, places, search, sources, timeline, works
 from app.routers.common import AnswerCache
@@ -43,7 +43,7 @@ that attest them.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    read_db = ReadConnection(sqlite_path(settings.database_url))
+    read_db = read_connection(settings.database_url)
     # Writes: the engine's own pooled connections, used in the threadpool only (app.routers.editing).
     write_engine = make_engine(settings.database_url)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import json
 from app.errors import Problem
-from app.export import record_documents
+from app.export import SessionFetch, record_documents
 from app.loader import (
     LINK_COLUMNS,
     MODELS,
@@ -37,10 +37,6 @@ from app.loader import (
 from app.models import COLLECTIONS, utcnow
 
 SHOWN_REFERRERS = 20
-
-
-def fetcher(session: Session) -> Any:
-    return lambda sql, params: list(session.execute(text(sql), params).all())
 
 
 class Current:
@@ -85,7 +81,7 @@ class Current:
     def document(self, session: Session) -> dict[str, Any]:
         """The record's current document, read back from its rows: links name the linked records by
         their slugs now (a stored revision may name one by a slug it has since been renamed from)."""
-        return record_documents(fetcher(session), [self.id])[self.id]
+        return record_documents(SessionFetch(session), [self.id])[self.id]
 
     def keep_unrecorded(self, session: Session) -> None:
         """A snapshot of the record as it is, if its current revision has no history row yet."""
@@ -281,7 +277,7 @@ def remove(
             linked_by=[{"type": t, "slug": s, "href": f"/v1/{COLLECTIONS[t]}/{s}"} for _i, t, s in linking],
         )  # fmt: skip
     if linking:
-        documents = record_documents(fetcher(session), [i for i, _t, _s in linking])
+        documents = record_documents(SessionFetch(session), [i for i, _t, _s in linking])
         target = Ref(record_type, slug)
         try:
             load_records(

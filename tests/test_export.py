@@ -10,13 +10,12 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
 
 from app.cli import SEED_FILE, main
 from app.config import get_settings
-from app.db import ReadConnection, make_engine, make_sessionmaker, sqlite_path
+from app.db import SQLiteReads, make_engine, make_sessionmaker, sqlite_path
 from app.documents import canonical_document, record_adapter
-from app.export import TYPES, record_documents
+from app.export import TYPES, SessionFetch, record_documents
 from app.loader import load_records, read_file
 from tests.conftest import load, make_database, serving
 
@@ -153,18 +152,18 @@ def test_every_field_round_trips(tmp_path: Path) -> None:
 
 
 def test_record_documents_in_a_write_transaction_and_one_statement_per_table(seeded_url: str) -> None:
-    db = ReadConnection(sqlite_path(seeded_url))
+    db = SQLiteReads(sqlite_path(seeded_url))
     ids = [row[0] for row in db.all("SELECT id FROM records ORDER BY slug")]
     statements: list[str] = []
     db.connection.set_trace_callback(statements.append)
-    documents = record_documents(db.all, ids)
+    documents = record_documents(db, ids)
     db.connection.set_trace_callback(None)
     db.close()
     assert list(documents) == ids and len(ids) > 80
     assert len(statements) == 15  # the five type tables and ten link tables, however many records
     engine = make_engine(seeded_url)
     with make_sessionmaker(engine).begin() as session:
-        assert record_documents(lambda sql, params: session.execute(text(sql), params).all(), ids) == documents
+        assert record_documents(SessionFetch(session), ids) == documents
     engine.dispose()
 
 

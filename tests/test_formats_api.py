@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.db import ReadConnection
+from app.db import SQLiteReads
 from app.queries.events import page_links
 from app.routers.formats import csv_columns
 from app.schemas import EventPage, EventSummary, SearchHit
@@ -30,7 +30,7 @@ def test_include_embeds_each_events_links(client: httpx.Client) -> None:
 
 
 def test_include_costs_one_statement_per_kind_not_per_event(seeded_url: str) -> None:
-    db = ReadConnection(Path(seeded_url.removeprefix("sqlite:///")))
+    db = SQLiteReads(Path(seeded_url.removeprefix("sqlite:///")))
     ids = [row[0] for row in db.all("SELECT id FROM events")]
     statements: list[str] = []
     db.connection.set_trace_callback(statements.append)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.db import _READ_DIALECT
+from app.db import SQLiteReads
 from app.queries.calendar import BIRTHS, DEATHS, PUBLISHED, Listing, When
 from app.queries.dated import dated_statement
 from app.queries.events import EventFilters, _statement
@@ -31,7 +31,7 @@ SHAPES = {
 
 
 def plan_of(seeded_url: str, filters: EventFilters, after_cursor: bool, *, ordered: bool) -> list[str]:
-    statement = _statement(filters, after_cursor, ordered=ordered).compile(dialect=_READ_DIALECT)
+    statement = _statement(filters, after_cursor, ordered=ordered).compile(dialect=SQLiteReads._sql_dialect)
     params: dict[str, object] = dict.fromkeys(
         ("min_jdn", "max_jdn", "month", "day", "person_id", "after_key", "after_id"), 1
     )
@@ -62,7 +62,7 @@ def test_people_by_name_prefix_use_the_name_key_index_and_count_from_it(seeded_u
     with sqlite3.connect(Path(seeded_url.removeprefix("sqlite:///"))) as connection:
         plans = []
         for ordered in (True, False):
-            statement = people_statement(filters, False, ordered=ordered).compile(dialect=_READ_DIALECT)
+            statement = people_statement(filters, False, ordered=ordered).compile(dialect=SQLiteReads._sql_dialect)
             params = {**filters.params, "limit": 21, **{k: v for k, v in statement.params.items() if v is not None}}
             plans.append([row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)])
     page, count = plans
@@ -97,7 +97,7 @@ def test_births_deaths_and_publications_use_indexes_in_order(
     statement = dated_statement(
         listing.date, listing.columns, listing.rows, arms=arms, conditions=conditions,
         descending=WHEN[when].descending, after_cursor=after_cursor, ordered=True,
-    ).compile(dialect=_READ_DIALECT)  # fmt: skip
+    ).compile(dialect=SQLiteReads._sql_dialect)  # fmt: skip
     params = {"month": 3, "day": 15, "lo": 1, "hi": 1, "after_key": 1, "after_id": 1, "limit": 21}
     params.update({k: v for k, v in statement.params.items() if v is not None})
     with sqlite3.connect(Path(seeded_url.removeprefix("sqlite:///"))) as connection:

@@ -31,7 +31,7 @@ from app.queries.text import MAX_TERMS, fts_query
     ],
 )
 def test_queries_become_quoted_fts5_expressions(typed: str, expression: str) -> None:
-    assert fts_query(typed) == expression
+    assert fts_query(typed).fts5 == expression
 
 
 @pytest.mark.parametrize(
@@ -69,4 +69,4 @@ def test_every_accepted_query_is_valid_fts5(typed: str) -> None:
         status = refused.status
         assert status == 400  # refused with a reason: fine
         return
-    connection.execute("SELECT count(*) FROM t WHERE t MATCH ?", (expression,)).fetchone()
+    connection.execute("SELECT count(*) FROM t WHERE t MATCH ?", (expression.fts5,)).fetchone()

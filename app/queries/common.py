@@ -22,7 +22,7 @@ from sqlalchemy.sql import CompoundSelect
 
 from app import json
 from app.dates import year_bounds
-from app.db import ReadConnection, compiled
+from app.db import ReadConnection
 from app.errors import bad_parameter
 
 Statement = Select[Any] | CompoundSelect[Any]
@@ -107,7 +107,7 @@ def fetch_page(
     page_params = dict(params, limit=limit + 1)
     if cursor is not None:
         page_params.update(after_key=cursor.key, after_id=cursor.id)
-    rows = db.all(compiled((key, "page", cursor is not None), lambda: build(cursor is not None)), page_params)
+    rows = db.all(db.compiled((key, "page", cursor is not None), lambda: build(cursor is not None)), page_params)
     matches = rows[0][-1] if counted_in_page and rows else 0
     if counted_in_page:
         rows = [row[:-1] for row in rows]
@@ -143,7 +143,7 @@ def count_matches(
     def build_count() -> Statement:
         return select(func.count()).select_from(count().limit(literal_column(str(cap + 1))).subquery())
 
-    row = db.one(compiled((key, "count", cap), build_count), params)
+    row = db.one(db.compiled((key, "count", cap), build_count), params)
     value = int(row[0]) if row else 0
     return Total(min(value, cap), value <= cap)
 
@@ -160,7 +160,8 @@ def like_pattern(text: str) -> str:
 
 
 def contains(column: ColumnElement[Any], param: Any) -> ColumnElement[bool]:
-    return column.like(param, escape="\\")
+    """Case-insensitive (ASCII) on both engines: SQLite's LIKE is; PostgreSQL's ILIKE."""
+    return column.ilike(param, escape="\\")
 
 
 def alphabetical(

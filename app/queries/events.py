@@ -10,13 +10,14 @@ from sqlalchemy.sql import ColumnElement
 
 from app.dates import jdn_to_gregorian
 from app.db import ReadConnection
+from app.dialects.fulltext import TextQuery, matches_text
+from app.dialects.json import JSON, JsonSQL
 from app.json import Fragment, dumps
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
 from app.queries.common import Cursor, Page, Statement, bound, fetch_page
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
 from app.queries.geo import Area, places_in
-from app.queries.records import CITATIONS_JSON, IDENTIFIERS_JSON, linked, linked_event, place_tree, timestamp
-from app.queries.text import full_text_ids
+from app.queries.records import citations_json, identifiers_json, linked, linked_event, place_tree, timestamp
 
 E = cast(Table, Event.__table__)
 R = cast(Table, Record.__table__)
@@ -50,7 +51,7 @@ class EventFilters:
     place_id: int | None = None
     work_id: int | None = None
     kind: str | None = None
-    q: str | None = None  # an FTS5 expression (app.queries.text.fts_query)
+    q: TextQuery | None = None
     area: Area | None = None  # at a place near a point or in a box
     descending: bool = False
 
@@ -82,9 +83,12 @@ class EventFilters:
             "place_id": self.place_id,
             "work_id": self.work_id,
             "kind": self.kind,
-            "q": self.q,
         }
-        return bound(values) | (self.area.params if self.area is not None else {})
+        return (
+            bound(values)
+            | (self.q.params if self.q is not None else {})
+            | (self.area.params if self.area is not None else {})
+        )
 
     @property
     def uses_overlap(self) -> bool:
@@ -115,7 +119,7 @@ def _conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     if filters.kind is not None:
         conditions.append(E.c.kind == bindparam("kind"))
     if filters.q is not None:
-        conditions.append(E.c.id.in_(full_text_ids("events_fts")))
+        conditions.append(matches_text(E.c.id, "events_fts"))
     if filters.area is not None:
         there = select(EPL.c.event_id).where(EPL.c.place_id.in_(places_in(filters.area)))
         conditions.append(E.c.id.in_(there))
@@ -163,22 +167,26 @@ def list_events(
 # --- the links of a page of events (include=) ------------------------------------------------------
 
 # One statement per kind of link for a whole page: no query per event (N+1).
-PAGE_LINKS_SQL = {
+_PAGE_LINKS_SQL = {
     "people": """
 SELECT ep.event_id, r.slug, p.name, ep.role FROM event_people ep
 JOIN people p ON p.id = ep.person_id JOIN records r ON r.id = p.id
-WHERE ep.event_id IN (SELECT value FROM json_each(:ids)) ORDER BY ep.event_id, p.name, ep.role
+WHERE ep.event_id {ids} ORDER BY ep.event_id, p.name, ep.role
 """,
     "places": """
 SELECT epl.event_id, r.slug, pl.name, epl.role, pl.kind, pl.latitude, pl.longitude FROM event_places epl
 JOIN places pl ON pl.id = epl.place_id JOIN records r ON r.id = pl.id
-WHERE epl.event_id IN (SELECT value FROM json_each(:ids)) ORDER BY epl.event_id, epl.role, pl.name
+WHERE epl.event_id {ids} ORDER BY epl.event_id, epl.role, pl.name
 """,
     "works": """
 SELECT ew.event_id, r.slug, w.title, ew.role FROM event_works ew
 JOIN works w ON w.id = ew.work_id JOIN records r ON r.id = w.id
-WHERE ew.event_id IN (SELECT value FROM json_each(:ids)) ORDER BY ew.event_id, w.title
+WHERE ew.event_id {ids} ORDER BY ew.event_id, w.title
 """,
+}
+PAGE_LINKS_SQL = {
+    dialect: {kind: sql.format(ids=json.in_ids("ids")) for kind, sql in _PAGE_LINKS_SQL.items()}
+    for dialect, json in JSON.items()
 }
 
 
@@ -188,7 +196,7 @@ def page_links(db: ReadConnection, event_ids: list[int], kinds: tuple[str, ...])
     found: dict[str, dict[int, list[Any]]] = {}
     for kind in kinds:
         links: dict[int, list[Any]] = {event_id: [] for event_id in event_ids}
-        for event_id, slug, *fields in db.all(PAGE_LINKS_SQL[kind], {"ids": ids}):
+        for event_id, slug, *fields in db.all(PAGE_LINKS_SQL[db.dialect][kind], {"ids": ids}):
             if kind == "people":
                 name, role = fields
                 links[event_id].append(linked("people", slug, name=name, role=role))
@@ -207,43 +215,39 @@ def page_links(db: ReadConnection, event_ids: list[int], kinds: tuple[str, ...])
 # --- one event ------------------------------------------------------------------------------------
 
 
-def _json_list(obj: str, rows: str) -> str:
-    """A sub-select turning `rows` (in their order) into a JSON array of `obj`: one statement for
-    the whole record instead of one per list (~13 us each in Python, by profile)."""
-    return f"(SELECT json_group_array(json({obj})) FROM ({rows}))"
-
-
-EVENT_SQL = f"""
-SELECT e.id, e.title, e.kind, e.summary, e.date_json, e.date_min_jdn, r.notes, r.revision, r.created_at,
-       r.updated_at, parent_record.slug, parent.title, parent.date_json,
-       {
-    _json_list(
-        "json_object('slug', slug, 'title', title, 'date', json(date_json), 'href', '/v1/events/' || slug)",
+def _event_sql(json: JsonSQL) -> str:
+    """One statement for the whole event, its lists as JSON arrays: no query per list (~13 us each
+    in Python, by profile)."""
+    parts = json.array(
+        json.object(("slug", "slug"), ("title", "title"), ("date", json.embedded("date_json")),
+                    ("href", "'/v1/events/' || slug")),
         "SELECT pr.slug, p.title, p.date_json FROM events p JOIN records pr ON pr.id = p.id "
         "WHERE p.part_of_id = :id ORDER BY p.date_min_jdn, p.id",
-    )
-} AS parts,
-       {
-    _json_list(
-        "json_object('slug', slug, 'name', name, 'role', role, 'href', '/v1/people/' || slug)",
+    )  # fmt: skip
+    people = json.array(
+        json.object(("slug", "slug"), ("name", "name"), ("role", "role"), ("href", "'/v1/people/' || slug")),
         "SELECT pr.slug, p.name, ep.role FROM event_people ep JOIN people p ON p.id = ep.person_id "
         "JOIN records pr ON pr.id = p.id WHERE ep.event_id = :id ORDER BY p.name, ep.role",
     )
-} AS people,
-       {
-    _json_list(
-        "json_object('slug', slug, 'title', title, 'role', role, 'href', '/v1/works/' || slug)",
+    works = json.array(
+        json.object(("slug", "slug"), ("title", "title"), ("role", "role"), ("href", "'/v1/works/' || slug")),
         "SELECT wr.slug, w.title, ew.role FROM event_works ew JOIN works w ON w.id = ew.work_id "
         "JOIN records wr ON wr.id = w.id WHERE ew.event_id = :id ORDER BY w.title",
     )
-} AS works,
-       {_json_list("json_quote(tag)", "SELECT tag FROM event_tags WHERE event_id = :id ORDER BY tag")} AS tags,
-       {IDENTIFIERS_JSON} AS identifiers, {CITATIONS_JSON} AS sources
+    tags = json.array(json.quoted("tag"), "SELECT tag FROM event_tags WHERE event_id = :id ORDER BY tag")
+    return f"""
+SELECT e.id, e.title, e.kind, e.summary, e.date_json, e.date_min_jdn, r.notes, r.revision, r.created_at,
+       r.updated_at, parent_record.slug, parent.title, parent.date_json,
+       {parts} AS parts, {people} AS people, {works} AS works, {tags} AS tags,
+       {identifiers_json(json)} AS identifiers, {citations_json(json)} AS sources
 FROM events e JOIN records r ON r.id = e.id
 LEFT JOIN events parent ON parent.id = e.part_of_id
 LEFT JOIN records parent_record ON parent_record.id = parent.id
 WHERE e.id = :id
 """
+
+
+EVENT_SQL = {dialect: _event_sql(json) for dialect, json in JSON.items()}
 # The name a place had when the event began, if a historical name covers that year.
 PLACES_SQL = """
 SELECT r.slug, pl.name, epl.role, pl.kind, pl.latitude, pl.longitude,
@@ -257,7 +261,7 @@ WHERE epl.event_id = :id ORDER BY epl.role, pl.name
 
 
 def event_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
-    row = db.one(EVENT_SQL, {"id": record_id})
+    row = db.one(EVENT_SQL[db.dialect], {"id": record_id})
     assert row is not None
     (event_id, title, kind, summary, date_json, min_jdn, notes, revision, created, updated, *rest) = row
     parent_slug, parent_title, parent_date, parts, people, works, tags, identifiers, sources = rest

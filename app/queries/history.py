@@ -24,7 +24,7 @@ SELECT v.id, r.type, v.slug, v.revision, v.action, v.author, v.created_at, r.slu
 FROM revisions v JOIN records r ON r.id = v.record_id WHERE v.id > :after ORDER BY v.id LIMIT :limit
 """
 # Counted up to a cap: the total never costs a scan of the whole history.
-CHANGES_COUNT_SQL = "SELECT count(*) FROM (SELECT 1 FROM revisions WHERE id > :after LIMIT :cap)"
+CHANGES_COUNT_SQL = "SELECT count(*) FROM (SELECT 1 FROM revisions WHERE id > :after LIMIT :cap) AS page"
 
 
 def _summary(row: tuple[Any, ...], href: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, func, literal_column, or_
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
+from app.dialects.fulltext import TextQuery, matches_text
 from app.json import Fragment
 from app.models import Person, PersonAlias, Record, name_key
 from app.queries.common import (
@@ -22,7 +23,6 @@ from app.queries.common import (
     overlaps,
 )
 from app.queries.records import citations, identifiers, linked_event, timestamp
-from app.queries.text import full_text_ids
 
 PE = cast(Table, Person.__table__)
 R = cast(Table, Record.__table__)
@@ -36,7 +36,7 @@ LIST_COLUMNS = (R.c.slug, PE.c.name_key, PE.c.name, PE.c.description, PE.c.born_
 
 @dataclass(frozen=True, slots=True)
 class PeopleFilters:
-    q: str | None = None
+    q: TextQuery | None = None
     name_prefix: str | None = None
     born_lo: int | None = None
     born_hi: int | None = None
@@ -56,7 +56,6 @@ class PeopleFilters:
     @property
     def params(self) -> dict[str, Any]:
         values = {
-            "q": self.q,
             # Keys starting with the prefix lie in [prefix, prefix + the highest code point).
             "prefix_lo": name_key(self.name_prefix) if self.name_prefix else None,
             "prefix_hi": name_key(self.name_prefix) + "\U0010ffff" if self.name_prefix else None,
@@ -65,13 +64,13 @@ class PeopleFilters:
             "alive_lo": self.alive_lo,
             "alive_hi": self.alive_hi,
         }
-        return bound(values)
+        return bound(values) | (self.q.params if self.q is not None else {})
 
 
 def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
-        conditions.append(PE.c.id.in_(full_text_ids("people_fts", ("name", "aliases"))))
+        conditions.append(matches_text(PE.c.id, "people_fts", ("name", "aliases")))
     if filters.name_prefix is not None:
         conditions += [PE.c.name_key >= bindparam("prefix_lo"), PE.c.name_key < bindparam("prefix_hi")]
     conditions += overlaps(

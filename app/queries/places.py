@@ -11,11 +11,11 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
+from app.dialects.fulltext import TextQuery, matches_text
 from app.models import Place, PlaceName, Record
 from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, fetch_page
 from app.queries.geo import Area, distance_km, inside
 from app.queries.records import citations, identifiers, linked_event, place_tree, timestamp
-from app.queries.text import full_text_ids
 
 PL = cast(Table, Place.__table__)
 R = cast(Table, Record.__table__)
@@ -31,7 +31,7 @@ LIST_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class PlaceFilters:
-    q: str | None = None
+    q: TextQuery | None = None
     within_id: int | None = None
     kind: str | None = None
     area: Area | None = None  # near a point (then sorted by distance) or in a box
@@ -43,8 +43,12 @@ class PlaceFilters:
 
     @property
     def params(self) -> dict[str, Any]:
-        values = {"q": self.q, "within_id": self.within_id, "kind": self.kind}
-        return bound(values) | (self.area.params if self.area is not None else {})
+        values = {"within_id": self.within_id, "kind": self.kind}
+        return (
+            bound(values)
+            | (self.q.params if self.q is not None else {})
+            | (self.area.params if self.area is not None else {})
+        )
 
     @property
     def near(self) -> bool:
@@ -54,7 +58,7 @@ class PlaceFilters:
 def _conditions(filters: PlaceFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
-        conditions.append(PL.c.id.in_(full_text_ids("places_fts", ("name", "other_names"))))
+        conditions.append(matches_text(PL.c.id, "places_fts", ("name", "other_names")))
     if filters.within_id is not None:
         tree = place_tree("within_id")
         conditions += [PL.c.id.in_(select(tree.c.id)), PL.c.id != bindparam("within_id")]

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CTE, Table, bindparam, select
 
 from app.db import ReadConnection
+from app.dialects.json import JsonSQL
 from app.json import Fragment
 from app.models import Place, Record
 
@@ -23,13 +24,17 @@ FROM citations c JOIN sources s ON s.id = c.source_id JOIN records r ON r.id = s
 WHERE c.record_id = :id ORDER BY c.id
 """
 IDENTIFIERS_SQL = "SELECT scheme, value FROM identifiers WHERE record_id = :id ORDER BY scheme"
-# The same, as JSON sub-selects of a record's own statement (app.queries.events): {scheme: value}, and
-# the citations as citations() builds them.
-IDENTIFIERS_JSON = f"(SELECT json_group_object(scheme, value) FROM ({IDENTIFIERS_SQL}))"
-CITATIONS_JSON = (
-    "(SELECT json_group_array(json_object('slug', slug, 'title', title, 'kind', kind, 'url', url, 'page', page, "
-    f"'quote', quote, 'note', note, 'href', '/v1/sources/' || slug)) FROM ({CITATIONS_SQL}))"
-)
+
+
+def identifiers_json(json: JsonSQL) -> str:
+    """The identifiers as a JSON sub-select of a record's own statement (app.queries.events): {scheme: value}."""
+    return json.mapping("scheme", "value", IDENTIFIERS_SQL)
+
+
+def citations_json(json: JsonSQL) -> str:
+    """The citations as a JSON sub-select, each as citations() builds it."""
+    fields = ("slug", "title", "kind", "url", "page", "quote", "note")
+    return json.array(json.object(*((f, f) for f in fields), ("href", "'/v1/sources/' || slug")), CITATIONS_SQL)
 
 
 def linked_event(slug: str, title: str, date_json: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The text query language of `q` (search and every list's filter), turned into safe FTS5 expressions.
+"""The text query language of `q` (search and every list's filter), turned into safe engine queries.
 
     exile                 a word (case and diacritics ignored: perigny finds Périgny)
     trots*                a word beginning so
@@ -6,18 +6,17 @@
     exile trotsky         both (AND may be written); OR for either; NOT to exclude: exile NOT france
     (exile OR deportation) trotsky   parentheses group
 
-The expression is parsed here and written out again with every word quoted, so that nothing a user
-types reaches FTS5's own parser as syntax: a malformed query (an unclosed quote or parenthesis, an
-operator with nothing on one side) is a 400 naming `q`, never an FTS5 error (a 500).
+The expression is parsed here and written out again (app.dialects.fulltext: an FTS5 expression and
+a PostgreSQL tsquery) with every word quoted, so that nothing a user types reaches the engine's own
+parser as syntax: a malformed query (an unclosed quote or parenthesis, an operator with nothing on
+one side) is a 400 naming `q`, never an engine error (a 500).
 """
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import Integer, column, text
-from sqlalchemy.sql.selectable import TextualSelect
-
+from app.dialects.fulltext import Node, TextQuery
 from app.errors import bad_parameter
 
 MAX_TERMS = 32
@@ -68,7 +67,7 @@ class _Parser:
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
 
-    def parse(self) -> str:
+    def parse(self) -> Node:
         if not self.tokens:
             raise self.error("give at least one word to search for")
         expression = self.either()
@@ -81,22 +80,22 @@ class _Parser:
             raise self.error("give at least one word (letters or digits) to search for")
         return expression
 
-    def either(self) -> str | None:
+    def either(self) -> Node | None:
         parts = [self.both()]
         while self.peek() == ("operator", "OR"):
             self.at += 1
             parts.append(self.both())
-        return self.join(parts, " OR ")
+        return self.join(parts, "or")
 
-    def both(self) -> str | None:
+    def both(self) -> Node | None:
         parts = [self.excluding()]
         while (token := self.peek()) is not None and token != ("operator", "OR") and token != ("paren", ")"):
             if token == ("operator", "AND"):
                 self.at += 1
             parts.append(self.excluding())
-        return self.join(parts, " AND ")
+        return self.join(parts, "and")
 
-    def excluding(self) -> str | None:
+    def excluding(self) -> Node | None:
         parts = [self.term()]
         while self.peek() == ("operator", "NOT"):
             self.at += 1
@@ -106,9 +105,9 @@ class _Parser:
         if parts[0] is None:
             return None
         kept = [part for part in parts[1:] if part is not None]
-        return parts[0] if not kept else "(" + " NOT ".join([parts[0], *kept]) + ")"
+        return parts[0] if not kept else ("not", [parts[0], *kept])
 
-    def term(self) -> str | None:
+    def term(self) -> Node | None:
         token = self.peek()
         if token is None:
             raise self.error("the query ends with an operator (AND, OR or NOT) that needs a word after it")
@@ -134,22 +133,15 @@ class _Parser:
         self.terms += 1
         if self.terms > MAX_TERMS:
             raise self.error(f"at most {MAX_TERMS} words or phrases")
-        return '"' + words.replace('"', '""') + '"' + ("*" if prefix else "")
+        return ("prefix" if prefix else "words", words)
 
-    def join(self, parts: list[str | None], operator: str) -> str | None:
+    def join(self, parts: list[Node | None], operator: str) -> Node | None:
         kept = [part for part in parts if part is not None]  # punctuation-only terms are dropped
         if len(kept) <= 1:
             return kept[0] if kept else None
-        return "(" + operator.join(kept) + ")"
+        return (operator, kept)
 
 
-def fts_query(query: str, parameter: str = "q") -> str:
-    """The FTS5 MATCH expression for `query` in the language above; a 400 naming `parameter` if malformed."""
-    return _Parser(query, parameter).parse()
-
-
-def full_text_ids(fts_table: str, columns: tuple[str, ...] = ()) -> TextualSelect:
-    """SELECT the ids (rowids) of the records whose full-text row matches :q (see fts_query), in
-    `columns` only when given (an FTS5 column filter)."""
-    match = f"'{{{' '.join(columns)}}} : (' || :q || ')'" if columns else ":q"
-    return text(f"SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH {match}").columns(column("rowid", Integer))
+def fts_query(query: str, parameter: str = "q") -> TextQuery:
+    """The engine queries for `query` in the language above; a 400 naming `parameter` if malformed."""
+    return TextQuery.of(_Parser(query, parameter).parse())

@@ -23,7 +23,8 @@ from app.dates import (
     jdn_to_gregorian,
     year_bounds,
 )
-from app.db import ReadConnection, compiled
+from app.db import ReadConnection
+from app.dialects.json import json_item, json_rows
 from app.queries.events import DATE, E, EventFilters, _conditions
 
 BUCKET_YEARS = {"year": 1, "decade": 10, "century": 100}
@@ -53,18 +54,18 @@ def _extent_sql(filters: EventFilters) -> Any:
 
 def extent(db: ReadConnection, filters: EventFilters) -> tuple[int, int] | None:
     """The years from the first matching event's start to the last one's; None when nothing matches."""
-    row = db.one(compiled(("timeline-extent", filters.shape), lambda: _extent_sql(filters)), filters.params)
+    row = db.one(db.compiled(("timeline-extent", filters.shape), lambda: _extent_sql(filters)), filters.params)
     if row is None or row[0] is None:
         return None
     return jdn_to_gregorian(row[0])[0], jdn_to_gregorian(min(row[1], OPEN_END_JDN))[0]
 
 
 def _counts_sql(filters: EventFilters) -> Any:
-    table = func.json_each(bindparam("buckets")).table_valued("value")
+    table = json_rows(bindparam("buckets")).table_valued("value")
     bucket = select(
-        func.json_extract(table.c.value, "$[0]").label("start"),
-        func.json_extract(table.c.value, "$[1]").label("lo"),
-        func.json_extract(table.c.value, "$[2]").label("hi"),
+        json_item(table.c.value, 0).label("start"),
+        json_item(table.c.value, 1).label("lo"),
+        json_item(table.c.value, 2).label("hi"),
     ).cte("bucket")
     conditions: list[ColumnElement[bool]] = _conditions(filters)
     if filters.min_jdn is not None:  # year, from, to: the events listed must overlap them too
@@ -88,5 +89,5 @@ def _counts_sql(filters: EventFilters) -> Any:
 def bucket_counts(db: ReadConnection, filters: EventFilters, spans: list[tuple[int, int, int, int]]) -> dict[int, int]:
     """Matching events per bucket start year."""
     params = {**filters.params, "buckets": json.dumps([[start, lo, hi] for start, _end, lo, hi in spans]).decode()}
-    rows = db.all(compiled(("timeline", filters.shape), lambda: _counts_sql(filters)), params)
+    rows = db.all(db.compiled(("timeline", filters.shape), lambda: _counts_sql(filters)), params)
     return {int(start): int(count) for start, count in rows}

@@ -10,6 +10,8 @@ from sqlalchemy import Table, bindparam, exists, literal_column
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
+from app.dialects.fulltext import TextQuery, matches_text
+from app.dialects.json import JSON
 from app.json import Fragment, dumps
 from app.models import Record, Work, WorkCreator, WorkSubject
 from app.queries.common import (
@@ -22,7 +24,6 @@ from app.queries.common import (
     overlaps,
 )
 from app.queries.records import citations, identifiers, linked_event, timestamp
-from app.queries.text import full_text_ids
 
 W = cast(Table, Work.__table__)
 R = cast(Table, Record.__table__)
@@ -34,7 +35,7 @@ LIST_COLUMNS = (R.c.slug, W.c.title, W.c.kind, W.c.published_json, W.c.id)
 
 @dataclass(frozen=True, slots=True)
 class WorkFilters:
-    q: str | None = None
+    q: TextQuery | None = None
     author_id: int | None = None
     subject: str | None = None
     published_lo: int | None = None
@@ -49,19 +50,18 @@ class WorkFilters:
     @property
     def params(self) -> dict[str, Any]:
         values = {
-            "q": self.q,
             "author_id": self.author_id,
             "subject": self.subject,
             "lo_jdn": self.published_lo,
             "hi_jdn": self.published_hi,
         }
-        return bound(values)
+        return bound(values) | (self.q.params if self.q is not None else {})
 
 
 def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool) -> Statement:
     conditions: list[ColumnElement[bool]] = []
     if filters.q is not None:
-        conditions.append(W.c.id.in_(full_text_ids("works_fts", ("title", "subjects"))))
+        conditions.append(matches_text(W.c.id, "works_fts", ("title", "subjects")))
     if filters.author_id is not None:
         author: ColumnElement[str] = literal_column("'author'")
         conditions.append(
@@ -85,17 +85,20 @@ def list_works(db: ReadConnection, *, filters: WorkFilters, limit: int, cursor: 
     )  # fmt: skip
 
 
-CREATORS_SQL = """
+CREATORS_SQL = {
+    dialect: f"""
 SELECT wc.work_id, r.slug, p.name, wc.role FROM work_creators wc
 JOIN people p ON p.id = wc.person_id JOIN records r ON r.id = p.id
-WHERE wc.work_id IN (SELECT value FROM json_each(:ids)) ORDER BY wc.work_id, wc.position
+WHERE wc.work_id {json.in_ids("ids")} ORDER BY wc.work_id, wc.position
 """
+    for dialect, json in JSON.items()
+}
 
 
 def creators_of(db: ReadConnection, work_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Creators of several works in one query (no N+1 on list pages)."""
     found: dict[int, list[dict[str, Any]]] = {work_id: [] for work_id in work_ids}
-    for work_id, slug, name, role in db.all(CREATORS_SQL, {"ids": dumps(work_ids).decode()}):
+    for work_id, slug, name, role in db.all(CREATORS_SQL[db.dialect], {"ids": dumps(work_ids).decode()}):
         found[work_id].append({"slug": slug, "name": name, "role": role, "href": f"/v1/people/{slug}"})
     return found
 

@@ -59,7 +59,7 @@ def _chunks(db: ReadConnection, fmt: str) -> Iterator[bytes]:
     # A plain generator: Starlette runs it in the threadpool, so validating each batch of records
     # does not hold up the event loop. The connection is this export's own, opened on first use.
     try:
-        db.connection.execute("BEGIN")  # one read transaction: the file is one snapshot of the data
-        yield from dump_export(export_documents(db.all), fmt)
+        db.begin_snapshot()  # one read transaction: the file is one snapshot of the data
+        yield from dump_export(export_documents(db), fmt)
     finally:
         db.close()

@@ -22,6 +22,18 @@ TABLES = ("events", "people", "places", "works", "sources")
 
 def upgrade() -> None:
     still_there = " OR ".join(f"EXISTS (SELECT 1 FROM {table} WHERE id = new.id)" for table in TABLES)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION records_deleted_leave_their_table() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF new.deleted_at IS NOT NULL AND ({still_there}) THEN "
+            "RAISE EXCEPTION 'a deleted record must leave its own table first (app/models.py)'; "
+            "END IF; RETURN new; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER records_deleted_leave_their_table BEFORE INSERT OR UPDATE OF deleted_at ON records "
+            "FOR EACH ROW EXECUTE FUNCTION records_deleted_leave_their_table()"
+        )
+        return
     for event in ("INSERT", "UPDATE OF deleted_at"):
         name = "records_deleted_leave_their_table" + ("_on_insert" if event == "INSERT" else "")
         op.execute(
@@ -32,5 +44,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS records_deleted_leave_their_table() CASCADE")
+        return
     op.execute("DROP TRIGGER IF EXISTS records_deleted_leave_their_table_on_insert")
     op.execute("DROP TRIGGER IF EXISTS records_deleted_leave_their_table")

@@ -8,6 +8,9 @@ Each record type gets one FTS5 table with three fields of falling weight in the 
 title; the other names (aliases, historical names, subjects); the description. They are kept in step
 by triggers on the record's table and on the table of its other names, as in migration 0002, so
 every write updates the index in its own transaction. people_fts is rebuilt with the description.
+
+PostgreSQL: as for events in 0002, one tsvector per record with the three fields as weights A, B, C;
+a function refreshes a record's row, called by triggers on both tables.
 """
 
 from collections.abc import Sequence
@@ -63,6 +66,41 @@ class FullText:
             self.row("t.id").removesuffix(" WHERE t.id = t.id"),
         ]
 
+    def postgresql(self) -> list[str]:
+        fts, owner = self.fts, self.owner
+        names = f"(SELECT string_agg(n.{self.names_column}, ' ') FROM {self.names_table} n WHERE n.{owner} = t.id)"
+        document = (
+            f"setweight(to_tsvector('chronicle_text', t.{self.name}), 'A') || "
+            f"setweight(to_tsvector('chronicle_text', coalesce({names}, '')), 'B') || "
+            f"setweight(to_tsvector('chronicle_text', coalesce(t.{self.description}, '')), 'C')"
+        )
+        return [
+            f"CREATE TABLE {fts} (id integer PRIMARY KEY REFERENCES {self.table} (id) ON DELETE CASCADE, "
+            "document tsvector NOT NULL)",
+            f"CREATE INDEX ix_{fts}_document ON {fts} USING gin (document)",
+            f"CREATE FUNCTION {fts}_refresh(record integer) RETURNS void LANGUAGE sql AS $$ "
+            f"INSERT INTO {fts} (id, document) SELECT t.id, {document} FROM {self.table} t WHERE t.id = record "
+            "ON CONFLICT (id) DO UPDATE SET document = excluded.document $$",
+            f"CREATE FUNCTION {fts}_record() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"PERFORM {fts}_refresh(new.id); RETURN NULL; END $$",
+            f"CREATE TRIGGER {fts}_record AFTER INSERT OR UPDATE OF {self.name}, {self.description} ON {self.table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {fts}_record()",
+            f"CREATE FUNCTION {fts}_names() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_OP <> 'INSERT' THEN PERFORM {fts}_refresh(old.{owner}); END IF; "
+            f"IF TG_OP <> 'DELETE' THEN PERFORM {fts}_refresh(new.{owner}); END IF; RETURN NULL; END $$",
+            f"CREATE TRIGGER {fts}_names AFTER INSERT OR UPDATE OR DELETE ON {self.names_table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {fts}_names()",
+            f"INSERT INTO {fts} (id, document) SELECT t.id, {document} FROM {self.table} t",
+        ]
+
+    def postgresql_drop(self) -> list[str]:
+        fts = self.fts
+        return [
+            f"DROP TABLE IF EXISTS {fts}",
+            *(f"DROP FUNCTION IF EXISTS {fts}_{name}() CASCADE" for name in ("record", "names")),
+            f"DROP FUNCTION IF EXISTS {fts}_refresh(integer)",
+        ]
+
     def drop(self) -> list[str]:
         triggers = ("insert", "update", "delete", "names_insert", "names_update", "names_delete")
         return [f"DROP TRIGGER IF EXISTS {self.fts}_{name}" for name in triggers] + [f"DROP TABLE IF EXISTS {self.fts}"]
@@ -75,6 +113,11 @@ OLD_PEOPLE_TRIGGERS = ("insert", "update", "delete", "alias_insert", "alias_upda
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":  # 0002 made events_fts only
+        for full_text in (PEOPLE, PLACES, WORKS):
+            for statement in full_text.postgresql():
+                op.execute(statement)
+        return
     for name in OLD_PEOPLE_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS people_fts_{name}")
     op.execute("DROP TABLE IF EXISTS people_fts")
@@ -84,6 +127,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for full_text in (WORKS, PLACES, PEOPLE):
+            for statement in full_text.postgresql_drop():
+                op.execute(statement)
+        return
     for full_text in (WORKS, PLACES, PEOPLE):
         for statement in full_text.drop():
             op.execute(statement)

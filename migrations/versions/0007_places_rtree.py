@@ -8,6 +8,9 @@ SQLite's R*Tree module (built into the sqlite3 that Python ships) answers "which
 box" from an index instead of a scan. Each place with coordinates is a point (min = max); triggers
 keep the tree in step with `places` in the writing transaction. R*Tree coordinates are 32-bit
 floats: queries widen their box slightly and then test exact distances or bounds on `places`.
+
+PostgreSQL: `places_rtree` is a view with the same columns over `places`, whose B-tree on
+(latitude, longitude) answers the same box query (a latitude range, longitudes checked in the index).
 """
 
 from collections.abc import Sequence
@@ -34,12 +37,23 @@ STATEMENTS = [
 ]
 
 
+POSTGRESQL = [
+    "CREATE INDEX ix_places_coordinates ON places (latitude, longitude)",
+    "CREATE VIEW places_rtree AS SELECT id, latitude AS min_lat, latitude AS max_lat, longitude AS min_lon, "
+    "longitude AS max_lon FROM places WHERE latitude IS NOT NULL AND longitude IS NOT NULL",
+]
+
+
 def upgrade() -> None:
-    for statement in STATEMENTS:
+    for statement in POSTGRESQL if op.get_bind().dialect.name == "postgresql" else STATEMENTS:
         op.execute(statement)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP VIEW IF EXISTS places_rtree")
+        op.execute("DROP INDEX IF EXISTS ix_places_coordinates")
+        return
     for name in ("insert", "update", "delete"):
         op.execute(f"DROP TRIGGER IF EXISTS places_rtree_{name}")
     op.execute("DROP TABLE IF EXISTS places_rtree")

@@ -30,7 +30,9 @@ def upgrade() -> None:
         sa.CheckConstraint("id = 1", name=op.f("ck_data_version_one_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_data_version")),
     )
-    now = datetime.now(UTC).isoformat(sep=" ")  # as SQLAlchemy stores timezone-aware datetimes on SQLite
+    now: datetime | str = datetime.now(UTC)
+    if op.get_bind().dialect.name == "sqlite":
+        now = now.isoformat(sep=" ")  # as SQLAlchemy stores timezone-aware datetimes on SQLite
     op.execute(sa.text("INSERT INTO data_version (id, version, changed_at) VALUES (1, 1, :now)").bindparams(now=now))
 
 
