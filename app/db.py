@@ -27,6 +27,7 @@ from sqlalchemy import Dialect, Engine, create_engine, event, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ClauseElement
 
@@ -63,6 +64,8 @@ def make_engine(database_url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _take_the_write_lock(connection: Any) -> None:
+            # As SQLite's busy timeout: a writer that waits this long gives up (is_busy, a 503).
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
         return engine
@@ -87,6 +90,13 @@ def make_engine(database_url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def is_busy(exc: DBAPIError) -> bool:
+    """Whether a write failed for want of the write lock (then: retry later), on either engine."""
+    if getattr(exc.orig, "sqlstate", None) == "55P03":  # PostgreSQL: lock_not_available
+        return True
+    return "database is locked" in str(exc.orig) or "busy" in str(exc.orig)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -57,12 +57,16 @@ DATE_PARTS = (
 
 
 # Indexes that live outside the ORM - FTS5 and R*Tree virtual tables, their shadow tables - kept in
-# step by triggers (migrations 0002, 0005, 0007).
+# step by triggers (migrations 0002, 0005, 0007); on PostgreSQL, tsvector tables and a view instead,
+# and the B-tree that answers the view's box queries.
 TRIGGER_KEPT_TABLES = ("events_fts", "people_fts", "places_fts", "works_fts", "places_rtree")
+ENGINE_KEPT_INDEXES = ("ix_places_coordinates",)
 
 
 def managed_by_models(_object: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:
     """Alembic's include_object: leave the trigger-kept tables out of model/database comparisons."""
+    if type_ == "index":
+        return name not in ENGINE_KEPT_INDEXES
     return not (type_ == "table" and name is not None and name.startswith(TRIGGER_KEPT_TABLES))
 
 

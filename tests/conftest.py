@@ -1,7 +1,16 @@
-"""Fixtures: a seeded SQLite file and the real app served by uvicorn on 127.0.0.1 (a free port)."""
+"""Fixtures: a seeded database and the real app served by uvicorn on 127.0.0.1 (a free port).
+
+The suite runs on one engine per pass: SQLite files (the default), or PostgreSQL with
+`--engine postgresql` (or CHRONICLE_TEST_ENGINE=postgresql), where every database a test makes is a
+new database on the server at CHRONICLE_TEST_POSTGRES_URL, dropped when the session ends. Without a
+reachable server that pass is skipped with the reason, unless CHRONICLE_REQUIRE_POSTGRES=1 (CI),
+which makes it fail. Tests of SQLite itself are marked `sqlite_only`.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import create_engine, make_url, text
 
 from app.cli import SEED_FILE
 from app.config import Settings
@@ -20,13 +30,123 @@ from app.loader import load_records, read_file
 from app.main import create_app
 from app.migrate import upgrade
 
+POSTGRES_URL = os.environ.get("CHRONICLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ENGINE = "sqlite"  # set from --engine by pytest_configure
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine", choices=("sqlite", "postgresql"), default=os.environ.get("CHRONICLE_TEST_ENGINE", "sqlite"),
+        help="the database engine this pass runs on (default: sqlite)",
+    )  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global ENGINE
+    ENGINE = config.getoption("--engine")
+    config.addinivalue_line("markers", "sqlite_only: tests SQLite itself (its files, pragmas, query plans)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ENGINE != "postgresql":
+        return
+    unreachable = _postgres_unreachable()
+    if unreachable and os.environ.get("CHRONICLE_REQUIRE_POSTGRES") == "1":
+        raise pytest.UsageError(f"CHRONICLE_REQUIRE_POSTGRES=1 but {unreachable}")
+    for item in items:
+        if unreachable:
+            item.add_marker(pytest.mark.skip(reason=unreachable))
+        elif item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.skip(reason="tests SQLite itself"))
+
+
+def _postgres_unreachable() -> str | None:
+    engine = create_engine(make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"))
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return None
+    except Exception as exc:
+        return f"PostgreSQL is not reachable at {POSTGRES_URL} (set CHRONICLE_TEST_POSTGRES_URL): {exc}"
+    finally:
+        engine.dispose()
+
+
+class PostgresDatabases:
+    """Throwaway databases on the test server: each a copy of a migrated template (a file copy on
+    the server, much faster than running the migrations again)."""
+
+    def __init__(self) -> None:
+        self.prefix = f"chronicle_test_{os.getpid()}"
+        self.names = itertools.count()
+        self.made: list[str] = []
+        self.template: str | None = None
+
+    def _admin(self, statement: str) -> None:
+        engine = create_engine(
+            make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+        )
+        with engine.connect() as connection:
+            connection.execute(text(statement))
+        engine.dispose()
+
+    def url(self, name: str) -> str:
+        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    def new(self, *, migrated: bool = True) -> str:
+        if migrated and self.template is None:
+            self.template = f"{self.prefix}_template"
+            self._create(self.template, "template0")
+            upgrade(self.url(self.template))
+        name = f"{self.prefix}_{next(self.names)}"
+        self._create(name, self.template if migrated else "template0")
+        return self.url(name)
+
+    def _create(self, name: str, template: str | None) -> None:
+        # C.UTF-8 sorts by code point, as SQLite does: the same order of names and the same cursors.
+        self._admin(f"CREATE DATABASE {name} TEMPLATE {template} ENCODING 'UTF8' LOCALE 'C.UTF-8'")
+        self.made.append(name)
+
+    def drop_all(self) -> None:
+        for name in reversed(self.made):
+            self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+POSTGRES = PostgresDatabases()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if POSTGRES.made:
+        POSTGRES.drop_all()
+
+
+def database_url(path: Path) -> str:
+    """A new, empty database for this pass's engine: the SQLite file at `path`, or a new database
+    on the PostgreSQL server (its name does not come from `path`)."""
+    return POSTGRES.new(migrated=False) if ENGINE == "postgresql" else f"sqlite:///{path}"
+
 
 def make_database(path: Path, *, seed: bool = True) -> str:
-    url = f"sqlite:///{path}"
-    upgrade(url)
+    """A migrated database (seeded unless told not to) for this pass's engine; see database_url."""
+    if ENGINE == "postgresql":
+        url = POSTGRES.new()
+    else:
+        url = f"sqlite:///{path}"
+        upgrade(url)
     if seed:
         load(url, read_file(SEED_FILE))
     return url
+
+
+def run_sql(url: str, statement: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Run one statement on the database at `url` in its own transaction; its rows (if any)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(statement), params or {})
+            return list(result.all()) if result.returns_rows else []
+    finally:
+        engine.dispose()
 
 
 def load(url: str, records: list[Any]) -> None:

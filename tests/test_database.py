@@ -3,36 +3,41 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 from app.cli import SEED_FILE, main
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_sessionmaker, read_connection
 from app.loader import LoadError, load_records, read_file
 from app.migrate import downgrade, upgrade
 from app.models import Base, Record, managed_by_models
-from tests.conftest import make_database
+from app.queries.events import EventFilters, list_events
+from app.queries.text import fts_query
+from tests.conftest import ENGINE, make_database, run_sql
 
 
-def table_names(path: Path) -> set[str]:
-    with sqlite3.connect(path) as connection:
-        return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def table_names(url: str) -> set[str]:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        names = set(inspect(connection).get_table_names()) | set(inspect(connection).get_view_names())
+    engine.dispose()
+    return names
 
 
 def test_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
-    path = tmp_path / "m.sqlite3"
-    url = make_database(path, seed=False)
-    assert {"records", "events", "people", "places", "works", "sources", "citations"} <= table_names(path)
+    url = make_database(tmp_path / "m.sqlite3", seed=False)
+    assert {"records", "events", "people", "places", "works", "sources", "citations"} <= table_names(url)
+    assert {"events_fts", "people_fts", "places_fts", "works_fts", "places_rtree"} <= table_names(url)
     downgrade(url, "base")
-    assert table_names(path) <= {"alembic_version"}
+    assert table_names(url) <= {"alembic_version"}
     upgrade(url)
-    assert "events" in table_names(path)
+    assert "events" in table_names(url)
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:
@@ -43,6 +48,7 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
     engine.dispose()
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     engine = make_engine(make_database(tmp_path / "m.sqlite3", seed=False))
     with engine.connect() as connection:
@@ -59,16 +65,28 @@ def count_records(url: str) -> int:
     return total
 
 
+def state(url: str) -> list[object]:
+    """What a write would move: every record's revision and time, the revisions, the data version."""
+    return [
+        run_sql(url, "SELECT id, revision, updated_at, content_hash FROM records ORDER BY id"),
+        run_sql(url, "SELECT count(*) FROM revisions"),
+        run_sql(url, "SELECT version, changed_at FROM data_version"),
+    ]
+
+
 def test_seed_twice_changes_nothing(tmp_path: Path) -> None:
     url = make_database(tmp_path / "s.sqlite3")
-    before = (tmp_path / "s.sqlite3").read_bytes()
+    before = (tmp_path / "s.sqlite3").read_bytes() if ENGINE == "sqlite" else b""
+    before_state = state(url)
     engine = make_engine(url)
     with make_sessionmaker(engine).begin() as session:
         summary = load_records(session, read_file(SEED_FILE))
     engine.dispose()
     assert (summary.created, summary.updated) == ([], [])
     assert summary.unchanged == count_records(url)
-    assert (tmp_path / "s.sqlite3").read_bytes() == before
+    assert state(url) == before_state
+    if ENGINE == "sqlite":  # not one byte of the file
+        assert (tmp_path / "s.sqlite3").read_bytes() == before
 
 
 def test_a_changed_record_is_rewritten_with_its_links_and_a_new_revision(tmp_path: Path) -> None:
@@ -83,17 +101,22 @@ def test_a_changed_record_is_rewritten_with_its_links_and_a_new_revision(tmp_pat
         summary = load_records(session, records)
     engine.dispose()
     assert (summary.created, summary.updated) == ([], [f"event/{event['slug']}"])
-    with sqlite3.connect(tmp_path / "c.sqlite3") as connection:
-        title, revision, people = connection.execute(
-            "SELECT e.title, r.revision, (SELECT count(*) FROM event_people WHERE event_id = e.id) "
-            "FROM events e JOIN records r USING (id) WHERE r.slug = ?",
-            (event["slug"],),
-        ).fetchone()
+    [(title, revision, people)] = run_sql(
+        url,
+        "SELECT e.title, r.revision, (SELECT count(*) FROM event_people WHERE event_id = e.id) "
+        "FROM events e JOIN records r ON r.id = e.id WHERE r.slug = :slug",
+        {"slug": event["slug"]},
+    )
     assert (title, revision, people) == ("A corrected title", 2, 1)
-    with sqlite3.connect(tmp_path / "c.sqlite3") as connection:  # the full-text index followed, by trigger
-        match = "SELECT count(*) FROM events_fts WHERE events_fts MATCH ?"
-        assert connection.execute(match, ("corrected",)).fetchone() == (1,)
-        assert connection.execute(match, (f'"{original_title}"',)).fetchone() == (0,)
+    db = read_connection(url)  # the full-text index followed, by trigger
+
+    def matching(text: str) -> int:
+        filters = EventFilters(q=fts_query(text))
+        return list_events(db, filters=filters, limit=10, cursor=None, sort="date", count_cap=100).total.value
+
+    assert matching("corrected") == 1
+    assert matching(f'"{original_title}"') == 0
+    db.close()
 
 
 def test_a_place_may_come_before_its_parent_in_the_input(tmp_path: Path) -> None:
@@ -106,9 +129,8 @@ def test_a_place_may_come_before_its_parent_in_the_input(tmp_path: Path) -> None
     with make_sessionmaker(engine).begin() as session:
         assert len(load_records(session, [source, child, parent]).created) == 3
     engine.dispose()
-    with sqlite3.connect(tmp_path / "p.sqlite3") as connection:
-        query = "SELECT p.name FROM places c JOIN places p ON p.id = c.parent_id WHERE c.name = 'Town'"
-        assert connection.execute(query).fetchone() == ("Land",)
+    query = "SELECT p.name FROM places c JOIN places p ON p.id = c.parent_id WHERE c.name = 'Town'"
+    assert [tuple(row) for row in run_sql(url, query)] == [("Land",)]
 
 
 def test_seed_data_meets_the_brief() -> None:
@@ -154,7 +176,7 @@ def test_a_bad_file_names_the_record_and_field_and_writes_nothing(tmp_path: Path
 def test_cli_seed_reports_errors_and_exits_non_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from app.config import get_settings
 
-    monkeypatch.setenv("CHRONICLE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("CHRONICLE_DATABASE_URL", make_database(tmp_path / "cli.sqlite3", seed=False))
     get_settings.cache_clear()
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
@@ -170,12 +192,14 @@ def test_cli_seed_reports_errors_and_exits_non_zero(tmp_path: Path, monkeypatch:
 
 def test_a_record_cannot_be_marked_deleted_while_its_row_remains(tmp_path: Path) -> None:
     """List queries rely on it: the type tables hold live records only (app/models.py)."""
-    make_database(tmp_path / "d.sqlite3")
-    with sqlite3.connect(tmp_path / "d.sqlite3") as connection:
-        connection.execute("PRAGMA foreign_keys = ON")
-        (record_id,) = connection.execute("SELECT id FROM records WHERE slug = 'october-revolution'").fetchone()
-        with pytest.raises(sqlite3.IntegrityError, match="must leave its own table"):
-            connection.execute("UPDATE records SET deleted_at = '2026-11-24' WHERE id = ?", (record_id,))
-        connection.execute("DELETE FROM events WHERE part_of_id = ?", (record_id,))
-        connection.execute("DELETE FROM events WHERE id = ?", (record_id,))
-        connection.execute("UPDATE records SET deleted_at = '2026-11-24' WHERE id = ?", (record_id,))
+    url = make_database(tmp_path / "d.sqlite3")
+    [(record_id,)] = run_sql(url, "SELECT id FROM records WHERE slug = 'october-revolution'")
+    mark_deleted = "UPDATE records SET deleted_at = '2026-11-24 00:00:00+00:00' WHERE id = :id"
+    with pytest.raises(DBAPIError, match="must leave its own table"):
+        run_sql(url, mark_deleted, {"id": record_id})
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM events WHERE part_of_id = :id"), {"id": record_id})
+        connection.execute(text("DELETE FROM events WHERE id = :id"), {"id": record_id})
+        connection.execute(text(mark_deleted), {"id": record_id})
+    engine.dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.keys import create_key, revoke_key
 from app.loader import LoadOptions, load_records, read_file
-from tests.conftest import LiveServer, make_database
+from tests.conftest import ENGINE, LiveServer, database_url, make_database, run_sql
 
 PROBLEM = "application/problem+json"
 EVENT: dict[str, Any] = {
@@ -51,8 +50,7 @@ class Editing:
         return self.http.patch(path, json=body, headers={**headers, "Content-Type": "application/merge-patch+json"})
 
     def data_version(self) -> tuple[int, ...]:
-        with sqlite3.connect(self.url.removeprefix("sqlite:///")) as db:
-            return tuple(db.execute("SELECT version FROM data_version").fetchone())
+        return tuple(run_sql(self.url, "SELECT version FROM data_version")[0])
 
 
 def make_keys(url: str) -> dict[str, str]:
@@ -137,8 +135,12 @@ def test_no_key_is_stored_or_logged_in_clear(
     editing.post("/v1/events", EVENT)
     editing.post("/v1/events", EVENT)  # a 409, audited too
     editing.http.post("/v1/events", json=EVENT, headers={"Authorization": "Bearer chr_wrong"})
-    database = Path(editing.url.removeprefix("sqlite:///"))
-    stored = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+    if ENGINE == "sqlite":  # every byte of the database's files
+        database = Path(editing.url.removeprefix("sqlite:///"))
+        stored = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+    else:  # every row of the tables that a key could end up in
+        tables = ("api_keys", "audit", "revisions", "records")
+        stored = repr([run_sql(editing.url, f"SELECT * FROM {table}") for table in tables]).encode()
     logged = capfd.readouterr()
     for key in editing.keys.values():
         assert key.encode() not in stored
@@ -147,8 +149,10 @@ def test_no_key_is_stored_or_logged_in_clear(
     lines = [json.loads(record.getMessage()) for record in caplog.records if record.name == "chronicle.audit"]
     assert [(line["key"], line["status"], line["outcome"]) for line in lines][:1] == [("write-editor", 201, "done")]
     assert not any(key in caplog.text for key in editing.keys.values())
-    with sqlite3.connect(database) as db:
-        audit = db.execute("SELECT key_name, method, path, record, status FROM audit ORDER BY id").fetchall()
+    audit = [
+        tuple(row)
+        for row in run_sql(editing.url, "SELECT key_name, method, path, record, status FROM audit ORDER BY id")
+    ]
     assert audit == [
         ("write-editor", "POST", "/v1/events", "event/lecture-in-copenhagen", 201),
         ("write-editor", "POST", "/v1/events", "event/lecture-in-copenhagen", 409),
@@ -309,8 +313,7 @@ def import_(editing: Editing, records: Any, query: str = "", *, ndjson: bool = F
 
 
 def count_events(editing: Editing) -> int:
-    with sqlite3.connect(editing.url.removeprefix("sqlite:///")) as db:
-        return int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+    return int(run_sql(editing.url, "SELECT count(*) FROM events")[0][0])
 
 
 def test_an_import_with_one_bad_record_writes_nothing(editing: Editing) -> None:
@@ -358,13 +361,15 @@ def test_an_import_never_silently_overwrites_an_editors_change(editing: Editing)
 
 
 def test_reseeding_obeys_the_same_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"sqlite:///{tmp_path / 'seeded.sqlite3'}"
+    url = database_url(tmp_path / "seeded.sqlite3")
     monkeypatch.setenv("CHRONICLE_DATABASE_URL", url)
     get_settings.cache_clear()
     runner = CliRunner()
     assert runner.invoke(main, ["db", "seed"]).exit_code == 0
-    with sqlite3.connect(tmp_path / "seeded.sqlite3") as db:
-        db.execute("UPDATE records SET edited_at = '2026-12-01', content_hash = 'x' WHERE slug = 'leon-trotsky'")
+    edited = (
+        "UPDATE records SET edited_at = '2026-12-01 00:00:00+00:00', content_hash = 'x' WHERE slug = 'leon-trotsky'"
+    )
+    run_sql(url, edited)
     refused = runner.invoke(main, ["db", "seed"])
     assert refused.exit_code == 1 and "leon-trotsky" in refused.output and "changed by an editor" in refused.output
     kept = runner.invoke(main, ["db", "seed", "--on-conflict", "skip"])
@@ -373,7 +378,7 @@ def test_reseeding_obeys_the_same_rule(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_chronicle_import_and_keys_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHRONICLE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("CHRONICLE_DATABASE_URL", database_url(tmp_path / "cli.sqlite3"))
     get_settings.cache_clear()
     runner = CliRunner()
     assert (
@@ -413,13 +418,15 @@ def test_reads_can_require_a_key(tmp_path: Path) -> None:
 
 def test_a_writer_that_cannot_get_the_lock_gets_503_not_500(editing: Editing) -> None:
     """A long import (here: a transaction held open) keeps the write lock past the busy timeout."""
-    holder = sqlite3.connect(editing.url.removeprefix("sqlite:///"), isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
+    engine = make_engine(editing.url)
+    holder = engine.connect()  # its transaction takes the write lock (app.db), on either engine
+    holder.begin()
     try:
         busy = editing.post("/v1/events", EVENT)
     finally:
-        holder.execute("ROLLBACK")
+        holder.rollback()
         holder.close()
+        engine.dispose()
     assert busy.status_code == 503 and busy.headers["retry-after"] == "1", busy.text
     assert busy.headers["content-type"] == PROBLEM
     assert editing.post("/v1/events", EVENT).status_code == 201  # and then it goes through

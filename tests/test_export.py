@@ -151,6 +151,7 @@ def test_every_field_round_trips(tmp_path: Path) -> None:
     assert (summary.created, summary.updated, summary.unchanged) == ([], [], len(RECORDS))
 
 
+@pytest.mark.sqlite_only  # counts statements with sqlite3's trace callback
 def test_record_documents_in_a_write_transaction_and_one_statement_per_table(seeded_url: str) -> None:
     db = SQLiteReads(sqlite_path(seeded_url))
     ids = [row[0] for row in db.all("SELECT id FROM records ORDER BY slug")]

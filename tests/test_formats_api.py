@@ -29,6 +29,7 @@ def test_include_embeds_each_events_links(client: httpx.Client) -> None:
     assert "people" not in plain and "places" not in plain
 
 
+@pytest.mark.sqlite_only  # counts statements with sqlite3's trace callback
 def test_include_costs_one_statement_per_kind_not_per_event(seeded_url: str) -> None:
     db = SQLiteReads(Path(seeded_url.removeprefix("sqlite:///")))
     ids = [row[0] for row in db.all("SELECT id FROM events")]

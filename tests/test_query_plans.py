@@ -18,6 +18,8 @@ from app.queries.events import EventFilters, _statement
 from app.queries.people import PeopleFilters
 from app.queries.people import _statement as people_statement
 
+pytestmark = pytest.mark.sqlite_only  # SQLite's EXPLAIN QUERY PLAN (test_postgres_plans.py: PostgreSQL's)
+
 SHAPES = {
     "year": EventFilters(min_jdn=2425000, max_jdn=2425400),
     "year, newest first": EventFilters(min_jdn=2425000, max_jdn=2425400, descending=True),

@@ -32,8 +32,9 @@ def test_exile_ranks_the_exile_itself_above_passing_mentions(client: httpx.Clien
 
 def test_phrases_prefixes_and_diacritics(client: httpx.Client) -> None:
     theory = search(client, q='"permanent revolution"')["items"]
-    assert theory[0]["slug"] == "theory-of-permanent-revolution"
-    assert "<mark>permanent revolution</mark>" in theory[0]["snippet"]
+    # Both titles hold the phrase; BM25 (SQLite) and ts_rank (PostgreSQL) may order them either way.
+    assert {hit["slug"] for hit in theory[:2]} == {"theory-of-permanent-revolution", "the-permanent-revolution"}
+    assert "<mark>permanent revolution</mark>" in theory[0]["snippet"].lower()
     assert not any(hit["slug"] == "october-revolution" for hit in theory)  # "revolution" alone is not the phrase
     people = search(client, q="trots*", type="person")["items"]
     assert people[0]["slug"] == "leon-trotsky"  # the name matches; the others only mention him

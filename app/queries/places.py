@@ -155,7 +155,9 @@ SELECT r.slug, p.name FROM places p JOIN records r ON r.id = p.id
 WHERE p.parent_id = :id ORDER BY p.name LIMIT 200
 """
 EVENTS_SQL = """
-WITH RECURSIVE tree(id) AS (SELECT :id UNION SELECT p.id FROM places p JOIN tree ON p.parent_id = tree.id)
+WITH RECURSIVE tree(id) AS (
+  SELECT CAST(:id AS INTEGER) UNION SELECT p.id FROM places p JOIN tree ON p.parent_id = tree.id
+)
 SELECT r.slug, e.title, e.date_json FROM events e JOIN records r ON r.id = e.id
 WHERE e.id IN (SELECT event_id FROM event_places WHERE place_id IN (SELECT id FROM tree))
 ORDER BY e.date_min_jdn, e.id LIMIT 20

@@ -6,7 +6,8 @@ import functools
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CTE, Table, bindparam, select
+from sqlalchemy import CTE, Integer, Table, bindparam, select
+from sqlalchemy import cast as sa_cast
 
 from app.db import ReadConnection
 from app.dialects.json import JsonSQL
@@ -99,5 +100,6 @@ def identifiers(db: ReadConnection, record_id: int) -> dict[str, str]:
 
 def place_tree(param: str) -> CTE:
     """The place bound to `param` and every place within it (recursive CTE of ids)."""
-    tree = select(bindparam(param).label("id")).cte(f"tree_{param}", recursive=True)
+    # Typed: PostgreSQL's recursive union needs both terms' types to agree (psycopg may bind a smallint).
+    tree = select(sa_cast(bindparam(param), Integer).label("id")).cte(f"tree_{param}", recursive=True)
     return tree.union(select(P.c.id).where(P.c.parent_id == tree.c.id))

@@ -68,6 +68,8 @@ def _snippets_sql(dialect: str, record_type: str) -> str:
 
 def highlighted(snippet: str) -> str:
     """The snippet as HTML: its text escaped, each match in <mark>."""
+    # Neighbouring matches are one mark: PostgreSQL's headline marks a phrase's words one by one.
+    snippet = snippet.replace(f"{CLOSE} {OPEN}", " ")
     return html.escape(snippet, quote=False).replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
 
 

@@ -2,9 +2,10 @@
 changes feed; bulk import. Writes need `Authorization: Bearer <key>` (app.auth).
 
 Writes run in the threadpool on the write engine's own connections (app.db: never the read
-connection, which belongs to the event loop), each in one transaction that begins with BEGIN
-IMMEDIATE: concurrent writers queue on SQLite's busy timeout, and one that still cannot get the
-lock answers 503 with Retry-After. Each write is recorded in the `audit` table and as a log line.
+connection, which belongs to the event loop), each in one transaction that first takes the write
+lock (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock: app.db): concurrent writers queue, and
+one that still cannot get the lock in time answers 503 with Retry-After. Each write is recorded in
+the `audit` table and as a log line.
 """
 
 import logging
@@ -23,6 +24,7 @@ from starlette.responses import Response
 
 from app import json, writes
 from app.auth import authenticate
+from app.db import is_busy
 from app.documents import EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
 from app.editor_schemas import (
     ChangePage,
@@ -147,10 +149,6 @@ def busy() -> Problem:
     return Problem(503, "the database is busy with another write; retry shortly", headers={"Retry-After": "1"})
 
 
-def _busy(exc: OperationalError) -> bool:
-    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
-
-
 async def run_write(
     request: Request, caller: Caller, record: str | None, work: Callable[[Session], T], *, status: int = 200
 ) -> T:
@@ -190,7 +188,7 @@ async def run_write(
     try:
         return await run_in_threadpool(transaction)
     except OperationalError as exc:
-        if not _busy(exc):
+        if not is_busy(exc):
             raise
         _audit(request, caller, record, 503, "database busy")
         raise busy() from None
