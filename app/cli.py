@@ -74,6 +74,37 @@ def db_seed(file: Path | None, on_conflict: str) -> None:
     _seed(settings.database_url, file or SEED_FILE, on_conflict)
 
 
+@db.command("copy")
+@click.argument("source_url")
+@click.argument("target_url")
+def db_copy(source_url: str, target_url: str) -> None:
+    """Copy the whole database at SOURCE_URL into the empty one at TARGET_URL (e.g. sqlite:///chronicle.sqlite3
+    to postgresql://user@host/chronicle), then verify row counts and a checksum per table."""
+    from app.copy import CopyError, copy_database, count_rows, verify
+
+    started = time.perf_counter()
+    try:
+        total = count_rows(source_url)
+        with click.progressbar(length=total, label="copying rows", file=sys.stderr) as bar:
+            copied = copy_database(source_url, target_url, progress=bar.update)
+    except CopyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"copied {copied:,} rows in {time.perf_counter() - started:.1f} s; verifying", err=True)
+    failed = False
+    for check in verify(source_url, target_url):
+        mark = "ok" if check.ok else "MISMATCH"
+        click.echo(f"{check.table:16} {check.source_rows:>10,} rows  {check.target_checksum[:16]}  {mark}")
+        if not check.ok:
+            failed = True
+            click.echo(f"  source: {check.source_rows:,} rows, checksum {check.source_checksum}", err=True)
+            click.echo(f"  target: {check.target_rows:,} rows, checksum {check.target_checksum}", err=True)
+    if failed:
+        click.echo("error: the copy does not match its source", err=True)
+        sys.exit(1)
+    click.echo(f"verified in {time.perf_counter() - started:.1f} s in all")
+
+
 @main.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--dry-run", is_flag=True, help="Validate and report what would be written; write nothing.")

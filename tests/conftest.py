@@ -45,10 +45,14 @@ def pytest_configure(config: pytest.Config) -> None:
     global ENGINE
     ENGINE = config.getoption("--engine")
     config.addinivalue_line("markers", "sqlite_only: tests SQLite itself (its files, pragmas, query plans)")
+    config.addinivalue_line("markers", "postgresql_only: tests PostgreSQL itself (its query plans)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if ENGINE != "postgresql":
+        for item in items:
+            if item.get_closest_marker("postgresql_only"):
+                item.add_marker(pytest.mark.skip(reason="tests PostgreSQL: the --engine postgresql pass runs it"))
         return
     unreachable = _postgres_unreachable()
     if unreachable and os.environ.get("CHRONICLE_REQUIRE_POSTGRES") == "1":

@@ -12,6 +12,8 @@ import pytest
 
 from bench import run
 
+pytestmark = pytest.mark.sqlite_only  # the benchmark's ceilings read the SQLite file with sqlite3
+
 
 def slugs(body: dict[str, Any]) -> list[str]:
     return [item["slug"] for item in body["items"]]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from app.cli import main
 from app.generate import FULL_TEXT_ROWS, GEONAMES_SOURCE, SYNTHETIC_SOURCE, generate
+
+pytestmark = pytest.mark.sqlite_only  # `chronicle generate` builds SQLite files
 
 QUERY_CONTENT = "SELECT type, slug, content_hash FROM records ORDER BY type, slug"
 
