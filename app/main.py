@@ -19,11 +19,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import errors
+from app import errors, operations
 from app.auth import ReadKeyRequired
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, read_connection
 from app.limits import BodyLimit
+from app.operations import Metrics, RequestLog, install_access_log
 from app.routers import calendar, editing, events, export, people, places, search, sources, timeline, works
 from app.routers.common import AnswerCache
 
@@ -68,8 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.answers = AnswerCache()
     app.state.write_sessions = make_sessionmaker(write_engine)
     app.state.write_queue = threading.Lock()  # this process's writers, one at a time (app.routers.editing)
+    app.state.metrics = Metrics(write_engine)
     errors.install(app)
     _install_audit_log()
+    install_access_log()
     app.add_middleware(Compression)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, import_max_bytes=settings.max_import_bytes)
     if settings.read_requires_key:
@@ -81,11 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=["*"],
         allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
-        expose_headers=["ETag", "Last-Modified", "Link", "Content-Disposition", "Location"],
+        expose_headers=["ETag", "Last-Modified", "Link", "Content-Disposition", "Location", "X-Request-ID"],
     )
+    app.add_middleware(RequestLog, metrics=app.state.metrics)  # outermost: it sees every answer, 4xx and 5xx too
     for module in (events, people, places, works, sources, search, calendar, timeline, export):  # most used first
         app.include_router(module.router)
     app.include_router(editing.router)
+    app.include_router(operations.router)
     if settings.docs_enabled:
         _install_docs(app)
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]

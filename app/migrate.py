@@ -6,6 +6,7 @@ already at the head checks the version and starts (start-up to first answer is a
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,14 +27,22 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def at_head(database_url: str) -> bool:
-    """Whether the database exists and is at the latest migration (nothing to run)."""
+@functools.cache
+def head_revision() -> str:
+    """The latest migration this code knows."""
     from alembic.script import ScriptDirectory
 
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None
+    return head
+
+
+def at_head(database_url: str) -> bool:
+    """Whether the database exists and is at the latest migration (nothing to run)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
         return False
-    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    head = head_revision()
     engine = create_engine(url)
     try:
         with engine.connect() as connection:

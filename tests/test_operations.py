@@ -1,0 +1,95 @@
+"""Operations: /healthz, /readyz, /metrics, request ids and JSON request logs, `chronicle db backup`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.config import get_settings
+from app.migrate import downgrade, head_revision
+from tests.conftest import ENGINE, make_database, run_sql, serving
+
+
+def test_health_and_readiness(client: httpx.Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "migration": head_revision()}
+
+
+def test_not_ready_on_a_database_behind_the_code(tmp_path: Path) -> None:
+    url = make_database(tmp_path / "old.sqlite3", seed=False)
+    downgrade(url, "0008")
+    with serving(url) as http:
+        answer = http.get("/readyz")
+        assert http.get("/healthz").status_code == 200  # alive, but not to be sent traffic
+    assert answer.status_code == 503 and answer.headers["content-type"] == "application/problem+json"
+    assert "0008" in answer.json()["detail"] and answer.headers["retry-after"]
+
+
+def test_request_ids_are_echoed_or_made(client: httpx.Client) -> None:
+    mine = client.get("/v1/events", headers={"X-Request-ID": "abc-123"})
+    assert mine.headers["x-request-id"] == "abc-123"
+    made = client.get("/v1/events/no-such-event", headers={"X-Request-ID": "not ok\\"})
+    assert made.status_code == 404 and len(made.headers["x-request-id"]) == 32  # a bad one is replaced
+
+
+def test_metrics_count_requests_by_route_template(client: httpx.Client) -> None:
+    client.get("/v1/events/october-revolution")
+    client.get("/v1/events/no-such-event")
+    text = client.get("/metrics").text
+    assert 'chronicle_requests_total{method="GET",route="/v1/events/{slug}",status="200"}' in text
+    assert 'chronicle_requests_total{method="GET",route="/v1/events/{slug}",status="404"}' in text
+    assert "october-revolution" not in text  # templates, never raw paths
+    assert 'chronicle_request_duration_seconds_bucket{le="0.005",method="GET",route="/v1/events/{slug}"}' in text
+    assert 'chronicle_db_pool_connections{state="checked_out"}' in text
+
+
+def test_one_json_line_per_request(client: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("chronicle.access")
+    logger.addHandler(caplog.handler)
+    try:
+        client.get("/v1/people", params={"name_prefix": "leon"}, headers={"X-Request-ID": "trace-1"})
+        deadline = time.monotonic() + 5  # the line is written once the answer has gone: wait for it
+        while not any("trace-1" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        logger.removeHandler(caplog.handler)
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "chronicle.access"]
+    line = next(line for line in lines if line["request_id"] == "trace-1")
+    assert (line["method"], line["path"], line["route"], line["status"]) == ("GET", "/v1/people", "/v1/people", 200)
+    assert line["ms"] > 0
+
+
+@pytest.mark.sqlite_only  # SQLite's online backup API; PostgreSQL's is pg_dump (docs/deploy.md)
+def test_backup_is_a_consistent_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = make_database(tmp_path / "live.sqlite3")
+    monkeypatch.setenv("CHRONICLE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(main, ["db", "backup", str(tmp_path / "copy.sqlite3")])
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    copy = f"sqlite:///{tmp_path / 'copy.sqlite3'}"
+    for table in ("records", "revisions", "events_fts"):
+        assert run_sql(copy, f"SELECT count(*) FROM {table}") == run_sql(url, f"SELECT count(*) FROM {table}")
+    assert run_sql(copy, "PRAGMA integrity_check") == [("ok",)]
+    again = CliRunner().invoke(
+        main, ["db", "backup", str(tmp_path / "copy.sqlite3")], env={"CHRONICLE_DATABASE_URL": url}
+    )
+    assert again.exit_code != 0 and "exists" in again.output  # never overwrites
+
+
+def test_backup_of_postgresql_points_to_pg_dump(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if ENGINE != "postgresql":
+        pytest.skip("the PostgreSQL pass runs it")
+    monkeypatch.setenv("CHRONICLE_DATABASE_URL", make_database(tmp_path / "x", seed=False))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(main, ["db", "backup", str(tmp_path / "out")])
+    get_settings.cache_clear()
+    assert result.exit_code != 0 and "pg_dump" in result.output
