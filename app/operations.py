@@ -32,7 +32,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.db import ReadConnection
 from app.migrate import head_revision
 
-router = APIRouter(tags=["operations"])
+# Not in the OpenAPI document: they are for load balancers and scrapers (docs/deploy.md), not API clients.
+router = APIRouter(include_in_schema=False)
 access_log = logging.getLogger("chronicle.access")
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
