@@ -23,6 +23,11 @@ class Settings(BaseSettings):
         default_factory=lambda: f"sqlite:///{default_database_path()}",
         description="SQLAlchemy URL of the database. The default is an SQLite file in the XDG data directory.",
     )
+    database_read_url: str | None = Field(
+        None,
+        description="A second database URL for reads only (a PostgreSQL streaming replica); writes and "
+        "their answers use database_url. Reads may then lag writes by the replica's delay.",
+    )
     page_size_default: int = Field(20, ge=1, le=100)
     page_size_max: int = Field(100, ge=1, le=1000)
     total_count_cap: int = Field(

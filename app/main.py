@@ -44,15 +44,19 @@ that attest them.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    read_db = read_connection(settings.database_url)
+    read_db = read_connection(settings.database_read_url or settings.database_url)
+    # Writes read back (keys, the answer to a write) from the primary, not from a lagging replica.
+    primary_db = read_connection(settings.database_url) if settings.database_read_url else read_db
     # Writes: the engine's own pooled connections, used in the threadpool only (app.routers.editing).
     write_engine = make_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         read_db.open()  # a missing database fails the start-up, not every request
+        primary_db.open()
         yield
         read_db.close()
+        primary_db.close()
         write_engine.dispose()
 
     app = FastAPI(
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.read_db = read_db
+    app.state.primary_db = primary_db
     app.state.answers = AnswerCache()
     app.state.write_sessions = make_sessionmaker(write_engine)
     app.state.write_queue = threading.Lock()  # this process's writers, one at a time (app.routers.editing)

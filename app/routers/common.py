@@ -92,8 +92,21 @@ def query_docs(model: type[BaseModel]) -> dict[str, Any]:
     return {"parameters": parameters}
 
 
+PRIMARY = "chronicle.primary"  # a scope key: this request reads the primary database (see primary_db)
+
+
 def read_db(request: Request) -> ReadConnection:
-    db: ReadConnection = request.app.state.read_db
+    """The connection this request reads through: CHRONICLE_DATABASE_READ_URL's, if one is set, unless
+    the request writes (primary_db)."""
+    db: ReadConnection = request.app.state.primary_db if PRIMARY in request.scope else request.app.state.read_db
+    return db
+
+
+def primary_db(request: Request) -> ReadConnection:
+    """The primary database's read connection, for this request and every read it makes after (a
+    write's key check and its answer must not come from a replica that lags behind the write)."""
+    request.scope[PRIMARY] = True
+    db: ReadConnection = request.app.state.primary_db
     return db
 
 

@@ -45,7 +45,7 @@ from app.models import COLLECTIONS, AuditEntry, utcnow
 from app.queries import history
 from app.queries.common import Cursor
 from app.routers import events, people, places, sources, works
-from app.routers.common import json_response, parse_query, query_docs, read_db, record_for_path
+from app.routers.common import json_response, parse_query, primary_db, query_docs, read_db, record_for_path
 from app.schemas import PageQuery, ProblemDetail, Slug, slug_path
 
 # No `from __future__ import annotations` here: the routes' parameter annotations name a local alias
@@ -212,7 +212,7 @@ def _add_record_routes(collection: str, record_type: str) -> None:
     record_errors = {**AUTH_ERRORS, **BODY_ERRORS, **RECORD_ERRORS}
 
     async def create(request: Request) -> Response:
-        caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
+        caller = authenticate(primary_db(request), request.headers.get("authorization"), "write")
         parse_query(request, NoQuery)
         body = await read_json(request)
         label = f"{record_type}/{body.get('slug')}" if isinstance(body, dict) else None
@@ -225,7 +225,7 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         """PUT (writes.replace) or PATCH (writes.patch): the same steps around a different change."""
 
         async def rewrite(request: Request, slug: SlugPath) -> Response:
-            caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
+            caller = authenticate(primary_db(request), request.headers.get("authorization"), "write")
             body = await read_json(request, patch=patch)
             if_match = request.headers.get("if-match")
             new_slug = await run_write(
@@ -240,7 +240,7 @@ def _add_record_routes(collection: str, record_type: str) -> None:
     patch = rewriting(writes.patch, patch=True)
 
     async def delete(request: Request, slug: SlugPath) -> Response:
-        caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
+        caller = authenticate(primary_db(request), request.headers.get("authorization"), "write")
         query = parse_query(request, DeleteQuery)
         if_match = request.headers.get("if-match")
         await run_write(
@@ -250,7 +250,7 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         return Response(status_code=204)
 
     async def restore(request: Request, slug: SlugPath) -> Response:
-        caller = authenticate(read_db(request), request.headers.get("authorization"), "admin")
+        caller = authenticate(primary_db(request), request.headers.get("authorization"), "admin")
         query = parse_query(request, RestoreQuery)
         await run_write(
             request, caller, f"{record_type}/{slug}",
@@ -362,7 +362,7 @@ class DryRun(Exception):
 async def import_records(request: Request) -> Response:
     """A JSON array or NDJSON of records in the seed format: all validated, then written in one
     transaction (all or nothing), created or updated by slug. Needs a write key."""
-    caller = authenticate(read_db(request), request.headers.get("authorization"), "write")
+    caller = authenticate(primary_db(request), request.headers.get("authorization"), "write")
     query = parse_query(request, ImportQuery)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/json", "application/x-ndjson"):
