@@ -102,6 +102,7 @@ def copy_database(source_url: str, target_url: str, progress: Callable[[int], No
                 copied += _copy_table(source, target, table, progress)
             if target.dialect.name == "postgresql":
                 _advance_sequences(target)
+                target.execute(text("ANALYZE"))  # the planner's statistics for the new rows
         return copied
     finally:
         source_engine.dispose()

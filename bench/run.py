@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                    # 10k, 100k and 1M events (bench/README.md)
     .venv/bin/python bench/run.py --sizes 10M        # the long one
     .venv/bin/python bench/run.py --quick            # before/after a change: Chronicle only, 100k
+    .venv/bin/python bench/run.py --postgres postgresql://postgres@127.0.0.1/postgres   # + Chronicle on PostgreSQL
 
 Every server is one process pinned to CPU 0; wrk is pinned to CPU 1. For each query it reports
 req/s, p50/p99 latency at 32 connections, server CPU microseconds per request (from /proc: robust
@@ -187,6 +188,23 @@ def in_process_rate(database: Path, statements: list[str], seconds: float = 1.0)
 # --- servers -------------------------------------------------------------------------------------
 
 
+def process_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # a process that ended meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime, all threads
+
+
+def postgres_pids() -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if stat.read_text().strip() == "postgres":
+                found.append(int(stat.parent.name))
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -202,6 +220,7 @@ class Server:
     ready_path: str
     urls: dict[str, str]
     cwd: Path = ROOT
+    with_postgres: bool = False  # its database is PostgreSQL: count the server processes' CPU too
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
@@ -247,9 +266,11 @@ class Server:
             self.log = None
 
     def cpu_seconds(self) -> float:
+        """CPU time of the server process; with PostgreSQL, plus every `postgres` process's (SQLite
+        runs inside the server, so both figures are the whole cost of answering)."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime, all threads
+        pids = [self.process.pid] + (postgres_pids() if self.with_postgres else [])
+        return sum(process_cpu_seconds(pid) for pid in pids)
 
     def rss_anon_mb(self) -> float:
         assert self.process is not None
@@ -264,6 +285,7 @@ def servers(
     only_chronicle: bool,
     baseline: Path | None,
     baseline_database: Path | None = None,
+    postgres_url: str | None = None,
 ) -> list[Server]:
     database = str(work.database)
     chronicle = Server(
@@ -273,6 +295,12 @@ def servers(
         "/v1/events?limit=1",
         work.chronicle,
     )
+    on_postgres = [] if postgres_url is None else [
+        Server(
+            "Chronicle+PostgreSQL", [str(BIN / "chronicle"), "serve", "--port", "{port}"],
+            {"CHRONICLE_DATABASE_URL": postgres_url}, "/v1/events?limit=1", work.chronicle, with_postgres=True,
+        )
+    ]  # fmt: skip
     if baseline is not None:  # the same command run from the baseline's work tree imports its code
         before = Server(
             f"Chronicle@{baseline.name}",
@@ -284,11 +312,12 @@ def servers(
         )
         return [chronicle, before]
     if only_chronicle:
-        return [chronicle]
+        return [chronicle, *on_postgres]
     ceiling_env = {"BENCH_DATABASE": database, "BENCH_STATEMENTS": str(statements_file)}
     uvicorn = [str(BIN / "uvicorn"), "--port", "{port}", "--log-level", "warning", "--no-access-log"]
     return [
         chronicle,
+        *on_postgres,
         Server(
             "Datasette",
             [
@@ -404,6 +433,37 @@ def ensure_database(label: str, code: Path | None = None) -> Path:
     return path
 
 
+def ensure_postgres_copy(label: str, database: Path, server_url: str) -> str:
+    """The events database of `label` copied to PostgreSQL (`chronicle db copy`, verified), once: a
+    database `chronicle_bench_<label>` on the server at `server_url`, reused while its counts match."""
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"chronicle_bench_{label.lower()}"
+    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    target = url.set(database=name)
+    with sqlite3.connect(database) as connection:
+        events = connection.execute("SELECT count(*) FROM records").fetchone()[0]
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+    if exists:
+        check = create_engine(target)
+        with contextlib.suppress(Exception), check.connect() as connection:
+            if connection.execute(text("SELECT count(*) FROM records")).scalar() == events:
+                check.dispose()
+                admin.dispose()
+                return target.render_as_string(hide_password=False)
+        check.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8'"))
+    admin.dispose()
+    rendered = target.render_as_string(hide_password=False)
+    print(f"copying {database} to {name} (chronicle db copy)...", flush=True)
+    subprocess.run([str(BIN / "chronicle"), "db", "copy", f"sqlite:///{database}", rendered], check=True)
+    return rendered
+
+
 @dataclass
 class SizeResult:
     label: str
@@ -416,14 +476,21 @@ class SizeResult:
 
 
 def run_size(
-    label: str, rounds: int, seconds: int, connections: int, quick: bool, baseline: Path | None = None
+    label: str,
+    rounds: int,
+    seconds: int,
+    connections: int,
+    quick: bool,
+    baseline: Path | None = None,
+    postgres: str | None = None,
 ) -> SizeResult:
     database = ensure_database(label)
     work = build_workload(database)
     statements_file = Path(tempfile.mkdtemp()) / "statements.json"
     statements_file.write_text(json.dumps(work.statements))
     baseline_database = ensure_database(label, baseline) if baseline is not None else None
-    all_servers = servers(work, statements_file, quick, baseline, baseline_database)
+    postgres_url = ensure_postgres_copy(label, database, postgres) if postgres else None
+    all_servers = servers(work, statements_file, quick, baseline, baseline_database, postgres_url)
     results: dict[str, dict[str, list[Measurement]]] = {s.name: {q: [] for q in QUERIES} for s in all_servers}
     start_seconds: dict[str, float] = {}
     unloaded: dict[str, float] = {}
@@ -639,6 +706,10 @@ def main(argv: list[str] | None = None) -> None:
         "--baseline", metavar="GIT_REF", help="with --quick: also run Chronicle at GIT_REF, interleaved, and compare"
     )
     parser.add_argument("--discovery", action="store_true", help="issue 4's endpoints, Chronicle alone (100k)")
+    parser.add_argument(
+        "--postgres", metavar="SERVER_URL",
+        help="also Chronicle on PostgreSQL: each size's database is copied to this server once (chronicle db copy)",
+    )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
@@ -660,7 +731,10 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"unknown size(s) {unknown}: use {', '.join(SIZES)}")
     baseline = checkout(args.baseline) if args.baseline else None
-    results = [run_size(label, args.rounds, args.seconds, args.connections, args.quick, baseline) for label in labels]
+    results = [
+        run_size(label, args.rounds, args.seconds, args.connections, args.quick, baseline, args.postgres)
+        for label in labels
+    ]
     command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = report(results, command.strip(), args.rounds, args.seconds, args.connections)
     print(text)
