@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from app.cli import main
 from app.config import Settings, get_settings
-from app.migrate import downgrade, head_revision
+from app.migrate import WrongCollation, downgrade, head_revision, upgrade
 from tests.conftest import ENGINE, LiveServer, make_database, run_sql, serving
 from tests.test_editing_api import make_keys
 
@@ -109,3 +109,18 @@ def test_reads_from_the_read_url_and_writes_answer_from_the_primary(tmp_path: Pa
         created = http.post("/v1/events", json=event, headers={"Authorization": f"Bearer {key}"})
         assert created.status_code == 201 and created.json()["slug"] == "only-on-the-primary"
         assert http.get("/v1/events/only-on-the-primary").status_code == 404  # the replica lags
+
+
+def test_a_postgresql_database_must_sort_by_code_point() -> None:
+    if ENGINE != "postgresql":
+        pytest.skip("the PostgreSQL pass runs it")
+    from tests.conftest import POSTGRES
+
+    name = f"{POSTGRES.prefix}_icu"
+    POSTGRES._admin(
+        f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+        "LOCALE 'C.UTF-8'"
+    )
+    POSTGRES.made.append(name)
+    with pytest.raises(WrongCollation, match="code-point order"):
+        upgrade(POSTGRES.url(name))
