@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -143,9 +145,27 @@ def _unexpected(request: Request, exc: Exception) -> Response:
     return problem_response(500, "an unexpected error occurred; it has been logged", instance=request.url.path)
 
 
+def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database server went away (a restart, a failover, the network): a 503 to retry, not a
+    500. The read connection reconnects on the next request (app.db.PostgresReads)."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        503, "the database is unavailable; retry shortly", instance=request.url.path, headers={"Retry-After": "2"}
+    )
+
+
+def _write_database_error(request: Request, exc: Exception) -> Response:
+    """A write's database error: PostgreSQL gone away is a 503, as for reads; anything else a 500."""
+    if isinstance(getattr(exc, "orig", None), psycopg.OperationalError):
+        return _database_unavailable(request, exc)
+    return _unexpected(request, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(Moved, _moved)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
+    app.add_exception_handler(SQLAlchemyOperationalError, _write_database_error)
     app.add_exception_handler(Exception, _unexpected)

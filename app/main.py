@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +23,7 @@ from app.auth import ReadKeyRequired
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, read_connection
 from app.limits import BodyLimit
-from app.operations import Metrics, RequestLog, install_access_log
+from app.operations import Metrics, RequestLog, install_json_log
 from app.routers import calendar, editing, events, export, people, places, search, sources, timeline, works
 from app.routers.common import AnswerCache
 
@@ -76,8 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.write_queue = threading.Lock()  # this process's writers, one at a time (app.routers.editing)
     app.state.metrics = Metrics(write_engine)
     errors.install(app)
-    _install_audit_log()
-    install_access_log()
+    install_json_log("chronicle.audit")
+    install_json_log("chronicle.access")
     app.add_middleware(Compression)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, import_max_bytes=settings.max_import_bytes)
     if settings.read_requires_key:
@@ -161,17 +160,6 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
             components.get(name, {}).pop("required", None)
         app.openapi_schema = schema
     return app.openapi_schema
-
-
-def _install_audit_log() -> None:
-    """Audit lines (JSON, one per write) go to stderr unless the operator routed them elsewhere."""
-    audit = logging.getLogger("chronicle.audit")
-    if not audit.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        audit.addHandler(handler)
-        audit.setLevel(logging.INFO)
-        audit.propagate = False
 
 
 def _install_docs(app: FastAPI) -> None:

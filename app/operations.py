@@ -119,14 +119,16 @@ class RequestLog:
             access_log.info(json.dumps(line))
 
 
-def install_access_log() -> None:
-    """JSON lines to stderr unless the operator routed the `chronicle.access` logger elsewhere."""
-    if not access_log.handlers:
+def install_json_log(name: str) -> None:
+    """Lines of the logger `name` (JSON already) to stderr, unless the operator routed it elsewhere:
+    `chronicle.access` (one per request) and `chronicle.audit` (one per write)."""
+    logger = logging.getLogger(name)
+    if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
-        access_log.addHandler(handler)
-        access_log.setLevel(logging.INFO)
-        access_log.propagate = False
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 @router.get("/healthz", summary="Liveness: the process answers", response_model=None)

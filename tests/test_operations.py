@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from app.cli import main
 from app.config import Settings, get_settings
 from app.migrate import WrongCollation, downgrade, head_revision, upgrade
-from tests.conftest import ENGINE, LiveServer, make_database, run_sql, serving
+from tests.conftest import ENGINE, POSTGRES, LiveServer, make_database, run_sql, serving
 from tests.test_editing_api import make_keys
 
 
@@ -114,8 +114,6 @@ def test_reads_from_the_read_url_and_writes_answer_from_the_primary(tmp_path: Pa
 def test_a_postgresql_database_must_sort_by_code_point() -> None:
     if ENGINE != "postgresql":
         pytest.skip("the PostgreSQL pass runs it")
-    from tests.conftest import POSTGRES
-
     name = f"{POSTGRES.prefix}_icu"
     POSTGRES._admin(
         f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
@@ -124,3 +122,21 @@ def test_a_postgresql_database_must_sort_by_code_point() -> None:
     POSTGRES.made.append(name)
     with pytest.raises(WrongCollation, match="code-point order"):
         upgrade(POSTGRES.url(name))
+
+
+def test_a_lost_database_connection_is_a_503_then_recovers(client: httpx.Client, seeded_url: str) -> None:
+    """The server ends the API's session (as a PostgreSQL restart or failover does): that request is a
+    503 to retry, and the next one connects again."""
+    if ENGINE != "postgresql":
+        pytest.skip("the PostgreSQL pass runs it")
+    assert client.get("/v1/events/october-revolution").status_code == 200
+    database = seeded_url.rsplit("/", 1)[1]
+    run_sql(
+        POSTGRES.url("postgres"),
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()",
+        {"name": database},
+    )
+    lost = client.get("/v1/events/october-revolution")
+    assert lost.status_code == 503 and lost.headers["retry-after"], lost.text
+    assert lost.headers["content-type"] == "application/problem+json"
+    assert client.get("/v1/events/october-revolution").status_code == 200
