@@ -278,8 +278,11 @@ class PostgresReads(ReadConnection):
             raise
 
     def begin_snapshot(self) -> None:
-        self.connection.autocommit = False
-        self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # psycopg opens the transaction at the next statement, with these settings: one snapshot.
+        connection = self.connection
+        connection.autocommit = False
+        connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        connection.read_only = True
 
     def close(self) -> None:
         if self._connection is not None:
