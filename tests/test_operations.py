@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import socket
 import time
 from pathlib import Path
 
@@ -14,8 +16,9 @@ from click.testing import CliRunner
 from app.cli import main
 from app.config import Settings, get_settings
 from app.migrate import WrongCollation, downgrade, head_revision, upgrade
-from tests.conftest import ENGINE, POSTGRES, LiveServer, make_database, run_sql, serving
-from tests.test_editing_api import make_keys
+from tests.conftest import ENGINE, POSTGRES, LiveServer, database_url, make_database, run_sql, serving
+from tests.test_editing_api import events, make_keys
+from tests.test_editing_stress import Server
 
 
 def test_health_and_readiness(client: httpx.Client) -> None:
@@ -140,3 +143,35 @@ def test_a_lost_database_connection_is_a_503_then_recovers(client: httpx.Client,
     assert lost.status_code == 503 and lost.headers["retry-after"], lost.text
     assert lost.headers["content-type"] == "application/problem+json"
     assert client.get("/v1/events/october-revolution").status_code == 200
+
+
+def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path) -> None:
+    """An import whose body is still arriving when the server gets SIGTERM is read, written and
+    answered; then the server exits cleanly."""
+    server = Server(database_url(tmp_path / "term.sqlite3"), tmp_path / "server.log", {})
+    server.start()
+    try:
+        key = server.create_key("terminator")
+        body = json.dumps(events(20)).encode()
+        host, port = server.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as connection:
+            head = (
+                f"POST /v1/import HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            connection.sendall(head.encode() + body[: len(body) // 2])
+            time.sleep(0.3)
+            server.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+            time.sleep(0.5)
+            assert server.process.poll() is None  # type: ignore[union-attr]  # still waiting for this request
+            connection.sendall(body[len(body) // 2 :])
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        status_line = answer.split(b"\r\n", 1)[0]
+        assert b" 200 " in status_line or b" 201 " in status_line, answer[:500]
+        # uvicorn re-raises the signal once it has shut down: the exit status says "ended by SIGTERM".
+        assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)  # type: ignore[union-attr]
+    finally:
+        server.stop()
+    assert run_sql(server.url, "SELECT count(*) FROM records WHERE slug LIKE 'imported-%'") == [(20,)]
