@@ -17,6 +17,7 @@ from app.queries.dated import dated_statement
 from app.queries.events import EventFilters, _statement
 from app.queries.people import PeopleFilters
 from app.queries.people import _statement as people_statement
+from app.queries.text import fts_query
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's EXPLAIN QUERY PLAN (test_postgres_plans.py: PostgreSQL's)
 
@@ -108,3 +109,21 @@ def test_births_deaths_and_publications_use_indexes_in_order(
     inner = [step for step in plan[:-1] if step != "SCAN page"]
     assert not [step for step in inner if "TEMP B-TREE" in step], plan
     assert not [step for step in inner if step.startswith("SCAN") and "INDEX" not in step], plan
+
+
+@pytest.mark.parametrize("columns", ["events", "people"])
+def test_text_filters_start_from_the_full_text_matches(seeded_url: str, columns: str) -> None:
+    """`q` reads the full-text index's matches, then each matching row by id: never a scan of the
+    table (a `(... IN ...) = 1` in WHERE once hid the IN from the planner: 140 ms a page at 1M)."""
+    query = fts_query("exile trotsky")
+    statement = (
+        _statement(EventFilters(q=query), False, ordered=True)
+        if columns == "events"
+        else people_statement(PeopleFilters(q=query), False, ordered=True)
+    ).compile(dialect=SQLiteReads._sql_dialect)
+    assert "= 1" not in str(statement)
+    params = {**query.params, "limit": 21, **{k: v for k, v in statement.params.items() if v is not None}}
+    with sqlite3.connect(Path(seeded_url.removeprefix("sqlite:///"))) as connection:
+        plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)]
+    assert any(step.startswith(("LIST SUBQUERY", "SCAN events_fts", "SCAN people_fts")) for step in plan), plan
+    assert not [step for step in plan if step.startswith(("SCAN events", "SCAN people")) and "_fts" not in step], plan

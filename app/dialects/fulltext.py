@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, ColumnElement, bindparam
+from sqlalchemy import ColumnElement, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import NullType
 
 from app.dialects.json import JSON
 
@@ -71,11 +72,13 @@ def _weights(columns: tuple[str, ...]) -> str:
 # --- Core: the records matching the query (every list's `q` filter) -------------------------------
 
 
-class matches_text(ColumnElement[bool]):
+class matches_text(ColumnElement[Any]):
     """`record_id IN (the ids whose full-text row in `fts` matches the query)`, in `columns` only when
     given (the leading fields: name, then other names)."""
 
-    type = Boolean()
+    # Not Boolean: SQLAlchemy writes a Boolean expression in WHERE as `(...) = 1` on SQLite, which
+    # hides the IN from the planner (it then scanned every event: 140 ms instead of 3 at 1M).
+    type = NullType()
     inherit_cache = False  # compiled once per filter shape (ReadConnection.compiled)
 
     def __init__(self, record_id: ColumnElement[Any], fts: str, columns: tuple[str, ...] = ()) -> None:
