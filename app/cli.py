@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -38,7 +38,7 @@ def serve(host: str, port: int, workers: int) -> None:
     click.echo(f"database: {settings.database_url}", err=True)
     if not at_head(settings.database_url):
         upgrade(settings.database_url)
-    if _count_records(settings.database_url) == 0:
+    if not _has_records(settings.database_url):
         _seed(settings.database_url, SEED_FILE)
     click.echo(f"docs explorer: http://{host}:{port}/docs", err=True)
     # access_log=False: app.operations writes one JSON line per request instead. On SIGTERM uvicorn
@@ -322,10 +322,12 @@ def _seed(database_url: str, file: Path, on_conflict: str = "fail") -> None:
     click.echo(f"{file}: {summary}")
 
 
-def _count_records(database_url: str) -> int:
+def _has_records(database_url: str) -> bool:
+    """Whether the database holds any record: one index probe (a count(*) read all 13M rows of a
+    10M-event database, 12 s of the server's start-up)."""
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(Record)).scalar_one())
+            return connection.execute(select(Record.id).limit(1)).first() is not None
     finally:
         engine.dispose()

@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import datetime
 import json
+import logging
 import os
 import platform
 import re
@@ -149,6 +150,7 @@ def record_statements(database: Path, urls: dict[str, str]) -> dict[str, list[st
     from app.main import create_app
 
     app = create_app(Settings(database_url=f"sqlite:///{database}"))
+    logging.getLogger("chronicle.access").setLevel(logging.WARNING)  # these requests are not the benchmark's
     recorded: dict[str, list[str]] = {}
 
     async def run() -> None:
