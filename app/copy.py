@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Integer, Table, bindparam, func, select, text, update
 
-from app.db import make_engine
+from app.db import engine_url, make_engine
 from app.migrate import at_head, upgrade
 from app.models import Base
 
@@ -102,7 +103,12 @@ def copy_database(source_url: str, target_url: str, progress: Callable[[int], No
                 copied += _copy_table(source, target, table, progress)
             if target.dialect.name == "postgresql":
                 _advance_sequences(target)
-                target.execute(text("ANALYZE"))  # the planner's statistics for the new rows
+        if target_engine.dialect.name == "postgresql":
+            # Statistics for the planner, and the visibility map that lets index-only scans skip
+            # the table (VACUUM cannot run in a transaction: a plain connection in autocommit).
+            conninfo = engine_url(target_url).set(drivername="postgresql").render_as_string(hide_password=False)
+            with psycopg.connect(conninfo, autocommit=True) as maintenance:
+                maintenance.execute("VACUUM (ANALYZE)")
         return copied
     finally:
         source_engine.dispose()

@@ -243,9 +243,10 @@ class PostgresReads(ReadConnection):
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        connection = psycopg.connect(
-            conninfo, autocommit=True, options="-c TimeZone=UTC -c default_transaction_read_only=on"
-        )
+        # No parallel workers and no JIT: both start up in milliseconds, for queries that take a
+        # fraction of one (a year's page at 1M events: 16 ms of CPU with two workers, by measurement).
+        options = "-c TimeZone=UTC -c default_transaction_read_only=on -c max_parallel_workers_per_gather=0 -c jit=off"
+        connection = psycopg.connect(conninfo, autocommit=True, options=options)
         for type_name in ("timestamptz", "json", "jsonb"):
             connection.adapters.register_loader(type_name, TextLoader)
         return connection
