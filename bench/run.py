@@ -150,7 +150,6 @@ def record_statements(database: Path, urls: dict[str, str]) -> dict[str, list[st
     from app.main import create_app
 
     app = create_app(Settings(database_url=f"sqlite:///{database}"))
-    logging.getLogger("chronicle.access").setLevel(logging.WARNING)  # these requests are not the benchmark's
     recorded: dict[str, list[str]] = {}
 
     async def run() -> None:
@@ -168,7 +167,13 @@ def record_statements(database: Path, urls: dict[str, str]) -> dict[str, list[st
                     # "-- ..." lines are statements a virtual table (FTS5) runs inside another one.
                     recorded[f"/{query.lower()}"] = [s for s in trace if not s.startswith(("PRAGMA", "--"))]
 
-    asyncio.run(run())
+    access = logging.getLogger("chronicle.access")
+    level = access.level
+    access.setLevel(logging.WARNING)  # these requests are not the benchmark's: no access lines
+    try:
+        asyncio.run(run())
+    finally:
+        access.setLevel(level)
     return recorded
 
 
