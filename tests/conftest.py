@@ -172,7 +172,9 @@ class LiveServer:
     """uvicorn serving create_app() in a thread; stops when the test session ends."""
 
     def __init__(self, settings: Settings) -> None:
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        config = uvicorn.Config(  # as `chronicle serve` runs it: no Server banner
+            create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on", server_header=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

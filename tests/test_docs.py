@@ -73,10 +73,29 @@ def test_explorer_renders_in_headless_chromium_offline(base_url: str, page: str,
         context.route(re.compile(r"^https?://(?!127\.0\.0\.1).*"), lambda route: route.abort())
         tab = context.new_page()
         tab.on("requestfailed", lambda request: failed.append(request.url))
+        refused: list[str] = []  # what the page's Content-Security-Policy blocked
+        tab.on(
+            "console",
+            lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+        )
         tab.goto(base_url + page)
         tab.wait_for_selector(selector, timeout=20_000)
         text = tab.inner_text("body")
         browser.close()
     assert "List events" in text and "Get one person" in text
+    assert [text for text in refused if "cdn.redoc.ly" not in text] == []  # that logo: blocked, as meant
     # ReDoc's footer logo is an <img> from cdn.redoc.ly that hides itself when it cannot load.
     assert [url for url in failed if "cdn.redoc.ly" not in url] == []
+
+
+def test_security_headers(client: httpx.Client) -> None:
+    for path in ("/v1/events", "/v1/events/no-such-event", "/docs", "/openapi.json", "/healthz"):
+        answer = client.get(path)
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert "server" not in answer.headers, path  # no banner
+    policy = client.get("/docs").headers["content-security-policy"]
+    assert (
+        "script-src 'self' 'sha256-" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    )
+    assert "frame-ancestors 'none'" in policy
+    assert "content-security-policy" in client.get("/redoc").headers
