@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(
         32 * 2**20, ge=1024, description="Largest body of POST /v1/import (bytes); past it, 413."
     )
+    max_query_bytes: int = Field(
+        4096, ge=256, description="Longest query string (bytes, percent-encoded as sent); past it, 414."
+    )
     read_requires_key: bool = Field(False, description="Reads of /v1 need an API key with the read scope.")
 
 

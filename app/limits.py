@@ -1,5 +1,6 @@
-"""Request-body caps: a body over its cap is a 413 before it is read (Content-Length) or as soon as
-the bytes received pass the cap (chunked), so an oversized upload never sits in memory."""
+"""Request caps: a query string over its cap is a 414; a body over its cap is a 413 before it is read
+(Content-Length) or as soon as the bytes received pass the cap (chunked), so an oversized upload
+never sits in memory."""
 
 from __future__ import annotations
 
@@ -11,13 +12,21 @@ IMPORT_PATH = "/v1/import"
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, import_max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, import_max_bytes: int, max_query_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.import_max_bytes = import_max_bytes
+        self.max_query_bytes = max_query_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope["query_string"]) > self.max_query_bytes:
+            detail = f"the query string is {len(scope['query_string']):,} bytes; at most {self.max_query_bytes:,}"
+            await problem_response(414, detail, instance=scope["path"])(scope, receive, send)
+            return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         cap = self.import_max_bytes if scope["path"] == IMPORT_PATH else self.max_bytes

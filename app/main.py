@@ -79,7 +79,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_json_log("chronicle.audit")
     install_json_log("chronicle.access")
     app.add_middleware(Compression)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, import_max_bytes=settings.max_import_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, import_max_bytes=settings.max_import_bytes,
+        max_query_bytes=settings.max_query_bytes,
+    )  # fmt: skip
     if settings.read_requires_key:
         app.add_middleware(ReadKeyRequired, db=read_db)
     app.add_middleware(

@@ -93,3 +93,10 @@ def test_no_query_string_produces_a_500(client: httpx.Client, endpoint: str, par
     assert response.status_code < 500, (params, response.text)
     if response.status_code >= 400:
         assert response.headers["content-type"] == PROBLEM
+
+
+def test_a_query_string_past_the_cap_is_a_414(client: httpx.Client) -> None:
+    long = client.get("/v1/events", params={"q": "exile " * 2000})  # ~12 kB
+    assert long.status_code == 414 and long.headers["content-type"] == "application/problem+json"
+    assert "at most 4,096" in long.json()["detail"]
+    assert client.get("/v1/events", params={"q": "exile " * 500}).status_code in (200, 400)  # 3 kB: not the cap
