@@ -39,6 +39,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, make_url, text
 
+from app.db import engine_url
+
 BIN = Path(sys.executable).parent
 EVENT = {
     "type": "event", "kind": "meeting", "date": "1932-11-27",
@@ -55,7 +57,7 @@ def free_port() -> int:
 
 
 def admin(server_url: str, statement: str) -> None:
-    engine = create_engine(make_url(server_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    engine = create_engine(engine_url(server_url), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text(statement))
     engine.dispose()

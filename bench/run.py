@@ -443,10 +443,12 @@ def ensure_database(label: str, code: Path | None = None) -> Path:
 def ensure_postgres_copy(label: str, database: Path, server_url: str) -> str:
     """The events database of `label` copied to PostgreSQL (`chronicle db copy`, verified), once: a
     database `chronicle_bench_<label>` on the server at `server_url`, reused while its counts match."""
-    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy import create_engine, text
+
+    from app.db import engine_url
 
     name = f"chronicle_bench_{label.lower()}"
-    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    url = engine_url(server_url)
     target = url.set(database=name)
     with sqlite3.connect(database) as connection:
         events = connection.execute("SELECT count(*) FROM records").fetchone()[0]

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from app.cli import SEED_FILE
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker
+from app.db import engine_url, make_engine, make_sessionmaker
 from app.loader import load_records, read_file
 from app.main import create_app
 from app.migrate import upgrade
@@ -65,7 +65,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _postgres_unreachable() -> str | None:
-    engine = create_engine(make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"))
+    engine = create_engine(engine_url(POSTGRES_URL))
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -87,9 +87,7 @@ class PostgresDatabases:
         self.template: str | None = None
 
     def _admin(self, statement: str) -> None:
-        engine = create_engine(
-            make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-        )
+        engine = create_engine(engine_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
             connection.execute(text(statement))
         engine.dispose()

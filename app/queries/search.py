@@ -13,6 +13,7 @@ the order is the engine's.
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 from typing import Any
@@ -44,26 +45,18 @@ TARGETS = {
 # in its text: BM25 alone ranks poorly where a word is in most rows (IDF near zero), as "Trotsky" is
 # in a small collection about him. The tier is part of the rank (the sort and cursor key).
 NAMED_FIRST = 1000.0
-_RANKING: dict[tuple[str, tuple[str, ...], bool], str] = {}
-_SNIPPETS: dict[tuple[str, str], str] = {}
 
 
+@functools.cache
 def _ranking_sql(dialect: str, types: tuple[str, ...], after_cursor: bool) -> str:
-    key = (dialect, types, after_cursor)
-    if key not in _RANKING:
-        arms = " UNION ALL ".join(SEARCH[dialect].ranked(TARGETS[name], NAMED_FIRST) for name in types)
-        after = "WHERE (rank, id) > (:after_key, :after_id)" if after_cursor else ""
-        _RANKING[key] = (
-            f"SELECT type, id, rank, count(*) OVER () FROM ({arms}) AS hits {after} ORDER BY rank, id LIMIT :limit"
-        )
-    return _RANKING[key]
+    arms = " UNION ALL ".join(SEARCH[dialect].ranked(TARGETS[name], NAMED_FIRST) for name in types)
+    after = "WHERE (rank, id) > (:after_key, :after_id)" if after_cursor else ""
+    return f"SELECT type, id, rank, count(*) OVER () FROM ({arms}) AS hits {after} ORDER BY rank, id LIMIT :limit"
 
 
+@functools.cache
 def _snippets_sql(dialect: str, record_type: str) -> str:
-    key = (dialect, record_type)
-    if key not in _SNIPPETS:
-        _SNIPPETS[key] = SEARCH[dialect].snippets(TARGETS[record_type])
-    return _SNIPPETS[key]
+    return SEARCH[dialect].snippets(TARGETS[record_type])
 
 
 def highlighted(snippet: str) -> str:
