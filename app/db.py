@@ -20,6 +20,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import psycopg
 from psycopg.types.string import TextLoader
@@ -41,6 +42,21 @@ def sqlite_path(database_url: str) -> Path:
     return Path(url.database)
 
 
+# SQLite's own open options that an SQLite URL may carry (docs/deploy.md, "A read-only database"):
+# sqlite:///PATH?mode=ro opens the file read-only; ?immutable=1 also skips locking, for a file on a
+# read-only file system (a WAL database there cannot be opened otherwise unless its -wal and -shm files are present).
+SQLITE_OPEN_OPTIONS = ("mode", "immutable")
+
+
+def sqlite_uri(database_url: str) -> tuple[str, dict[str, str]] | None:
+    """The file: URI of the SQLite database and the URL's open options, or None if it has none."""
+    url = make_url(database_url)
+    options = {name: str(url.query[name]) for name in SQLITE_OPEN_OPTIONS if name in url.query}
+    if not options:
+        return None
+    return sqlite_path(database_url).absolute().as_uri(), options  # file:///..., with ? # % escaped
+
+
 # Every write transaction on PostgreSQL takes this advisory lock first, as SQLite's BEGIN IMMEDIATE
 # takes the write lock: writers from every replica queue, so the loader's checks (slugs free, new ids,
 # the data version) see no concurrent writer. Readers never wait for it.
@@ -52,6 +68,9 @@ def engine_url(database_url: str) -> URL:
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
         return url.set(drivername="postgresql+psycopg")
+    uri = sqlite_uri(database_url) if url.get_backend_name() == "sqlite" else None
+    if uri is not None:  # pysqlite's URI form: the database is a file: URI; uri=true passes the options on to it
+        return url.set(database=uri[0]).update_query_dict({"uri": "true"})
     return url
 
 
@@ -166,7 +185,8 @@ def read_connection(database_url: str) -> ReadConnection:
     url = engine_url(database_url)
     if url.get_backend_name() == "postgresql":
         return PostgresReads(url)
-    return SQLiteReads(sqlite_path(database_url))
+    uri = sqlite_uri(database_url)
+    return SQLiteReads(sqlite_path(database_url), uri=None if uri is None else f"{uri[0]}?{urlencode(uri[1])}")
 
 
 class SQLiteReads(ReadConnection):
@@ -176,8 +196,11 @@ class SQLiteReads(ReadConnection):
     _sql_dialect = sqlite_dialect.dialect(paramstyle="named")
     _compiled: ClassVar[dict[Hashable, CompiledSQL]] = {}
 
-    def __init__(self, path: Path, *, mmap_bytes: int = 256 * 2**20, cache_kib: int = 32_000) -> None:
+    def __init__(
+        self, path: Path, *, uri: str | None = None, mmap_bytes: int = 256 * 2**20, cache_kib: int = 32_000
+    ) -> None:
         self.path = path
+        self.uri = uri  # a file: URI with open options (sqlite_uri), or None
         self.mmap_bytes = mmap_bytes  # the file mapped, not copied: fast, but counted in the process's RSS
         self.cache_kib = cache_kib
         self._connection: sqlite3.Connection | None = None
@@ -185,12 +208,13 @@ class SQLiteReads(ReadConnection):
     def for_export(self) -> SQLiteReads:
         """No mapping and a small page cache, so that reading the whole database keeps the process's
         memory (RSS, mapped pages included) flat."""
-        return SQLiteReads(self.path, mmap_bytes=0, cache_kib=8_000)
+        return SQLiteReads(self.path, uri=self.uri, mmap_bytes=0, cache_kib=8_000)
 
     def _connect(self) -> sqlite3.Connection:
         if not self.path.exists():
             raise FileNotFoundError(f"database file {self.path} does not exist: run `chronicle db upgrade`")
-        connection = sqlite3.connect(self.path, check_same_thread=False, cached_statements=256)
+        target = self.uri or self.path
+        connection = sqlite3.connect(target, uri=self.uri is not None, check_same_thread=False, cached_statements=256)
         connection.execute("PRAGMA query_only = ON")
         connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         connection.execute(f"PRAGMA mmap_size = {self.mmap_bytes}")

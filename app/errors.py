@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -145,20 +146,83 @@ def _unexpected(request: Request, exc: Exception) -> Response:
     return problem_response(500, "an unexpected error occurred; it has been logged", instance=request.url.path)
 
 
-def _database_unavailable(request: Request, exc: Exception) -> Response:
-    """The database server went away (a restart, a failover, the network): a 503 to retry, not a
-    500. The read connection reconnects on the next request (app.db.PostgresReads)."""
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return problem_response(
-        503, "the database is unavailable; retry shortly", instance=request.url.path, headers={"Retry-After": "2"}
-    )
+# --- database failures -----------------------------------------------------------------------------
+# What a client is told when the database refuses a request (docs/deploy.md, "When the database fails"):
+#
+# - busy (the write lock not had within the busy timeout; app.routers.editing answers most of these
+#   itself): 503 with Retry-After, as there.
+# - unreachable (a PostgreSQL restart or failover, the network): 503 with Retry-After; it passes in
+#   seconds, and the read connection and the write pool connect again by themselves.
+# - read-only (an SQLite file opened with ?mode=ro or on a read-only file system; a PostgreSQL
+#   standby): 503 without Retry-After - it lasts until an operator changes it, so no number of seconds
+#   would be true. Reads are served.
+# - out of space (SQLite: SQLITE_FULL, a full disk or max_page_count; PostgreSQL: disk_full): 507
+#   Insufficient Storage, without Retry-After. The write was rolled back whole; it can only succeed
+#   once an operator frees space, so it is not a 503 that clients and nginx (proxy_next_upstream
+#   http_503, deploy/nginx.conf) would retry and count as a failed replica. Reads are served.
+#
+# Anything else (a constraint, corruption, an I/O error) is a bug or worse: a logged 500.
+
+# SQLite's primary result codes (the low byte of sqlite3's extended error code) and PostgreSQL's SQLSTATEs
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_FULL = 5, 6, 8, 13
+PG_LOCK_NOT_AVAILABLE, PG_DISK_FULL, PG_READ_ONLY_TRANSACTION = "55P03", "53100", "25006"
+Failure = tuple[int, str, dict[str, str]]  # status, detail, headers
 
 
-def _write_database_error(request: Request, exc: Exception) -> Response:
-    """A write's database error: PostgreSQL gone away is a 503, as for reads; anything else a 500."""
-    if isinstance(getattr(exc, "orig", None), psycopg.OperationalError):
-        return _database_unavailable(request, exc)
-    return _unexpected(request, exc)
+def database_failure(exc: BaseException) -> Failure | None:
+    """(status, detail, headers) for a database error a client should see as such, or None (a 500).
+
+    Looks through the exception's chain: on SQLITE_FULL, SQLite rolls back the whole transaction, so
+    what reaches the handler is the failed `ROLLBACK TO SAVEPOINT` that followed, with the full disk
+    as its context."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        cause = getattr(current, "orig", None) or current  # SQLAlchemy wraps the driver's exception
+        if isinstance(cause, sqlite3.Error):
+            code = (getattr(cause, "sqlite_errorcode", None) or 0) & 0xFF
+            if code == SQLITE_FULL:
+                return _OUT_OF_SPACE
+            if code == SQLITE_READONLY:
+                return _READ_ONLY
+            if code in (SQLITE_BUSY, SQLITE_LOCKED):
+                return _BUSY
+        elif isinstance(cause, psycopg.Error):
+            if cause.sqlstate == PG_DISK_FULL:
+                return _OUT_OF_SPACE
+            if cause.sqlstate == PG_READ_ONLY_TRANSACTION:
+                return _READ_ONLY
+            if cause.sqlstate == PG_LOCK_NOT_AVAILABLE:
+                return _BUSY
+            if isinstance(cause, psycopg.OperationalError):
+                return _UNAVAILABLE
+        current = current.__cause__ or current.__context__
+    return None
+
+
+_BUSY: Failure = (503, "the database is busy with another write; retry shortly", {"Retry-After": "1"})
+_UNAVAILABLE: Failure = (503, "the database is unavailable; retry shortly", {"Retry-After": "2"})
+_READ_ONLY: Failure = (
+    503, "the database is read-only: writes are refused until an operator makes it writable again; "
+    "nothing was written, and reads are served", {},
+)  # fmt: skip
+_OUT_OF_SPACE: Failure = (
+    507, "the database has no space left (its disk, or its size limit, is full): nothing was written, "
+    "and reads are served; writes work again once space is freed", {},
+)  # fmt: skip
+
+
+def _database_error(request: Request, exc: Exception) -> Response:
+    """A database error from a read (the driver's own) or a write (SQLAlchemy's): see database_failure.
+    The read connection to PostgreSQL reconnects on the next request (app.db.PostgresReads)."""
+    failure = database_failure(exc)
+    if failure is None:
+        return _unexpected(request, exc)
+    status, detail, headers = failure
+    first_line = str(exc).split("\n", 1)[0]  # not SQLAlchemy's statement and parameters
+    log.warning("database error on %s %s, answered %s: %s", request.method, request.url.path, status, first_line)
+    return problem_response(status, detail, instance=request.url.path, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -166,6 +230,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Moved, _moved)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
-    app.add_exception_handler(SQLAlchemyOperationalError, _write_database_error)
+    for error in (sqlite3.Error, psycopg.Error, DBAPIError):  # the read path's driver errors; the writes'
+        app.add_exception_handler(error, _database_error)
     app.add_exception_handler(Exception, _unexpected)
