@@ -5,7 +5,8 @@ without Retry-After; never a 500. Either way nothing is half-written and reads k
 - The disk fills: SQLite's own size limit (`PRAGMA max_page_count`, set on every write connection the
   app checks out) is reached by writing until a write is refused; then the limit is raised (space
   freed) and writes work again. Where this process may mount file systems (root, as in CI), the same
-  on a real full disk: a small tmpfs, filled up by another file.
+  on a real full disk: a small tmpfs, filled up by another file; on PostgreSQL (a local server), a
+  tablespace on a small tmpfs, filled up by imports, then grown.
 - Read-only: `chronicle serve` on `sqlite:///PATH?mode=ro` (start-up checks the migration and the seed
   without writing), and, where it may mount, a read-only bind mount served with `?immutable=1`. On
   PostgreSQL: a database whose sessions are read-only (`default_transaction_read_only`, as a standby's).
@@ -17,8 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import pwd
+import shutil
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,12 +31,15 @@ import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, event, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from app.cli import SEED_FILE
 from app.config import Settings
 from app.errors import database_failure
-from tests.conftest import ENGINE, POSTGRES, LiveServer, make_database, run_sql
+from app.loader import read_file
+from app.migrate import upgrade
+from tests.conftest import ENGINE, POSTGRES, POSTGRES_URL, LiveServer, load, make_database, run_sql
 from tests.test_editing_api import EVENT, events, make_keys
 from tests.test_editing_stress import Server
 
@@ -195,6 +202,64 @@ def test_a_full_disk_refuses_writes_whole_and_recovers(tmp_path: Path) -> None:
             check_refused_while_full(http, url, [*written, "before-the-disk-filled"], refused)
             filler.unlink()
             check_writes_again(http, url, written)
+
+
+def postgres_here() -> str | None:
+    """Why PostgreSQL's files cannot be put on a file system this test mounts (None: they can)."""
+    if make_url(POSTGRES_URL).host not in (None, "", "127.0.0.1", "localhost", "::1"):
+        return f"the PostgreSQL server at {POSTGRES_URL} is not on this machine"
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "no `postgres` user on this machine to own a tablespace's directory"
+    return None
+
+
+@pytest.mark.postgresql_only
+def test_a_full_postgresql_tablespace_refuses_writes_whole_and_recovers() -> None:
+    """PostgreSQL's disk fills (SQLSTATE 53100, "could not extend file"): the database in a tablespace
+    on an 8 MiB tmpfs, filled by imports. Growing the file system (remount) frees space."""
+    if reason := postgres_here():
+        pytest.skip(reason)
+    name = f"{POSTGRES.prefix}_full"
+    directory = Path(tempfile.mkdtemp(prefix="chronicle-tablespace-", dir="/tmp"))  # not under root's 0700 tmp_path
+    try:
+        with mounted(directory, "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs") as disk:
+            shutil.chown(disk, "postgres", "postgres")
+            try:
+                POSTGRES._admin(f"CREATE TABLESPACE {name} LOCATION '{disk}'")
+            except DBAPIError as exc:
+                pytest.skip(f"the server cannot use {disk} for a tablespace: {str(exc).splitlines()[0]}")
+            try:
+                POSTGRES._admin(
+                    f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' TABLESPACE {name}"
+                )
+                url = POSTGRES.url(name)
+                upgrade(url)
+                load(url, read_file(SEED_FILE))
+                key = make_keys(url)["write"]
+                headers = {"Authorization": f"Bearer {key}"}
+                with (
+                    LiveServer(Settings(database_url=url)) as base,
+                    httpx.Client(base_url=base, headers=headers, timeout=60) as http,
+                ):
+                    for batch in range(100):
+                        before = counts(url)
+                        refused = http.post("/v1/import", json=events(200, start=10_000 + 200 * batch))
+                        if refused.status_code != 200:
+                            break
+                    assert_problem(refused, 507, "no space left", "nothing was written")
+                    assert "retry-after" not in refused.headers
+                    assert counts(url) == before  # the import, all or nothing: nothing
+                    assert_reads_served(http)
+                    subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)  # space freed
+                    again = http.post("/v1/import", json=events(200, start=10_000 + 200 * batch))
+                    assert again.status_code == 200 and len(again.json()["created"]) == 200, again.text[:500]
+            finally:
+                POSTGRES._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                POSTGRES._admin(f"DROP TABLESPACE IF EXISTS {name}")
+    finally:
+        directory.rmdir()
 
 
 def answered(exc: BaseException) -> tuple[int, dict[str, str]] | None:
