@@ -158,8 +158,7 @@ def _unexpected(request: Request, exc: Exception) -> Response:
 #   would be true. Reads are served.
 # - out of space (SQLite: SQLITE_FULL, a full disk or max_page_count; PostgreSQL: disk_full): 507
 #   Insufficient Storage, without Retry-After. The write was rolled back whole; it can only succeed
-#   once an operator frees space, so it is not a 503 that clients and nginx (proxy_next_upstream
-#   http_503, deploy/nginx.conf) would retry and count as a failed replica. Reads are served.
+#   once an operator frees space, so it is not a 503, which invites clients to retry. Reads are served.
 #
 # Anything else (a constraint, corruption, an I/O error) is a bug or worse: a logged 500.
 
