@@ -41,11 +41,20 @@ def serve(host: str, port: int, workers: int) -> None:
     if not _has_records(settings.database_url):
         _seed(settings.database_url, SEED_FILE)
     click.echo(f"docs explorer: http://{host}:{port}/docs", err=True)
+    limited = settings.rate_limit_per_key or settings.rate_limit_per_address
+    if limited and workers > 1 and not settings.redis_url:
+        click.echo(
+            f"warning: without CHRONICLE_REDIS_URL each of the {workers} workers counts rate limits on its own "
+            f"(up to {workers}x the limit)", err=True,
+        )  # fmt: skip
     # access_log=False: app.operations writes one JSON line per request instead. On SIGTERM uvicorn
     # stops accepting, lets requests in flight finish (up to the graceful timeout), then exits.
+    # X-Forwarded-For is believed only from CHRONICLE_FORWARDED_ALLOW_IPS (uvicorn's own default would
+    # believe any local process, which could then choose the address its rate limit is counted under).
     uvicorn.run(
         "app.main:create_app", factory=True, host=host, port=port, workers=workers, server_header=False,
-        access_log=False, timeout_graceful_shutdown=30,
+        access_log=False, timeout_graceful_shutdown=30, proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )  # fmt: skip
 
 

@@ -43,7 +43,34 @@ class Settings(BaseSettings):
     max_query_bytes: int = Field(
         4096, ge=256, description="Longest query string (bytes, percent-encoded as sent); past it, 414."
     )
+    max_query_parameters: int = Field(
+        32, ge=1, description="Most query parameters (filters, paging, fields) in one request; past it, 400."
+    )
+    query_time_limit_ms: int = Field(
+        5000, ge=1, description="Longest a read query may run (milliseconds); past it the query is stopped and "
+        "the request answered 503 with Retry-After. Exports, which read the whole database, are not limited.",
+    )  # fmt: skip
+    max_concurrent_requests: int = Field(
+        64, ge=1, description="Requests one worker process handles at once; past it, 503 with Retry-After at once, "
+        "instead of a queue that only grows.",
+    )  # fmt: skip
     read_requires_key: bool = Field(False, description="Reads of /v1 need an API key with the read scope.")
+    rate_limit_per_key: int = Field(
+        0, ge=0, description="Requests per window from one API key (0: no limit); past it, 429 with Retry-After."
+    )
+    rate_limit_per_address: int = Field(
+        0, ge=0, description="Requests per window without a key, from one client address (0: no limit)."
+    )
+    rate_limit_window_seconds: int = Field(60, ge=1, le=86400, description="The rate limits' window (seconds).")
+    redis_url: str | None = Field(
+        None, description="Redis, for rate-limit counters shared by every worker and replica (redis://host:port/db). "
+        "Without it each worker process counts on its own.",
+    )  # fmt: skip
+    redis_prefix: str = Field("chronicle", description="Prefix of Chronicle's keys in Redis.")
+    forwarded_allow_ips: str = Field(
+        "", description="Addresses (comma-separated; networks in CIDR form, or *) of the proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed. Empty: none; the client is the socket's peer.",
+    )  # fmt: skip
 
 
 @lru_cache

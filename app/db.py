@@ -11,11 +11,16 @@
   code in the threadpool.
 - On PostgreSQL every write transaction first takes one advisory lock (WRITE_LOCK_KEY), so writers
   queue as they do on SQLite, across every replica.
+- A read query runs for at most CHRONICLE_QUERY_TIME_LIMIT_MS (SQLite: a progress handler that
+  interrupts it; PostgreSQL: statement_timeout); past it the request is answered 503 with
+  Retry-After (QueryTooSlow). The connection stays usable. Exports are not limited.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
+import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +28,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import psycopg
+import psycopg.errors
 from psycopg.types.string import TextLoader
 from sqlalchemy import Dialect, Engine, create_engine, event, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -32,7 +38,21 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ClauseElement
 
+from app.errors import Problem
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
+PROGRESS_STEPS = 10_000  # SQLite VM steps between two looks at the clock (each look ~0.1 us of Python)
+
+
+class QueryTooSlow(Problem):
+    """A read query ran past the time limit and was stopped: 503, retry later (or ask for less)."""
+
+    def __init__(self, limit_ms: int) -> None:
+        super().__init__(
+            503, f"the query ran longer than the {limit_ms:,} ms limit and was stopped; retry later, or narrow "
+            "the request (a smaller range, fewer filters, a smaller page)",
+            headers={"Retry-After": "5"},
+        )  # fmt: skip
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -181,12 +201,17 @@ class ReadConnection:
         raise NotImplementedError
 
 
-def read_connection(database_url: str) -> ReadConnection:
+def read_connection(database_url: str, *, time_limit_ms: int | None = None) -> ReadConnection:
+    """The read connection; each query stopped after `time_limit_ms` if one is given."""
     url = engine_url(database_url)
     if url.get_backend_name() == "postgresql":
-        return PostgresReads(url)
+        return PostgresReads(url, time_limit_ms=time_limit_ms)
     uri = sqlite_uri(database_url)
-    return SQLiteReads(sqlite_path(database_url), uri=None if uri is None else f"{uri[0]}?{urlencode(uri[1])}")
+    return SQLiteReads(
+        sqlite_path(database_url),
+        uri=None if uri is None else f"{uri[0]}?{urlencode(uri[1])}",
+        time_limit_ms=time_limit_ms,
+    )
 
 
 class SQLiteReads(ReadConnection):
@@ -197,12 +222,20 @@ class SQLiteReads(ReadConnection):
     _compiled: ClassVar[dict[Hashable, CompiledSQL]] = {}
 
     def __init__(
-        self, path: Path, *, uri: str | None = None, mmap_bytes: int = 256 * 2**20, cache_kib: int = 32_000
+        self,
+        path: Path,
+        *,
+        uri: str | None = None,
+        mmap_bytes: int = 256 * 2**20,
+        cache_kib: int = 32_000,
+        time_limit_ms: int | None = None,
     ) -> None:
         self.path = path
         self.uri = uri  # a file: URI with open options (sqlite_uri), or None
         self.mmap_bytes = mmap_bytes  # the file mapped, not copied: fast, but counted in the process's RSS
         self.cache_kib = cache_kib
+        self.time_limit_ms = time_limit_ms
+        self._deadline = math.inf  # the running query's, on time.monotonic()'s clock
         self._connection: sqlite3.Connection | None = None
 
     def for_export(self) -> SQLiteReads:
@@ -219,7 +252,12 @@ class SQLiteReads(ReadConnection):
         connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         connection.execute(f"PRAGMA mmap_size = {self.mmap_bytes}")
         connection.execute(f"PRAGMA cache_size = -{self.cache_kib}")
+        if self.time_limit_ms is not None:
+            connection.set_progress_handler(self._past_deadline, PROGRESS_STEPS)
         return connection
+
+    def _past_deadline(self) -> bool:
+        return time.monotonic() > self._deadline  # True: SQLite stops the statement ("interrupted")
 
     def open(self) -> None:
         _ = self.connection
@@ -231,9 +269,18 @@ class SQLiteReads(ReadConnection):
         return self._connection
 
     def all(self, sql: str | CompiledSQL, params: Mapping[str, Any] = _NO_PARAMS) -> list[tuple[Any, ...]]:
-        if isinstance(sql, CompiledSQL):
-            return self.connection.execute(sql.text, sql.bind(params)).fetchall()
-        return self.connection.execute(sql, params).fetchall()
+        query, values = (sql.text, sql.bind(params)) if isinstance(sql, CompiledSQL) else (sql, params)
+        if self.time_limit_ms is None:
+            return self.connection.execute(query, values).fetchall()
+        self._deadline = time.monotonic() + self.time_limit_ms / 1000
+        try:
+            return self.connection.execute(query, values).fetchall()
+        except sqlite3.OperationalError as exc:
+            if str(exc) == "interrupted":
+                raise QueryTooSlow(self.time_limit_ms) from None
+            raise
+        finally:
+            self._deadline = math.inf
 
     def begin_snapshot(self) -> None:
         self.connection.execute("BEGIN")
@@ -258,8 +305,9 @@ class PostgresReads(ReadConnection):
     _compiled: ClassVar[dict[Hashable, CompiledSQL]] = {}
     _texts: ClassVar[dict[str, str]] = {}  # SQL text with :name parameters -> the same in psycopg's %(name)s style
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, *, time_limit_ms: int | None = None) -> None:
         self.url = url
+        self.time_limit_ms = time_limit_ms
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
 
     def for_export(self) -> PostgresReads:
@@ -270,7 +318,10 @@ class PostgresReads(ReadConnection):
         # No parallel workers and no JIT: both start up in milliseconds, for queries that take a
         # fraction of one (a year's page at 1M events: 16 ms of CPU with two workers, by measurement).
         options = "-c TimeZone=UTC -c default_transaction_read_only=on -c max_parallel_workers_per_gather=0 -c jit=off"
-        connection = psycopg.connect(conninfo, autocommit=True, options=options)
+        if self.time_limit_ms is not None:
+            options += f" -c statement_timeout={self.time_limit_ms}"
+        # connect_timeout: a server whose packets are dropped must not hold the event loop for TCP's minutes.
+        connection = psycopg.connect(conninfo, autocommit=True, options=options, connect_timeout=2)
         for type_name in ("timestamptz", "json", "jsonb"):
             connection.adapters.register_loader(type_name, TextLoader)
         return connection
@@ -297,6 +348,10 @@ class PostgresReads(ReadConnection):
             query, values = self._text(sql), dict(params)
         try:
             return self.connection.execute(query, values).fetchall()
+        except psycopg.errors.QueryCanceled:
+            if self.time_limit_ms is None:
+                raise
+            raise QueryTooSlow(self.time_limit_ms) from None  # the connection is still good
         except psycopg.OperationalError:
             # The server went away (a restart, a failover): the next request connects again.
             self.close()

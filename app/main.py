@@ -22,8 +22,11 @@ from app import errors, operations
 from app.auth import ReadKeyRequired
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, read_connection
-from app.limits import BodyLimit
+from app.errors import PROBLEM_JSON
+from app.limits import BodyLimit, ConcurrencyLimit
+from app.models import COLLECTIONS
 from app.operations import Metrics, RequestLog, install_json_log
+from app.ratelimit import RateLimit, make_counter
 from app.routers import calendar, editing, events, export, people, places, search, sources, timeline, works
 from app.routers.common import AnswerCache
 from app.security import NoSniff, docs_policy
@@ -44,11 +47,15 @@ that attest them.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    read_db = read_connection(settings.database_read_url or settings.database_url)
+    time_limit = settings.query_time_limit_ms
+    read_db = read_connection(settings.database_read_url or settings.database_url, time_limit_ms=time_limit)
     # Writes read back (keys, the answer to a write) from the primary, not from a lagging replica.
-    primary_db = read_connection(settings.database_url) if settings.database_read_url else read_db
+    primary_db = (
+        read_connection(settings.database_url, time_limit_ms=time_limit) if settings.database_read_url else read_db
+    )
     # Writes: the engine's own pooled connections, used in the threadpool only (app.routers.editing).
     write_engine = make_engine(settings.database_url)
+    rate_counter = make_counter(settings.redis_url, settings.redis_prefix)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         read_db.close()
         primary_db.close()
         write_engine.dispose()
+        await rate_counter.close()
 
     app = FastAPI(
         title="Chronicle",
@@ -81,10 +89,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Compression)
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, import_max_bytes=settings.max_import_bytes,
-        max_query_bytes=settings.max_query_bytes,
+        max_query_bytes=settings.max_query_bytes, max_query_parameters=settings.max_query_parameters,
     )  # fmt: skip
     if settings.read_requires_key:
         app.add_middleware(ReadKeyRequired, db=read_db)
+    if settings.rate_limit_per_key or settings.rate_limit_per_address:
+        app.add_middleware(
+            RateLimit, counter=rate_counter, per_key=settings.rate_limit_per_key,
+            per_address=settings.rate_limit_per_address, window=settings.rate_limit_window_seconds,
+        )  # fmt: skip
     app.add_middleware(
         CORSMiddleware,
         # Open to every origin, never with credentials (allow_credentials stays False: no cookies). Writes
@@ -92,8 +105,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=["*"],
         allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
-        expose_headers=["ETag", "Last-Modified", "Link", "Content-Disposition", "Location", "X-Request-ID"],
-    )
+        expose_headers=[
+            "ETag", "Last-Modified", "Link", "Content-Disposition", "Location", "X-Request-ID", "Retry-After",
+            "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
+        ],
+    )  # fmt: skip
+    app.add_middleware(ConcurrencyLimit, max_requests=settings.max_concurrent_requests)
     app.add_middleware(NoSniff)
     app.add_middleware(RequestLog, metrics=app.state.metrics)  # outermost: it sees every answer, 4xx and 5xx too
     for module in (events, people, places, works, sources, search, calendar, timeline, export):  # most used first
@@ -163,8 +180,98 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
         # `fields=` leaves out the fields it does not name: no field of a list item is required.
         for name in LIST_ITEMS:
             components.get(name, {}).pop("required", None)
+        _document_common_answers(schema, app.state.settings)
+        _document_conditional_writes(schema)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _problem(description: str, *, retry_after: bool = False) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+    }
+    if retry_after:
+        answer["headers"] = {
+            "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+        }
+    return answer
+
+
+def _document_common_answers(schema: dict[str, Any], settings: Settings) -> None:
+    """The answers any operation may give, whatever its own: a query string too long (414), too many
+    requests (429), a busy server or a query past its time limit (503), a full disk for writes (507)
+    and, when reads need a key, 401 and 403. Problem documents are documented as
+    application/problem+json, as they are sent (FastAPI would put their schema under application/json)."""
+    common = {
+        "414": _problem("The query string is longer than the server's limit (CHRONICLE_MAX_QUERY_BYTES)."),
+        "429": _problem(
+            "Too many requests from this API key or client address in the window; wait `Retry-After` "
+            "seconds. Every answer's `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` say "
+            "where the client stands.",
+            retry_after=True,
+        ),
+        "503": _problem(
+            "The server is at its limit of concurrent requests, the query ran past its time limit, the "
+            "database is busy with another write, or it cannot be reached; retry after `Retry-After` seconds.",
+            retry_after=True,
+        ),
+    }
+    read_key = {
+        "401": _problem("This server's reads need an API key (`Authorization: Bearer <key>`), or it is not valid."),
+        "403": _problem("The key's scope does not allow reading."),
+    }
+    full = _problem("The database or its disk is full: nothing was written; an operator must free space.")
+    for method, operation in ((m, o) for path in schema["paths"].values() for m, o in path.items()):
+        responses = operation.setdefault("responses", {})
+        if method in ("post", "put", "patch", "delete"):
+            responses["507"] = full
+        for status, answer in responses.items():
+            content = answer.get("content", {})
+            if PROBLEM_JSON in content:
+                answer["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}
+            if status == "301":
+                answer.pop("content", None)  # a redirect's body is not read
+        for status, answer in common.items():
+            responses[status] = answer
+        if settings.read_requires_key and "401" not in responses:
+            responses.update(read_key)
+            operation["security"] = [{"apiKey": []}]
+
+
+def _document_conditional_writes(schema: dict[str, Any]) -> None:
+    """`If-Match` on PUT, PATCH and DELETE, and the links between writes that a client (and
+    schemathesis's stateful tests) follows: a created record's slug and ETag lead to its GET, PUT,
+    PATCH, DELETE and revisions; a change's new ETag to the next change; a deletion to the restore."""
+    if_match = {
+        "name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"},
+        "description": "The record's current `ETag` (from GET or from the last write): a write on an older "
+        "revision answers 412, one without it 428.",
+    }  # fmt: skip
+    paths = schema["paths"]
+    for collection in COLLECTIONS.values():
+        item = f"/v1/{collection}/{{slug}}"
+        if item not in paths or f"/v1/{collection}" not in paths:
+            continue
+        for method in ("put", "patch", "delete"):
+            paths[item][method].setdefault("parameters", []).append(if_match)
+        slug, etag = "$response.body#/slug", "$response.header.ETag"
+        ids = {method: paths[item][method]["operationId"] for method in ("get", "put", "patch", "delete")}
+        ids["revisions"] = paths[f"{item}/revisions"]["get"]["operationId"]
+        ids["restore"] = paths[f"{item}/restore"]["post"]["operationId"]
+        record_links = {
+            "Read": {"operationId": ids["get"], "parameters": {"slug": slug}},
+            "Replace": {"operationId": ids["put"], "parameters": {"slug": slug, "header.If-Match": etag}},
+            "Change": {"operationId": ids["patch"], "parameters": {"slug": slug, "header.If-Match": etag}},
+            "Delete": {"operationId": ids["delete"], "parameters": {"slug": slug, "header.If-Match": etag}},
+            "Revisions": {"operationId": ids["revisions"], "parameters": {"slug": slug}},
+        }
+        paths[f"/v1/{collection}"]["post"]["responses"]["201"]["links"] = record_links
+        for method in ("put", "patch"):
+            paths[item][method]["responses"]["200"]["links"] = record_links
+        paths[item]["delete"]["responses"]["204"]["links"] = {
+            "Restore": {"operationId": ids["restore"], "parameters": {"slug": "$request.path.slug"}},
+        }
 
 
 def _install_docs(app: FastAPI) -> None:
