@@ -56,7 +56,7 @@ class ListQuery(PageQuery):
         None,
         description="Only these fields of each item, comma-separated (`slug,title,date`); every format. The item "
         "schemas below therefore mark no field as required: without `fields`, every field is present.",
-        examples=["slug,title,date"],
+        examples=["slug,href"],  # fields every list has
     )
     format: Literal["json", "geojson", "csv", "ndjson"] | None = Field(
         None,

@@ -105,6 +105,8 @@ def input_schemas() -> dict[str, Any]:
     for model in INPUT_MODELS.values():
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         found.update(schema.pop("$defs", {}))
+        # A record's URL names its type, so its body may leave `type` out (an import's may not).
+        schema["required"] = [name for name in schema.get("required", []) if name != "type"]
         found[model.__name__] = schema
     return found
 
