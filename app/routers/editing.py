@@ -136,11 +136,15 @@ def write_sessions(request: Request) -> sessionmaker[Session]:
     return sessions
 
 
-def _audit(request: Request, caller: Caller, record: str | None, status: int, outcome: str) -> AuditEntry:
+def _log_audit(request: Request, caller: Caller, record: str | None, status: int | None, outcome: str) -> None:
+    """The audit line on `chronicle.audit`: written once the outcome is final (committed, or not written)."""
     audit_log.info(json.dumps({
         "event": "write", "key": caller.name, "method": request.method, "path": request.url.path, "record": record,
         "status": status, "outcome": outcome,
     }).decode())  # fmt: skip
+
+
+def _audit(request: Request, caller: Caller, record: str | None, status: int, outcome: str) -> AuditEntry:
     return AuditEntry(
         key_name=caller.name, method=request.method, path=request.url.path, record=record, status=status,
         outcome=outcome[:200],
@@ -183,6 +187,7 @@ async def run_write(
                 note_use(session, caller, utcnow())
             outcome = (refused.status, refused.detail) if refused is not None else (status, "done")
             session.add(_audit(request, caller, record, *outcome))
+        _log_audit(request, caller, record, *outcome)  # committed: a commit that fails is logged below
         if refused is not None:
             raise refused
         return result
@@ -191,8 +196,10 @@ async def run_write(
         return await run_in_threadpool(transaction)
     except OperationalError as exc:
         if not is_busy(exc):
+            # Nothing was written (the transaction rolled back): app.errors answers 503 or 507.
+            _log_audit(request, caller, record, None, f"not written: {str(exc.orig).splitlines()[0][:200]}")
             raise
-        _audit(request, caller, record, 503, "database busy")
+        _log_audit(request, caller, record, 503, "database busy")
         raise busy() from None
 
 
