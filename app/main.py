@@ -98,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             RateLimit, counter=rate_counter, per_key=settings.rate_limit_per_key,
             per_address=settings.rate_limit_per_address, window=settings.rate_limit_window_seconds,
         )  # fmt: skip
+    # Inside CORS: a browser can read a 503 or 429 (CORS headers on them); preflights are not counted.
+    app.add_middleware(ConcurrencyLimit, max_requests=settings.max_concurrent_requests)
     app.add_middleware(
         CORSMiddleware,
         # Open to every origin, never with credentials (allow_credentials stays False: no cookies). Writes
@@ -110,7 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
         ],
     )  # fmt: skip
-    app.add_middleware(ConcurrencyLimit, max_requests=settings.max_concurrent_requests)
     app.add_middleware(NoSniff)
     app.add_middleware(RequestLog, metrics=app.state.metrics)  # outermost: it sees every answer, 4xx and 5xx too
     for module in (events, people, places, works, sources, search, calendar, timeline, export):  # most used first
