@@ -38,10 +38,10 @@ _PRECISION_RANK = {"day": 0, "month": 1, "season": 2, "year": 3, "decade": 4, "c
 # The common shapes - a year, month or day with an optional qualifier, or an interval of
 # two of them (either end may be open `..` or unknown) - are read without the EDTF grammar, which
 # costs about a millisecond a date; tests/test_dates.py checks that both paths agree, errors included.
-_FAST_LEAF = r"-?\d{4}(?:-(?:0[1-9]|1[0-2])(?:-\d{2})?)?[?~%]?"
+_FAST_LEAF = r"-?[0-9]{4}(?:-(?:0[1-9]|1[0-2])(?:-[0-9]{2})?)?[?~%]?"
 _FAST_SINGLE = re.compile(_FAST_LEAF)
 _FAST_INTERVAL = re.compile(rf"(?P<lower>{_FAST_LEAF}|\.\.|)/(?P<upper>{_FAST_LEAF}|\.\.|)")
-_LEAF = re.compile(r"(?P<year>-?[\dX]{4})(?:-(?P<month>\d{2}|XX)(?:-(?P<day>\d{2}|XX))?)?(?P<qual>[?~%])?")
+_LEAF = re.compile(r"(?P<year>-?[0-9X]{4})(?:-(?P<month>[0-9]{2}|XX)(?:-(?P<day>[0-9]{2}|XX))?)?(?P<qual>[?~%])?")
 # edtf 5.0.2 validates days with Gregorian rules, so it rejects 29 February of Julian leap years
 # such as 1900; its Season class cannot report a precision; and it accepts reversed intervals and
 # surrounding white space. We work around each of these (tests in tests/test_dates.py).
@@ -248,7 +248,7 @@ def _leaf(text: str, calendar: Calendar, whole: str) -> _Point:
     year_text, month_text, day_text, qual = match.group("year", "month", "day", "qual")
     negative = year_text.startswith("-")
     digits = year_text.lstrip("-")
-    if "X" in digits and not re.fullmatch(r"\d+X*", digits):
+    if "X" in digits and not re.fullmatch(r"[0-9]+X*", digits):
         raise DateError(f"{whole!r}: unspecified digits (X) must end the year")
     low_year = int(year_text.replace("X", "9" if negative else "0"))
     high_year = int(year_text.replace("X", "0" if negative else "9"))
