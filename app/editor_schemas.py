@@ -27,7 +27,7 @@ class RestoreQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     revision: int | None = Field(
-        None, ge=1, le=2**31, description="The revision to bring back; default: the last one before the deletion."
+        None, ge=1, le=2**31 - 1, description="The revision to bring back; default: the last one before the deletion."
     )
 
 

@@ -75,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # No redirect from /v1/events/x/ to /v1/events/x: it turned an encoded "../" or "%2F" in a
+        # slug into a 307 that a write would follow to another resource. Such paths are 404s.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.read_db = read_db

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,12 +58,13 @@ class Cursor:
             cursor_sort, key, last_id, total, exact = json.loads(base64.urlsafe_b64decode(padded))
             valid = (
                 isinstance(cursor_sort, str)
-                and isinstance(key, int | float | str | None)
+                and _key_fits(cursor_sort, key)
                 and isinstance(last_id, int)
+                and not isinstance(last_id, bool)
                 and isinstance(total, int)
                 and isinstance(exact, bool)
                 and abs(last_id) < 2**62
-                and (not isinstance(key, int) or abs(key) < 2**62)
+                and 0 <= total < 2**62
             )
         except (ValueError, TypeError, binascii.Error):
             valid = False
@@ -71,6 +73,18 @@ class Cursor:
         if cursor_sort != sort:
             raise bad_parameter("cursor", f"this cursor belongs to sort={cursor_sort}, not sort={sort}")
         return cls(cursor_sort, key, last_id, Total(total, exact))
+
+
+def _key_fits(sort: str, key: object) -> bool:
+    """A cursor's key has its sort's type: a name or title is text, a rank or distance a number,
+    revisions and changes page by id alone, and every date sort by day number (an integer)."""
+    if sort in ("name", "title"):
+        return isinstance(key, str) and "\x00" not in key
+    if sort in ("rank", "distance"):
+        return isinstance(key, int | float) and not isinstance(key, bool) and math.isfinite(key)
+    if sort in ("revision", "seq"):
+        return key is None
+    return isinstance(key, int) and not isinstance(key, bool) and abs(key) < 2**62
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from app import json
 from app.db import ReadConnection
+from app.editor_schemas import NoQuery
 from app.errors import PROBLEM_JSON, Moved, Problem, bad_parameter
 from app.queries.common import Cursor, Page
 from app.queries.geo import Area
@@ -68,6 +69,14 @@ def parse_query(request: Request, model: type[QueryModel]) -> QueryModel:
     `openapi_extra=query_docs(model)`.
     """
     values = dict(request.query_params)  # a repeated parameter: the last wins
+    with_nul = [name for name, value in values.items() if "\x00" in value]
+    if with_nul:  # SQLite would cut a LIKE pattern at it, PostgreSQL refuses it in text
+        raise RequestValidationError(
+            [
+                {"type": "string_pattern", "loc": ("query", name), "msg": "must not contain NUL (%00)"}
+                for name in with_nul
+            ]
+        )
     not_whole = [
         {"type": "int_parsing", "loc": ("query", name), "msg": "must be a whole number", "input": values[name]}
         for name in _integer_parameters(model) & values.keys()
@@ -80,6 +89,13 @@ def parse_query(request: Request, model: type[QueryModel]) -> QueryModel:
     except ValidationError as exc:
         errors = [{**error, "loc": ("query", *error["loc"])} for error in exc.errors(include_url=False)]
         raise RequestValidationError(errors) from None
+
+
+def no_parameters(request: Request) -> None:
+    """A record's GET takes no query parameters: any is a 400 naming it. (A write's answer is built
+    by the same code, with the write's own parameters, checked by the write.)"""
+    if request.method in ("GET", "HEAD") and request.query_params:
+        parse_query(request, NoQuery)
 
 
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")
@@ -248,9 +264,10 @@ def answers(request: Request) -> AnswerCache:
 
 def conditional(request: Request, validators: Validators, answer: Callable[[], Response]) -> Response:
     """304 when If-None-Match names the current version (nothing else is computed); else the answer,
-    with its validators."""
+    with its validators. Only for reads: a write's answer is built here too, and on a write
+    If-None-Match is a precondition of the write itself (app.writes), never a 304."""
     wanted = request.headers.get("if-none-match")
-    if wanted is not None:
+    if wanted is not None and request.method in ("GET", "HEAD"):
         current = _opaque(validators.etag)
         if wanted.strip() == "*" or any(_opaque(tag) == current for tag in wanted.split(",")):
             return Response(status_code=304, headers=validators.headers())

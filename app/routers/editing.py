@@ -146,7 +146,8 @@ def _log_audit(request: Request, caller: Caller, record: str | None, status: int
 
 def _audit(request: Request, caller: Caller, record: str | None, status: int, outcome: str) -> AuditEntry:
     return AuditEntry(
-        key_name=caller.name, method=request.method, path=request.url.path, record=record, status=status,
+        key_name=caller.name, method=request.method, path=request.url.path[:2000], status=status,
+        record=None if record is None else record[:120],  # a label from an unvalidated body: fit the column
         outcome=outcome[:200],
     )  # fmt: skip
 
@@ -235,6 +236,7 @@ def _add_record_routes(collection: str, record_type: str) -> None:
 
         async def rewrite(request: Request, slug: SlugPath) -> Response:
             caller = authenticate(primary_db(request), request.headers.get("authorization"), "write")
+            parse_query(request, NoQuery)
             body = await read_json(request, patch=patch)
             if_match = request.headers.get("if-match")
             new_slug = await run_write(
@@ -276,8 +278,11 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         return json_response(page)
 
     async def revision(
-        request: Request, slug: SlugPath, number: Annotated[int, Path(ge=1, le=2**31, description="Revision number.")]
+        request: Request,
+        slug: SlugPath,
+        number: Annotated[int, Path(ge=1, le=2**31 - 1, description="Revision number.")],
     ) -> Response:
+        parse_query(request, NoQuery)
         db = read_db(request)
         found = record_for_path(db, record_type, slug, allow_deleted=True)
         item = history.revision(db, found.id, number, href=f"{prefix}/{slug}/revisions")

@@ -30,6 +30,7 @@ from app.routers.common import (
     json_response,
     link_headers,
     list_validators,
+    no_parameters,
     page_response,
     read_db,
     record_validators,
@@ -227,6 +228,7 @@ def detail_response(
     """One record: JSON, or schema.org JSON-LD (`Accept: application/ld+json`), or a GeoJSON Feature
     (`Accept: application/geo+json`, places and events). Each representation has its own strong ETag
     (the revision, suffixed), and If-None-Match is answered before the record is read."""
+    no_parameters(request)
     accept = request.headers.get("accept", "")
     representation = (
         "ld" if "application/ld+json" in accept else

@@ -16,6 +16,7 @@ from app.routers.common import (
     LIST_FORMATS,
     conditional,
     json_response,
+    no_parameters,
     parse_query,
     query_docs,
     read_db,
@@ -58,6 +59,7 @@ async def get_source(
     slug: Annotated[Slug, slug_path("the-exile-of-leon-trotsky")],
 ) -> Response:
     """One source and the records that cite it."""
+    no_parameters(request)
     db = read_db(request)
     found = record_for_path(db, "source", slug)
     return conditional(request, record_validators(found), lambda: json_response(queries.source_detail(db, found.id)))
