@@ -1,7 +1,9 @@
 """The record format of seed, import and export files (docs/data-format.md), as pydantic models.
 
 Every model forbids unknown fields; dates are read by app.dates while validating, so that a bad date
-is reported against its field like any other error.
+is reported against its field like any other error. Every string is one of the string types below:
+none holds a NUL character (PostgreSQL cannot store one, and no text needs it), and none is longer
+than the column it is written to. Numbers are strict: a string or a boolean is not a number.
 """
 
 from __future__ import annotations
@@ -9,18 +11,57 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from app import json
 from app.dates import Calendar, DateError, HistoricalDate, parse_date
+from app.models import name_key
 
+
+def _without_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError(f"must not contain a NUL character (U+0000, at position {value.index(chr(0))})")
+    return value
+
+
+# Every string type of the format ends with NO_NUL (tests/test_strict_input.py checks that each string
+# field has it); their max_length is at most the width of the column they are written to (app/models.py).
+NO_NUL = AfterValidator(_without_nul)
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=False)]
-Word = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=40)]
-Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$", max_length=12)]
-Year = Annotated[int, Field(ge=-9999, le=9999)]
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100), NO_NUL]  # slug varchar(100)
+Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000), NO_NUL]  # text columns
+# names are varchar(300), titles, authors and publishers varchar(500)
+Name = Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=False), NO_NUL]
+Word = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=40), NO_NUL]  # kind varchar(40)
+Language = Annotated[
+    str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$", max_length=12), NO_NUL
+]  # language varchar(12)
+Edtf = Annotated[str, StringConstraints(min_length=1, max_length=200), NO_NUL]  # *_edtf varchar(200)
+Page = Annotated[str, StringConstraints(min_length=1, max_length=100), NO_NUL]  # citations.page varchar(100)
+Url = Annotated[
+    str, StringConstraints(pattern=r"^https?://[^\s\x00-\x1f\x7f]+$", max_length=2000), NO_NUL
+]  # sources.url varchar(2000)
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=200), NO_NUL]  # work_subjects varchar(200)
+Tag = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=200), NO_NUL]  # event_tags varchar(200)
+# identifiers.value is varchar(100)
+Wikidata = Annotated[str, StringConstraints(pattern=r"^Q[1-9][0-9]*$", max_length=100), NO_NUL]
+Isbn = Annotated[str, StringConstraints(pattern=r"^97[89][0-9]{10}$", max_length=13), NO_NUL]
+Geonames = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*$", max_length=100), NO_NUL]
+NAME_KEY_LENGTH = 300  # people.name_key varchar(300): PersonIn checks it
+
+# Numbers are strict: JSON's "48.85" (a string) and true are not numbers, nor is 1800.0 a year.
+Year = Annotated[int, Field(ge=-9999, le=9999, strict=True)]
+Latitude = Annotated[float, Field(ge=-90, le=90, strict=True, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, strict=True, allow_inf_nan=False)]
 
 
 class Strict(BaseModel):
@@ -28,7 +69,7 @@ class Strict(BaseModel):
 
 
 class DateIn(Strict):
-    edtf: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    edtf: Edtf
     calendar: Calendar = "gregorian"
     end_calendar: Calendar | None = None
 
@@ -69,9 +110,9 @@ def _isbn13_ok(digits: str) -> bool:
 
 
 class Identifiers(Strict):
-    wikidata: Annotated[str, StringConstraints(pattern=r"^Q[1-9][0-9]*$")] | None = None
-    isbn: Annotated[str, StringConstraints(pattern=r"^97[89][0-9]{10}$")] | None = None
-    geonames: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*$")] | None = None
+    wikidata: Wikidata | None = None
+    isbn: Isbn | None = None
+    geonames: Geonames | None = None
 
     @field_validator("isbn")
     @classmethod
@@ -86,7 +127,7 @@ class Identifiers(Strict):
 
 class CitationIn(Strict):
     source: Slug
-    page: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    page: Page | None = None
     quote: Text | None = None
     note: Text | None = None
 
@@ -119,7 +160,7 @@ class SourceIn(RecordIn):
     type: Literal["source"]
     title: Name
     kind: Word
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    url: Url | None = None
     author: Name | None = None
     publisher: Name | None = None
     published: DateField | None = None
@@ -147,8 +188,8 @@ class PlaceIn(CitedRecordIn):
     name: Name
     kind: Word
     description: Text | None = None
-    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
-    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     parent: Slug | None = None
     names: list[PlaceNameIn] = []
 
@@ -183,6 +224,15 @@ class PersonIn(CitedRecordIn):
 
     _dates = field_validator("born", "died", mode="before")(_date_from_string)
 
+    @field_validator("name")
+    @classmethod
+    def _name_key_fits(cls, value: str) -> str:
+        # people.name_key (varchar(300)) is the name decomposed and case-folded, which can lengthen it:
+        # "ﬃ" is three letters, "ß" two. A name that long is no name, so it is refused, not cut.
+        if len(name_key(value)) > NAME_KEY_LENGTH:
+            raise ValueError(f"is longer than {NAME_KEY_LENGTH} characters once decomposed (Unicode NFKD)")
+        return value
+
     @model_validator(mode="after")
     def _born_before_death(self) -> PersonIn:
         if self.born and self.died and self.born.parsed().min_jdn > self.died.parsed().max_jdn:
@@ -210,7 +260,7 @@ class WorkIn(CitedRecordIn):
     publisher: Name | None = None
     publication_place: Slug | None = None
     language: Language | None = None
-    subjects: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = []
+    subjects: list[Subject] = []
     description: Text | None = None
 
     _dates = field_validator("published", mode="before")(_date_from_string)
@@ -247,7 +297,7 @@ class EventIn(CitedRecordIn):
     people: list[EventPersonIn] = []
     places: list[EventPlaceIn] = []
     works: list[EventWorkIn] = []
-    tags: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=200)]] = []
+    tags: list[Tag] = []
 
     _dates = field_validator("date", mode="before")(_date_from_string)
 

@@ -4,9 +4,18 @@ sends the same through the API; these name the function that refuses each."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable, Iterator, Sequence
+from typing import Annotated, Any, Literal, cast, get_args, get_origin
 
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import String
+
+from app import json
 from app.dates import DateError, parse_date
+from app.documents import NO_NUL, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
+from app.loader import validate
+from app.models import Base, name_key
 
 NON_ASCII_DIGITS = [
     "\uff11\uff19\uff11\uff17",  # fullwidth
@@ -27,3 +36,219 @@ NON_ASCII_DIGITS = [
 def test_dates_take_ascii_digits_only(edtf: str, calendar: str) -> None:
     with pytest.raises(DateError):
         parse_date(edtf, calendar)  # type: ignore[arg-type]
+
+
+# --- the record format: no NUL in any string, strict numbers, strings no longer than their columns --------
+
+# A document of each type with every field set: each string and each number in it is made hostile in turn.
+FULL_DOCUMENTS: list[dict[str, Any]] = [
+    {
+        "type": "source", "slug": "a-source", "title": "A source", "kind": "article", "url": "https://example.org/a",
+        "author": "An author", "publisher": "A publisher",
+        "published": {"edtf": "1930/1931", "calendar": "julian", "end_calendar": "gregorian"},
+        "description": "About it.", "identifiers": {"wikidata": "Q1", "isbn": "9780000000002", "geonames": "1"},
+        "citations": [{"source": "another", "page": "12", "quote": "Said.", "note": "A note."}], "notes": "Notes.",
+    },
+    {
+        "type": "place", "slug": "a-place", "name": "A place", "kind": "city", "description": "About it.",
+        "latitude": 48.85, "longitude": 2.35, "parent": "france",
+        "names": [{"name": "Old", "language": "fr", "from_year": 1800, "to_year": 1900, "note": "A note."}],
+        "citations": [{"source": "a-source"}],
+    },
+    {
+        "type": "person", "slug": "a-person", "name": "A person",
+        "aliases": [{"name": "Alias", "kind": "pseudonym", "language": "ru"}], "born": "1879",
+        "died": {"edtf": "1940-08-21"}, "birth_place": "a-place", "death_place": "another-place",
+        "description": "About them.", "citations": [{"source": "a-source"}],
+    },
+    {
+        "type": "work", "slug": "a-work", "title": "A work", "kind": "book",
+        "creators": [{"person": "a-person", "role": "translator"}], "published": "1930", "publisher": "A publisher",
+        "publication_place": "a-place", "language": "en", "subjects": ["exile"], "description": "About it.",
+        "citations": [{"source": "a-source"}],
+    },
+    {
+        "type": "event", "slug": "an-event", "title": "An event", "summary": "What happened.", "kind": "lecture",
+        "date": "1932-11-27", "part_of": "another-event", "people": [{"person": "a-person", "role": "subject"}],
+        "places": [{"place": "a-place", "role": "origin"}], "works": [{"work": "a-work", "role": "outcome"}],
+        "tags": ["exile"], "citations": [{"source": "a-source"}],
+    },
+]  # fmt: skip
+
+
+def leaves(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from leaves(item, (*path, index))
+    else:
+        yield path, value
+
+
+def replaced(document: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return cast(dict[str, Any], copy)
+
+
+def location(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(path))
+
+
+def refused_at(document: dict[str, Any]) -> list[str]:
+    _records, errors = validate([document])
+    return [error.field for error in errors]
+
+
+@pytest.mark.parametrize("document", FULL_DOCUMENTS, ids=lambda d: d["type"])
+def test_the_full_documents_are_valid(document: dict[str, Any]) -> None:
+    assert refused_at(document) == []
+    assert not any(value is None for _path, value in leaves(document))
+
+
+def string_leaves() -> list[tuple[dict[str, Any], tuple[str | int, ...], str]]:
+    return [
+        (document, path, value)
+        for document in FULL_DOCUMENTS
+        for path, value in leaves(document)
+        if isinstance(value, str) and path != ("type",)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "value"), string_leaves(), ids=[f"{d['type']}.{location(p)}" for d, p, _v in string_leaves()]
+)
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_no_string_of_the_format_holds_a_nul(
+    document: dict[str, Any], path: tuple[str | int, ...], value: str, where: str
+) -> None:
+    hostile = {"start": "\x00" + value, "middle": value[:1] + "\x00" + value[1:], "end": value + "\x00"}[where]
+    errors = refused_at(replaced(document, path, hostile))
+    assert errors, f"{location(path)} = {hostile!r} was accepted"
+    # Named at the string itself (a date string is read as the object's edtf, a calendar is a choice).
+    assert any(error.startswith(location(path)) for error in errors), errors
+
+
+def number_leaves() -> list[tuple[dict[str, Any], tuple[str | int, ...], int | float]]:
+    return [
+        (document, path, value)
+        for document in FULL_DOCUMENTS
+        for path, value in leaves(document)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "number"), number_leaves(), ids=[f"{d['type']}.{location(p)}" for d, p, _v in number_leaves()]
+)
+def test_numbers_are_strict(document: dict[str, Any], path: tuple[str | int, ...], number: float) -> None:
+    wrong: list[Any] = [str(number), True, False, [number], {"value": number}, f"{number}\x00", float("nan")]
+    wrong += [float("inf"), float("-inf"), 10**400, -(10**400)]
+    if isinstance(number, int):
+        wrong += [float(number), number + 0.5]
+    for value in wrong:
+        assert refused_at(replaced(document, path, value)) == [location(path)], f"{location(path)} = {value!r}"
+    assert refused_at(replaced(document, path, number)) == []
+
+
+def test_every_string_field_refuses_nul() -> None:
+    """Structurally, so that a field added later cannot forget it: each str in the models' annotations
+    is an Annotated[str, ..., NO_NUL] (or a Literal, whose choices hold no NUL)."""
+    missing: list[str] = []
+
+    def check(annotation: Any, where: str, metadata: Sequence[Any] = ()) -> None:
+        if annotation is str:
+            if NO_NUL not in metadata:
+                missing.append(where)
+        elif get_origin(annotation) is Annotated:
+            check(get_args(annotation)[0], where, [*metadata, *get_args(annotation)[1:]])
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            check_model(annotation)
+        elif get_origin(annotation) is not Literal:
+            for argument in get_args(annotation):
+                check(argument, where)
+
+    seen: set[type[BaseModel]] = set()
+
+    def check_model(model: type[BaseModel]) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            check(info.annotation, f"{model.__name__}.{name}", info.metadata)
+
+    for model in (SourceIn, PlaceIn, PersonIn, WorkIn, EventIn):
+        check_model(model)
+    assert len(seen) > 10
+    assert missing == []
+
+
+def letters(n: int) -> str:
+    return "x" * n
+
+
+def url(n: int) -> str:
+    return "https://" + "x" * (n - 8)
+
+
+def language(n: int) -> str:
+    return ("en" + "-ab" * n)[:n]
+
+
+# Every string column a document is written to: (document, field, table, column, a valid value of n characters).
+COLUMNS: list[tuple[int, tuple[str | int, ...], str, str, Callable[[int], str]]] = [
+    (0, ("slug",), "records", "slug", letters), (4, ("slug",), "slug_redirects", "slug", letters),
+    (4, ("slug",), "revisions", "slug", letters), (0, ("title",), "sources", "title", letters),
+    (0, ("kind",), "sources", "kind", letters), (0, ("url",), "sources", "url", url),
+    (0, ("author",), "sources", "author", letters), (0, ("publisher",), "sources", "publisher", letters),
+    (0, ("published", "edtf"), "sources", "published_edtf", lambda n: "1" * n),
+    (0, ("identifiers", "wikidata"), "identifiers", "value", lambda n: "Q" + "9" * (n - 1)),
+    (0, ("identifiers", "geonames"), "identifiers", "value", lambda n: "9" * n),
+    (0, ("identifiers", "isbn"), "identifiers", "value", lambda n: "978" + "0" * (n - 3)),
+    (0, ("citations", 0, "source"), "records", "slug", letters),
+    (0, ("citations", 0, "page"), "citations", "page", letters),
+    (1, ("name",), "places", "name", letters), (1, ("kind",), "places", "kind", letters),
+    (1, ("parent",), "records", "slug", letters), (1, ("names", 0, "name"), "place_names", "name", letters),
+    (1, ("names", 0, "language"), "place_names", "language", language),
+    (2, ("name",), "people", "name", letters), (2, ("name",), "people", "name_key", letters),
+    (2, ("aliases", 0, "name"), "person_aliases", "name", letters),
+    (2, ("aliases", 0, "language"), "person_aliases", "language", language),
+    (2, ("born",), "people", "born_edtf", lambda n: "1" * n), (2, ("birth_place",), "records", "slug", letters),
+    (3, ("title",), "works", "title", letters), (3, ("kind",), "works", "kind", letters),
+    (3, ("publisher",), "works", "publisher", letters), (3, ("language",), "works", "language", language),
+    (3, ("subjects", 0), "work_subjects", "subject", letters),
+    (3, ("creators", 0, "person"), "records", "slug", letters),
+    (4, ("title",), "events", "title", letters), (4, ("kind",), "events", "kind", letters),
+    (4, ("date",), "events", "date_edtf", lambda n: "1" * n), (4, ("tags", 0), "event_tags", "tag", letters),
+    (4, ("people", 0, "person"), "records", "slug", letters), (4, ("part_of",), "records", "slug", letters),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "table", "column", "make"), COLUMNS,
+    ids=[f"{FULL_DOCUMENTS[d]['type']}.{location(p)}->{t}.{c}" for d, p, t, c, _m in COLUMNS],
+)  # fmt: skip
+def test_no_string_is_longer_than_its_column(
+    document: int, path: tuple[str | int, ...], table: str, column: str, make: Callable[[int], str]
+) -> None:
+    """A value one character wider than its column is refused by validation: the database never is
+    what refuses a value (PostgreSQL would answer an error, SQLite would store it)."""
+    column_type = Base.metadata.tables[table].columns[column].type
+    assert isinstance(column_type, String) and isinstance(column_type.length, int)
+    width = column_type.length
+    assert len(make(width + 1)) == width + 1
+    errors = refused_at(replaced(FULL_DOCUMENTS[document], path, make(width + 1)))
+    assert any(error == location(path) or error.startswith(f"{location(path)}.") for error in errors), errors
+
+
+def test_a_person_name_whose_key_outgrows_its_column_is_refused() -> None:
+    person = FULL_DOCUMENTS[2]
+    assert name_key("\ufb03" * 100) == "ffi" * 100  # 100 characters, a key of 300: taken
+    assert refused_at(replaced(person, ("name",), "\ufb03" * 100)) == []
+    assert refused_at(replaced(person, ("name",), "\ufb03" * 101)) == ["name"]
+    assert refused_at(replaced(person, ("name",), "\ufdfa" * 20)) == ["name"]  # one character, 18 in the key
