@@ -9,6 +9,7 @@ the revision history and the data version behave as for an import. Problems are 
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, text, update
@@ -65,17 +66,25 @@ class Current:
             raise Problem(410, f"the {self.type} {self.slug!r} was deleted; POST to its restore URL brings it back")
         return self
 
-    def check(self, if_match: str | None) -> Current:
-        """If-Match must name the current revision (its ETag): 428 without it, 412 when stale."""
+    def check(self, if_match: str | None, if_none_match: str | None = None) -> Current:
+        """If-Match must name the current revision (its ETag): 428 without it, 412 when stale. If-None-Match
+        must not (RFC 9110 13.1.2): `*`, or a tag naming the current revision, is a 412 whatever If-Match says."""
         if if_match is None:
             raise Problem(428, "this write needs If-Match with the record's current ETag (GET it first)")
-        tags = [tag.strip() for tag in if_match.split(",")]  # strong comparison: a W/ tag never matches
         current = f'"{self.revision}"'
-        if "*" not in tags and self.revision not in map(_revision_of, tags):
+        tags = [tag.strip() for tag in if_match.split(",")]  # strong comparison: a W/ tag never matches
+        if tags != ["*"] and self.revision not in map(_revision_of, tags):
             raise Problem(
                 412, f"the {self.type} {self.slug!r} is at revision {self.revision}; If-Match named {if_match}",
                 headers={"ETag": current},
             )  # fmt: skip
+        if if_none_match is not None:
+            tags = [tag.strip() for tag in if_none_match.split(",")]  # weak comparison: W/ is ignored
+            if tags == ["*"] or self.revision in (_revision_of(tag.removeprefix("W/")) for tag in tags):
+                raise Problem(
+                    412, f"If-None-Match names the {self.type} {self.slug!r} as it is (revision {self.revision}): "
+                    "the write is refused", headers={"ETag": current},
+                )  # fmt: skip
         return self
 
     def document(self, session: Session) -> dict[str, Any]:
@@ -88,12 +97,16 @@ class Current:
         _documents_before(session, [Existing(self.id, None, self.revision, self.deleted, False)], utcnow())
 
 
+# The strong ETags of a record, exactly as they are issued: its revision, then the representation
+# (app.routers.common.record_validators: "3", "3.ld", "3.geojson"), then "-gzip" when the answer was
+# compressed (app.main.Compression). Anything else names no revision: "03", "3.bogus", "³".
+RECORD_ETAG = re.compile(r'"([1-9][0-9]{0,17})(?:\.(?:ld|geojson))?(?:-gzip)?"')
+
+
 def _revision_of(tag: str) -> int | None:
     """The revision a strong ETag of a record names: "3", "3-gzip", "3.ld", "3.geojson-gzip"."""
-    if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"':
-        return None
-    number = tag[1:-1].removesuffix("-gzip").split(".")[0]
-    return int(number) if number.isdigit() and len(number) < 12 else None
+    match = RECORD_ETAG.fullmatch(tag)
+    return int(match[1]) if match else None
 
 
 def _typed(record_type: str, body: Any) -> dict[str, Any]:
@@ -144,17 +157,35 @@ def create(session: Session, record_type: str, body: Any, author: str) -> str:
     return str(document["slug"])
 
 
-def replace(session: Session, record_type: str, slug: str, body: Any, if_match: str | None, author: str) -> str:
+def replace(
+    session: Session,
+    record_type: str,
+    slug: str,
+    body: Any,
+    if_match: str | None,
+    author: str,
+    *,
+    if_none_match: str | None = None,
+) -> str:
     """The whole record replaced (PUT); a different `slug` in the body renames it."""
-    current = Current(session, record_type, slug).live().check(if_match)
+    current = Current(session, record_type, slug).live().check(if_match, if_none_match)
     document = _typed(record_type, body)
     document.setdefault("slug", slug)
     return _rewrite(session, current, document, author)
 
 
-def patch(session: Session, record_type: str, slug: str, body: Any, if_match: str | None, author: str) -> str:
+def patch(
+    session: Session,
+    record_type: str,
+    slug: str,
+    body: Any,
+    if_match: str | None,
+    author: str,
+    *,
+    if_none_match: str | None = None,
+) -> str:
     """Fields changed by a JSON merge patch (RFC 7396) of the current document (PATCH)."""
-    current = Current(session, record_type, slug).live().check(if_match)
+    current = Current(session, record_type, slug).live().check(if_match, if_none_match)
     if not isinstance(body, dict):
         raise Problem(422, f"a merge patch is a JSON object, not {type(body).__name__}")
     document = merge_patch(current.document(session), body)
@@ -261,12 +292,19 @@ def _without_references(document: dict[str, Any], target: Ref) -> dict[str, Any]
 
 
 def remove(
-    session: Session, record_type: str, slug: str, if_match: str | None, author: str, *, unlink: bool = False
+    session: Session,
+    record_type: str,
+    slug: str,
+    if_match: str | None,
+    author: str,
+    *,
+    unlink: bool = False,
+    if_none_match: str | None = None,
 ) -> None:
     """Delete a record: 409 naming the records that link to it, unless `unlink` removes those links
     first (each linking record gets a new revision). The deleted record keeps its `records` row as a
     tombstone (410) and its history; its own rows and links go (app/models.py)."""
-    current = Current(session, record_type, slug).live().check(if_match)
+    current = Current(session, record_type, slug).live().check(if_match, if_none_match)
     linking = referrers(session, current)
     if linking and not unlink:
         named = ", ".join(f"{t} {s!r}" for _i, t, s in linking[:SHOWN_REFERRERS])

@@ -14,8 +14,10 @@ from sqlalchemy import String
 from app import json
 from app.dates import DateError, parse_date
 from app.documents import NO_NUL, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
+from app.errors import Problem
 from app.loader import validate
 from app.models import Base, name_key
+from app.writes import Current, _revision_of
 
 NON_ASCII_DIGITS = [
     "\uff11\uff19\uff11\uff17",  # fullwidth
@@ -252,3 +254,50 @@ def test_a_person_name_whose_key_outgrows_its_column_is_refused() -> None:
     assert refused_at(replaced(person, ("name",), "\ufb03" * 100)) == []
     assert refused_at(replaced(person, ("name",), "\ufb03" * 101)) == ["name"]
     assert refused_at(replaced(person, ("name",), "\ufdfa" * 20)) == ["name"]  # one character, 18 in the key
+
+
+# --- If-Match and If-None-Match on writes ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tag", "revision"),
+    [
+        ('"4"', 4), ('"4-gzip"', 4), ('"4.ld"', 4), ('"4.ld-gzip"', 4), ('"4.geojson"', 4), ('"4.geojson-gzip"', 4),
+        ('"123456789012"', 123456789012),
+        ('"04"', None), ('"0"', None), ('"4.bogus"', None), ('"4.ld.ld"', None), ('"4-gzip-gzip"', None),
+        ('"4-gzip.ld"', None), ('"4."', None), ('"4.json"', None), ('W/"4"', None), ("4", None), ('"4', None),
+        ('4"', None), ('"+4"', None), ('"-4"', None), ('" 4"', None), ('"4 "', None), ('"4"x', None), ('""', None),
+        ('"\xb9"', None), ('"\xb2"', None), ('"4\xb9"', None), ('"\u0664"', None), ('"\uff14"', None), ('"4\n"', None),
+        ('"99999999999999999999999"', None), ('"*"', None), ("*", None), ('"abc"', None), ('"d4.json"', None),
+    ],
+)  # fmt: skip
+def test_if_match_names_a_revision_only_by_an_etag_the_api_issues(tag: str, revision: int | None) -> None:
+    assert _revision_of(tag) == revision
+
+
+class FakeCurrent(Current):
+    def __init__(self, revision: int) -> None:  # no database: check() reads only these
+        self.type, self.slug, self.id, self.revision, self.deleted = "event", "an-event", 1, revision, False
+
+
+@pytest.mark.parametrize(
+    ("if_match", "if_none_match", "status"),
+    [
+        (None, None, 428), ('"4"', None, None), ("*", None, None), ('"3", "4"', None, None), ('"3"', None, 412),
+        ('W/"4"', None, 412), ("*x", None, 412), ("W/*", None, 412), ('"3", *', None, 412), ('"04"', None, 412),
+        ('"4"', "*", 412), ('"4"', '"4"', 412), ('"4"', 'W/"4"', 412), ('"4"', '"4-gzip"', 412),
+        ('"4"', '"4.ld"', 412), ('"4"', '"3", W/"4.geojson-gzip"', 412), ("*", "*", 412), (None, "*", 428),
+        ('"4"', '"3"', None), ('"4"', 'W/"3"', None), ('"4"', '"5", "abc"', None), ('"4"', "*x", None),
+        ('"4"', "", None), ('"4"', '"04"', None), ('"4"', 'W/"d4.json"', None),
+    ],
+)  # fmt: skip
+def test_preconditions_of_a_write(if_match: str | None, if_none_match: str | None, status: int | None) -> None:
+    """RFC 9110 13.1: If-Match compares strongly (and must be there: 428); If-None-Match compares weakly,
+    and a write whose If-None-Match names the record as it is (or is `*`) fails, whatever If-Match says."""
+    current = FakeCurrent(4)
+    if status is None:
+        assert current.check(if_match, if_none_match) is current
+    else:
+        with pytest.raises(Problem) as refused:
+            current.check(if_match, if_none_match)
+        assert refused.value.status == status

@@ -238,10 +238,10 @@ def _add_record_routes(collection: str, record_type: str) -> None:
             caller = authenticate(primary_db(request), request.headers.get("authorization"), "write")
             parse_query(request, NoQuery)
             body = await read_json(request, patch=patch)
-            if_match = request.headers.get("if-match")
+            if_match, if_none_match = request.headers.get("if-match"), request.headers.get("if-none-match")
             new_slug = await run_write(
                 request, caller, f"{record_type}/{slug}",
-                lambda s: change(s, record_type, slug, body, if_match, caller.name),
+                lambda s: change(s, record_type, slug, body, if_match, caller.name, if_none_match=if_none_match),
             )  # fmt: skip
             return await _record_answer(request, record_type, new_slug, 200)
 
@@ -253,10 +253,12 @@ def _add_record_routes(collection: str, record_type: str) -> None:
     async def delete(request: Request, slug: SlugPath) -> Response:
         caller = authenticate(primary_db(request), request.headers.get("authorization"), "write")
         query = parse_query(request, DeleteQuery)
-        if_match = request.headers.get("if-match")
+        if_match, if_none_match = request.headers.get("if-match"), request.headers.get("if-none-match")
         await run_write(
             request, caller, f"{record_type}/{slug}",
-            lambda s: writes.remove(s, record_type, slug, if_match, caller.name, unlink=query.unlink), status=204,
+            lambda s: writes.remove(
+                s, record_type, slug, if_match, caller.name, unlink=query.unlink, if_none_match=if_none_match
+            ), status=204,
         )  # fmt: skip
         return Response(status_code=204)
 
