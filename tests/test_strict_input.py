@@ -4,6 +4,10 @@ sends the same through the API; these name the function that refuses each."""
 
 from __future__ import annotations
 
+import io
+import json as stdlib_json
+import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, Literal, cast, get_args, get_origin
 
@@ -11,10 +15,11 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import String
 
-from app import json
+from app import importer, json
 from app.dates import DateError, parse_date
 from app.documents import NO_NUL, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
 from app.errors import Problem
+from app.generate import generate
 from app.loader import validate
 from app.models import Base, name_key
 from app.writes import Current, _revision_of
@@ -301,3 +306,61 @@ def test_preconditions_of_a_write(if_match: str | None, if_none_match: str | Non
         with pytest.raises(Problem) as refused:
             current.check(if_match, if_none_match)
         assert refused.value.status == status
+
+
+# --- imports: JSON arrays cut into records, each parsed as a write body is -----------------------------
+
+IMPORT_CASES: list[tuple[bytes, list[Any] | str]] = [
+    (b"[]", []), (b" [ ]\n", []), (b"[1, 2]", [1, 2]),
+    (b'[{"a": "x]}\\"["}, {"b": [1,[2]]}]', [{"a": 'x]}"['}, {"b": [1, [2]]}]),
+    (b'[ "a\\\\\\"b" ]', ['a\\"b']), (b'["a\\\\"]', ["a\\"]), (b'["\\ud83d\\ude00"]', ["\U0001f600"]),
+    (b'[{"a": "x"} , \n {"b": 2}\n]\n', [{"a": "x"}, {"b": 2}]),
+    (b"[" + b"[" * 32 + b"]" * 32 + b"]", stdlib_json.loads("[" * 33 + "]" * 33)),  # 32 deep: taken
+    (b"[", "ends inside a record"), (b"[1", "ends inside a record"), (b"[1,]", "not valid JSON"),
+    (b"[,]", "not valid JSON"), (b"[1 2]", "not valid JSON"), (b"[{}]x", "more after its end"),
+    (b"[{}][]", "more after its end"), (b'{"item": []}', "expected a JSON array"), (b"", "expected a JSON array"),
+    (b" \n", "expected a JSON array"), (b"\xef\xbb\xbf[]", "expected a JSON array"),
+    (b'["\\ud800"]', "no low surrogate"), (b'[{"a": "x\\udc00y"}]', "not valid JSON"),
+    (b'[{"\\ud800": 1}]', "not valid JSON"), (b'["\\ud800\\ud800"]', "not valid JSON"), (b"[NaN]", "not valid JSON"),
+    (b"[1e400]", "not valid JSON"), (b'["\xc3\x28"]', "not valid JSON"), (b'["\xed\xa0\x80"]', "not valid JSON"),
+    (b'[{"a": 1]]', "not valid JSON"), (b'[{"a": "never ends]', "a string never ends"),
+    (b"[" * 100_000, "nests deeper than 32"), (b"[" + b'{"a": ' * 100_000, "nests deeper than 32"),
+    (b"[" + b"[" * 33 + b"]" * 33 + b"]", "nests deeper than 32"),
+    (b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]", "nests deeper than 32"),
+    (b'[{"a": 1}, ' + b"[" * 40 + b"]" * 40 + b"]", "nests deeper than 32"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 2**20])
+@pytest.mark.parametrize(("body", "expected"), IMPORT_CASES, ids=lambda v: ascii(v)[:30])
+def test_json_array_imports(monkeypatch: pytest.MonkeyPatch, body: bytes, expected: Any, chunk: int) -> None:
+    monkeypatch.setattr(importer, "CHUNK", chunk)  # records and strings across every boundary
+    if isinstance(expected, str):
+        with pytest.raises(ValueError, match=re.escape(expected)):
+            list(importer.read_records(io.BytesIO(body), ndjson=False))
+    else:
+        assert list(importer.read_records(io.BytesIO(body), ndjson=False)) == expected
+
+
+def test_deep_nesting_is_refused_before_anything_is_built() -> None:
+    """Within a millisecond or so, however deep: the scanner stops at level 33."""
+    for body in (b"[" * 1_000_000, b"[" + b'{"a": ' * 1_000_000, b"[" + b"[" * 500_000 + b"]" * 500_000 + b"]"):
+        started = time.perf_counter()
+        prepared, issues = importer.prepare_stream(io.BytesIO(body), ndjson=False)
+        assert time.perf_counter() - started < 0.5
+        assert prepared == [] and [issue.field for issue in issues] == ["(json)"]
+        assert "nests deeper than 32" in issues[0].reason
+
+
+@pytest.mark.parametrize("chunk", [7, 100, 2**20])
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+@pytest.mark.parametrize("indent", [None, 2])
+def test_imports_read_what_was_written(
+    monkeypatch: pytest.MonkeyPatch, chunk: int, ensure_ascii: bool, indent: int | None
+) -> None:
+    """Generated records, dumped in several styles: read back as the whole array's parse reads them."""
+    monkeypatch.setattr(importer, "CHUNK", chunk)
+    records = [record for batch in generate(300, 7) for record in batch]
+    records += [{"odd": 'a "quoted" \\ back]slash [ { }', "nested": [[{"x": [1.5, -2e-3, None, True]}]]}]
+    body = stdlib_json.dumps(records, ensure_ascii=ensure_ascii, indent=indent).encode()
+    assert list(importer.read_records(io.BytesIO(body), ndjson=False)) == json.loads(body)
