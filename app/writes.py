@@ -34,6 +34,7 @@ from app.loader import (
     _insert_many,
     bump_data_version,
     load_records,
+    validate,
 )
 from app.models import COLLECTIONS, utcnow
 
@@ -140,9 +141,18 @@ def _load(session: Session, document: dict[str, Any], author: str, action: str =
         raise _invalid(exc.errors, 409 if exc.conflict or action == "restore" else 422) from None
 
 
+def _validated(document: dict[str, Any]) -> dict[str, Any]:
+    """The document, once valid (422 naming its fields): checked before its slug is looked up or
+    taken, so that no slug the format refuses (a NUL, past varchar(100)) ever reaches the database."""
+    _records, errors = validate([document])
+    if errors:
+        raise _invalid(errors)
+    return document
+
+
 def create(session: Session, record_type: str, body: Any, author: str) -> str:
     """A new record; 409 when the slug is taken (by a live or a deleted record)."""
-    document = _typed(record_type, body)
+    document = _validated(_typed(record_type, body))
     slug = document.get("slug")
     if isinstance(slug, str):
         taken = session.execute(
@@ -211,7 +221,7 @@ def merge_patch(target: Any, patch: Any, depth: int = 0) -> Any:
 
 
 def _rewrite(session: Session, current: Current, document: dict[str, Any], author: str) -> str:
-    new_slug = document.get("slug")
+    new_slug = _validated(document).get("slug")
     if isinstance(new_slug, str) and new_slug != current.slug:
         current.keep_unrecorded(session)  # before the rename: the snapshot keeps the old slug
         _rename(session, current, new_slug)

@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal, cast, get_args, get_origin
 import pytest
 from pydantic import BaseModel
 from sqlalchemy import String
+from sqlalchemy.orm import Session
 
-from app import importer, json
+from app import importer, json, writes
 from app.dates import DateError, parse_date
 from app.documents import NO_NUL, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
 from app.errors import Problem
@@ -364,3 +365,25 @@ def test_imports_read_what_was_written(
     records += [{"odd": 'a "quoted" \\ back]slash [ { }', "nested": [[{"x": [1.5, -2e-3, None, True]}]]}]
     body = stdlib_json.dumps(records, ensure_ascii=ensure_ascii, indent=indent).encode()
     assert list(importer.read_records(io.BytesIO(body), ndjson=False)) == json.loads(body)
+
+
+# --- writes validate the document before its slug is looked up or taken ---------------------------------
+
+
+class NoDatabase:
+    """A session that fails the test if it is used: the write must be refused before any statement."""
+
+    def execute(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("the database was queried before the document was validated")
+
+
+@pytest.mark.parametrize("slug", ["a\x00b", "x" * 101, "x" * 200, "Not A Slug", "a/../b"], ids=ascii)
+def test_a_slug_the_format_refuses_never_reaches_the_database(slug: str) -> None:
+    event = {**{k: v for k, v in FULL_DOCUMENTS[4].items() if k != "type"}, "slug": slug}
+    with pytest.raises(Problem) as created:
+        writes.create(cast(Session, NoDatabase()), "event", event, "an-editor")
+    with pytest.raises(Problem) as renamed:
+        writes._rewrite(cast(Session, NoDatabase()), FakeCurrent(4), {"type": "event", **event}, "an-editor")
+    for refused in (created.value, renamed.value):
+        assert refused.status == 422
+        assert [p["name"] for p in refused.invalid_params or []] == ["slug"]
