@@ -6,15 +6,17 @@ documents as well. Everything is validated before anything is written (`app.load
 one transaction): all or nothing.
 
 A JSON array is cut into its items by a scanner (`array_items`) that only finds where each item
-ends - strings skipped, brackets counted - and refuses nesting deeper than MAX_DEPTH as soon as it
-sees it, before anything is built: 100,000 `[` cost it nothing. Each item is then parsed on its own
-by the JSON parser that parses NDJSON lines and write bodies (orjson), so that every way in reads
-JSON alike: invalid UTF-8, a lone surrogate escape ("\\ud800"), NaN or a number too large for a double
-are errors, never silently replaced.
+ends - strings skipped, brackets counted, by regular expressions - and refuses nesting deeper than
+MAX_DEPTH as soon as it sees it, before anything is built: 100,000 `[` cost it nothing (an NDJSON
+line is checked the same way, by `too_deep`). Each item is then parsed on its own by the JSON parser
+that parses NDJSON lines and write bodies (orjson), so that every way in reads JSON alike: invalid
+UTF-8, a lone surrogate escape ("\\ud800"), NaN or a number too large for a double are errors, never
+silently replaced (ijson's C backend, used before, read "\\ud800" as "?").
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from typing import IO, Any
@@ -27,22 +29,56 @@ MAX_DEPTH = 32  # arrays and objects within one another in a record; a record do
 CHUNK = 2**20  # bytes read at a time (more when one item is larger)
 
 _SPACE = re.compile(rb"[ \t\r\n]*")  # JSON's white space
-_STRUCTURE = re.compile(rb'["\[\]{},]')  # in an item, what opens a string or changes the depth
-_STRING_REST = re.compile(rb'[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)  # a string, after its opening quote
+_STRING = rb'"(?>[^"\\]++|\\.)*+"'
 
 
-def _nested(depth: int) -> re.Pattern[bytes]:
-    """An array or object (its brackets' kinds unchecked) nesting at most `depth` deep, strings
-    skipped: one record found in one call of the regex engine, where _item_end takes a Python step
-    per string and bracket (ten times slower). Atomic and possessive: it never backtracks."""
-    string = rb'"(?>[^"\\]++|\\.)*+"'
-    level = rb'[\[{](?>[^"\[\]{}]++|' + string + rb")*+[\]}]"
-    for _ in range(depth - 1):
-        level = rb'[\[{](?>[^"\[\]{}]++|' + string + rb"|" + level + rb")*+[\]}]"
-    return re.compile(level, re.DOTALL)
+@functools.cache
+def _contents(levels: int) -> re.Pattern[bytes]:
+    """What an array or object holds, as far as it goes without nesting more than `levels` deeper:
+    anything but brackets and quotes, whole strings, and arrays or objects (their brackets' kinds
+    unchecked) that nest at most `levels` deep. Atomic and possessive: it never backtracks. One
+    call of the regex engine skips what would take a Python step per string and bracket."""
+    inner = rb'(?>[^"\[\]{}]++|' + _STRING + rb")*+"
+    for _ in range(levels):
+        inner = rb'(?>[^"\[\]{}]++|' + _STRING + rb"|[\[{]" + inner + rb"[\]}])*+"
+    return re.compile(inner, re.DOTALL)
 
 
-_RECORD = _nested(MAX_DEPTH)
+@functools.cache
+def _nested(levels: int) -> re.Pattern[bytes]:
+    """One array or object nesting at most `levels` deep."""
+    return re.compile(rb"[\[{]" + _contents(levels - 1).pattern + rb"[\]}]", re.DOTALL)
+
+
+_SCALAR = re.compile(rb'(?>[^"\[\]{},]++|' + _STRING + rb")*+", re.DOTALL)  # up to a , ] or bracket
+
+
+def too_deep(data: bytes) -> int | None:
+    """Where the JSON value `data` first nests deeper than MAX_DEPTH (an offset), or None: checked
+    before it is parsed (NDJSON lines, write bodies), so that nothing that deep is ever built - orjson
+    would build 1,024 levels, and Python's repr of that is a RecursionError. One regex match per
+    level it goes down or up, whatever the length."""
+    if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return None  # the usual case: too few brackets to nest that deep
+    depth, pos = 0, 0
+    while True:
+        pos = _match(_contents(MAX_DEPTH - depth), data, pos)
+        if pos == len(data) or data[pos] == ord('"'):  # the end, or a string that never ends
+            return None
+        if data[pos] in b"[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return pos
+        elif (depth := depth - 1) < 0:
+            return None  # more closed than opened: the parser says so
+        pos += 1
+
+
+def _match(pattern: re.Pattern[bytes], data: bytes, pos: int) -> int:
+    """Where `pattern`, which matches the empty string too, ends when matched at `pos`."""
+    found = pattern.match(data, pos)
+    assert found is not None
+    return found.end()
 
 
 def read_records(stream: IO[bytes], *, ndjson: bool) -> Iterator[Any]:
@@ -50,6 +86,8 @@ def read_records(stream: IO[bytes], *, ndjson: bool) -> Iterator[Any]:
     if ndjson:
         for number, line in enumerate(stream, 1):
             if line.strip():
+                if (at := too_deep(line)) is not None:
+                    raise ValueError(f"line {number}: nests deeper than {MAX_DEPTH} arrays or objects (at byte {at})")
                 try:
                     yield json.loads(line)
                 except ValueError as exc:
@@ -108,7 +146,8 @@ def array_items(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
         source.pos += 1
     else:
         while True:
-            source.next_byte()  # past the white space before the item
+            if not source.next_byte():  # (past the white space before the item)
+                raise ValueError(f"not a valid JSON array of records: it ends inside the array {source.at()}")
             start = source.pos
             end = _item_end(source)
             yield source.base + start, source.data[start:end]
@@ -127,46 +166,32 @@ def array_items(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 def _item_end(source: _Input) -> int:
     """Where the item at `source.pos` ends: after its closing bracket, or (any other value) before the
-    `,` or `]` that follows it. Only the depth is checked here; the parser checks the rest. A record
-    read whole and no deeper than MAX_DEPTH is found by _RECORD; the steps below find the others'
-    ends, or what is wrong with them, reading more input as they need it."""
-    record = _RECORD.match(source.data, source.pos)
-    if record is not None:
-        return record.end()
-    depth, pos = 0, source.pos
-    while True:
-        found = _STRUCTURE.search(source.data, pos)
-        if found is None:
-            pos = len(source.data)
+    `,` or `]` that follows it, reading more input as it needs. Only the depth is checked here; the
+    parser checks the rest. A Python step per level and per read at most: a record read whole is
+    one match, however long."""
+    start = source.pos
+    if source.data[start : start + 1] not in (b"[", b"{"):  # a string, a number, ... (not a record)
+        while (end := _match(_SCALAR, source.data, start)) == len(source.data) or source.data[end] == ord('"'):
             if not source.more():
-                raise ValueError(f"not a valid JSON array of records: it ends inside a record {source.at(pos)}")
-            if (record := _RECORD.match(source.data, source.pos)) is not None:
-                return record.end()  # the whole of it is read now
-            continue
-        char = source.data[found.start()]
-        if char == ord('"'):
-            string = _STRING_REST.match(source.data, found.end())
-            while string is None:  # the string goes on past what was read
-                if not source.more():
-                    raise ValueError(
-                        f"not a valid JSON array of records: a string never ends {source.at(found.start())}"
-                    )
-                string = _STRING_REST.match(source.data, found.end())
-            pos = string.end()
-        elif char in b"[{":
+                return end
+        return end
+    if (record := _nested(MAX_DEPTH).match(source.data, start)) is not None:
+        return record.end()  # the usual case
+    depth, pos = 1, start + 1
+    while True:
+        pos = _match(_contents(MAX_DEPTH - depth), source.data, pos)
+        if pos == len(source.data) or source.data[pos] == ord('"'):  # the end of what was read
+            if not source.more():
+                problem = "a string never ends" if pos < len(source.data) else "it ends inside a record"
+                raise ValueError(f"not a valid JSON array of records: {problem} {source.at(pos)}")
+            continue  # on from the same place, at the same depth
+        if source.data[pos] in b"[{":
             depth += 1
             if depth > MAX_DEPTH:
-                raise ValueError(f"a record nests deeper than {MAX_DEPTH} arrays or objects {source.at(found.start())}")
-            pos = found.end()
-        elif depth == 0:  # `]`, `}` or `,` after a value that is not an array or object
-            return found.start()
-        elif char == ord(","):
-            pos = found.end()
-        else:
-            depth -= 1
-            if depth == 0:
-                return found.end()
-            pos = found.end()
+                raise ValueError(f"a record nests deeper than {MAX_DEPTH} arrays or objects {source.at(pos)}")
+        elif (depth := depth - 1) == 0:
+            return pos + 1
+        pos += 1
 
 
 def prepare_stream(

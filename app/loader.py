@@ -131,8 +131,17 @@ def read_file(path: Path) -> list[Any]:
 
 def _describe(raw: Any) -> str:
     if isinstance(raw, dict):
-        return f"{raw.get('type', '?')} {raw.get('slug', '?')!r}"
+        return f"{_shown(raw.get('type', '?'), 20)} {_shown(raw.get('slug', '?'), 100, quoted=True)}"
     return "not an object"
+
+
+def _shown(value: Any, length: int, *, quoted: bool = False) -> str:
+    """A field of an invalid record, for its description: never the repr of an array or object (it
+    may be large, or nest deep enough to exhaust the stack)."""
+    if isinstance(value, dict | list):
+        return "(an object)" if isinstance(value, dict) else "(an array)"
+    shown = repr(value) if quoted or not isinstance(value, str) else value
+    return shown if len(shown) <= length else f"{shown[: length - 3]}..."
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

@@ -116,9 +116,18 @@ def _typed(record_type: str, body: Any) -> dict[str, Any]:
         raise Problem(422, f"the body must be a JSON object (a {record_type} record), not {type(body).__name__}")
     document: dict[str, Any] = {"type": record_type, **body}
     if document["type"] != record_type:
-        reason = f"this URL takes {record_type} records, not {document['type']!r}"
+        reason = f"this URL takes {record_type} records, not {_shown(document['type'])}"
         raise _invalid([LoadIssue(None, record_type, "type", reason)])
     return document
+
+
+def _shown(value: Any) -> str:
+    """A value from a body, for a message: a string or a number (shortened), else what it is - never
+    the repr of an array or object, which may be large (or nest deep enough to exhaust the stack)."""
+    if isinstance(value, dict | list):
+        return f"a JSON {'object' if isinstance(value, dict) else 'array'}"
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def _invalid(errors: list[LoadIssue], status: int = 422) -> Problem:

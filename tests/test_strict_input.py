@@ -24,6 +24,8 @@ from app.generate import generate
 from app.loader import validate
 from app.models import Base, name_key
 from app.writes import Current, _revision_of
+from tests.test_editing_api import Editing
+from tests.test_editing_api import editing as editing  # a fixture
 
 NON_ASCII_DIGITS = [
     "\uff11\uff19\uff11\uff17",  # fullwidth
@@ -317,7 +319,8 @@ IMPORT_CASES: list[tuple[bytes, list[Any] | str]] = [
     (b'[ "a\\\\\\"b" ]', ['a\\"b']), (b'["a\\\\"]', ["a\\"]), (b'["\\ud83d\\ude00"]', ["\U0001f600"]),
     (b'[{"a": "x"} , \n {"b": 2}\n]\n', [{"a": "x"}, {"b": 2}]),
     (b"[" + b"[" * 32 + b"]" * 32 + b"]", stdlib_json.loads("[" * 33 + "]" * 33)),  # 32 deep: taken
-    (b"[", "ends inside a record"), (b"[1", "ends inside a record"), (b"[1,]", "not valid JSON"),
+    (b"[", "it ends inside the array"), (b"[1", "expected , or ] at byte 2, the input ends"),
+    (b"[{}, ", "it ends inside the array"), (b'[{"a": [1, ', "it ends inside a record"), (b"[1,]", "not valid JSON"),
     (b"[,]", "not valid JSON"), (b"[1 2]", "not valid JSON"), (b"[{}]x", "more after its end"),
     (b"[{}][]", "more after its end"), (b'{"item": []}', "expected a JSON array"), (b"", "expected a JSON array"),
     (b" \n", "expected a JSON array"), (b"\xef\xbb\xbf[]", "expected a JSON array"),
@@ -387,3 +390,70 @@ def test_a_slug_the_format_refuses_never_reaches_the_database(slug: str) -> None
     for refused in (created.value, renamed.value):
         assert refused.status == 422
         assert [p["name"] for p in refused.invalid_params or []] == ["slug"]
+
+
+# --- nesting: refused before it is parsed, wherever JSON comes in ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "deep_at"),
+    [
+        (b"[]", None), (b"1", None), (b'"[[[["', None), (b'{"a": "' + b"[" * 100 + b'"}', None),
+        (b"[" * 32 + b"]" * 32, None), (b"[" * 33 + b"]" * 33, 32), (b"[" * 33, 32), (b" " + b"{" * 40, 33),
+        (b'{"a": ' * 33 + b"1" + b"}" * 33, 6 * 32), (b'{"s": [' + b'"x", ' * 1000 + b"[" * 40, 7 + 5 * 1000 + 30),
+        (b'["' + b"[" * 40, None), (b"]" * 40 + b"[" * 40, None), (b"[" * 1000 + b"]" * 1000, 32),
+        (b'[["a"], ' * 20 + b"[" * 20, 8 * 20 + 12),
+    ],
+)  # fmt: skip
+def test_too_deep(body: bytes, deep_at: int | None) -> None:
+    assert importer.too_deep(body) == deep_at
+
+
+def test_ndjson_lines_nesting_too_deep_are_refused() -> None:
+    line = b'{"type": "event", "slug": ' + b"[" * 1000 + b"]" * 1000 + b"}\n"
+    prepared, issues = importer.prepare_stream(io.BytesIO(b"\n" + line), ndjson=True)
+    assert prepared == [] and [(i.field, i.reason) for i in issues] == [
+        ("(json)", "line 2: nests deeper than 32 arrays or objects (at byte 57)")
+    ]
+
+
+def test_invalid_records_are_described_without_their_arrays_and_objects() -> None:
+    """A record's description (in every error about it) shows its type and slug, but not an array
+    or object given for them: Python's repr of one nested 1,000 deep is a RecursionError."""
+    deep: Any = []
+    for _ in range(2000):
+        deep = [deep]
+    _records, errors = validate([{"type": "event", "slug": deep}, {"type": {"a": 1}, "slug": "x" * 300}])
+    assert {error.record for error in errors} == {"event (an array)", f"(an object) {('x' * 300)!r}"[:109] + "..."}
+    with pytest.raises(Problem) as refused:
+        writes._typed("event", {"type": deep})
+    assert refused.value.invalid_params == [
+        {"name": "type", "in": "body", "reason": "this URL takes event records, not a JSON array"}
+    ]
+
+
+def test_deep_bodies_over_http(editing: Editing) -> None:
+    """Each way JSON comes in, nested past 32 (orjson alone would build 1,024 levels): a 4xx problem,
+    never a 500 (a RecursionError where the body is described, as the audit row's label was)."""
+    deep = b"[" * 1000 + b"]" * 1000
+    event = stdlib_json.dumps({k: v for k, v in FULL_DOCUMENTS[4].items() if k != "part_of"})
+    bodies = {
+        "slug": event.replace('"an-event"', deep.decode()).encode(),
+        "title": event.replace('"An event"', deep.decode()).encode(),
+        "extra": event[:-1].encode() + b', "extra": ' + deep + b"}",
+    }
+    etag = editing.http.get("/v1/events/october-revolution").headers["etag"]
+    json_body = {"Content-Type": "application/json"}
+    for name, body in bodies.items():
+        for method, path, headers in [
+            ("POST", "/v1/events", editing.auth(**json_body)),
+            ("PUT", "/v1/events/october-revolution", editing.auth(**json_body, **{"If-Match": etag})),
+            ("PATCH", "/v1/events/october-revolution", editing.auth(**json_body, **{"If-Match": etag})),
+            ("POST", "/v1/import", editing.auth(**json_body)),
+            ("POST", "/v1/import", editing.auth(**{"Content-Type": "application/x-ndjson"})),
+        ]:
+            sent = b"[" + body + b"]" if path == "/v1/import" and "ndjson" not in headers["Content-Type"] else body
+            answer = editing.http.request(method, path, headers=headers, content=sent)
+            assert answer.status_code in (400, 422), (name, method, path, answer.status_code, answer.text[:300])
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert "nests deeper than 32" in answer.text, (name, method, path, answer.text[:300])

@@ -38,7 +38,7 @@ from app.editor_schemas import (
     RevisionPage,
 )
 from app.errors import PROBLEM_JSON, Problem
-from app.importer import prepare_stream
+from app.importer import MAX_DEPTH, prepare_stream, too_deep
 from app.keys import Caller, includes, note_use
 from app.loader import LoadError, LoadOptions, LoadSummary, load_prepared
 from app.models import COLLECTIONS, AuditEntry, utcnow
@@ -122,6 +122,8 @@ async def read_json(request: Request, *, patch: bool = False) -> Any:
     if content_type not in accepted:
         raise Problem(415, f"the body must be {' or '.join(accepted)}, not {content_type or 'untyped'}")
     body = await request.body()
+    if (at := too_deep(body)) is not None:  # before parsing: nothing that deep is built (app.importer)
+        raise Problem(422, f"the body nests deeper than {MAX_DEPTH} arrays or objects (at byte {at})")
     try:
         return json.loads(body)
     except ValueError as exc:
