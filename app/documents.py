@@ -57,6 +57,10 @@ Wikidata = Annotated[str, StringConstraints(pattern=r"^Q[1-9][0-9]*$", max_lengt
 Isbn = Annotated[str, StringConstraints(pattern=r"^97[89][0-9]{10}$", max_length=13), NO_NUL]
 Geonames = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*$", max_length=100), NO_NUL]
 NAME_KEY_LENGTH = 300  # people.name_key varchar(300): PersonIn checks it
+# A place's other names and a person's aliases: each one written rebuilds the record's full-text row
+# from all of them (the triggers of migration 0005), so writing n costs n squared - 3,000 in a 1 MB
+# body held the write lock for minutes. The richest records hold a few dozen.
+MAX_OTHER_NAMES = 100
 
 # Numbers are strict: JSON's "48.85" (a string) and true are not numbers, nor is 1800.0 a year.
 Year = Annotated[int, Field(ge=-9999, le=9999, strict=True)]
@@ -191,7 +195,7 @@ class PlaceIn(CitedRecordIn):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     parent: Slug | None = None
-    names: list[PlaceNameIn] = []
+    names: Annotated[list[PlaceNameIn], Field(max_length=MAX_OTHER_NAMES)] = []
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> PlaceIn:
@@ -215,7 +219,7 @@ class AliasIn(Strict):
 class PersonIn(CitedRecordIn):
     type: Literal["person"]
     name: Name
-    aliases: list[AliasIn] = []
+    aliases: Annotated[list[AliasIn], Field(max_length=MAX_OTHER_NAMES)] = []
     born: DateField | None = None
     died: DateField | None = None
     birth_place: Slug | None = None

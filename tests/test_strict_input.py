@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import importer, json, writes
 from app.dates import DateError, parse_date
-from app.documents import NO_NUL, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
+from app.documents import MAX_OTHER_NAMES, NO_NUL, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
 from app.errors import Problem
 from app.generate import generate
 from app.loader import validate
@@ -457,3 +457,10 @@ def test_deep_bodies_over_http(editing: Editing) -> None:
             assert answer.status_code in (400, 422), (name, method, path, answer.status_code, answer.text[:300])
             assert answer.headers["content-type"] == "application/problem+json"
             assert "nests deeper than 32" in answer.text, (name, method, path, answer.text[:300])
+
+
+@pytest.mark.parametrize(("document", "field", "item"), [(1, "names", {"name": "Old"}), (2, "aliases", {"name": "A"})])
+def test_other_names_are_at_most_a_hundred(document: int, field: str, item: dict[str, str]) -> None:
+    """Each one rebuilds the record's full-text row from all of them: n of them cost n squared."""
+    assert refused_at(replaced(FULL_DOCUMENTS[document], (field,), [item] * MAX_OTHER_NAMES)) == []
+    assert refused_at(replaced(FULL_DOCUMENTS[document], (field,), [item] * (MAX_OTHER_NAMES + 1))) == [field]
