@@ -9,6 +9,7 @@ the `audit` table and as a log line.
 """
 
 import logging
+import re
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
@@ -25,7 +26,7 @@ from starlette.responses import Response
 from app import json, writes
 from app.auth import authenticate
 from app.db import is_busy
-from app.documents import EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
+from app.documents import SLUG_PATTERN, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
 from app.editor_schemas import (
     ChangePage,
     ChangesQuery,
@@ -130,6 +131,7 @@ async def read_json(request: Request, *, patch: bool = False) -> Any:
         raise Problem(400, f"the body is not valid JSON: {exc}") from None
 
 
+VALID_SLUG = re.compile(SLUG_PATTERN[1:-1], re.ASCII)
 WRITE_QUEUE_SECONDS = 30  # how long a write waits for its turn in this process before a 503
 
 
@@ -227,7 +229,9 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         caller = authenticate(primary_db(request), request.headers.get("authorization"), "write")
         parse_query(request, NoQuery)
         body = await read_json(request)
-        label = f"{record_type}/{body.get('slug')}" if isinstance(body, dict) else None
+        given = body.get("slug") if isinstance(body, dict) else None
+        # The audit row names the record only by a valid slug: it is committed even when the write is refused.
+        label = f"{record_type}/{given}" if isinstance(given, str) and VALID_SLUG.fullmatch(given) else None
         slug = await run_write(
             request, caller, label, lambda s: writes.create(s, record_type, body, caller.name), status=201
         )
