@@ -88,7 +88,11 @@ RECORD_ERRORS: dict[int | str, dict[str, Any]] = {
     },
     410: {**_PROBLEM, "description": "The record was deleted."},
     409: {**_PROBLEM, "description": "The slug is taken, or other records link to this one (`linked_by`)."},
-    412: {**_PROBLEM, "description": "`If-Match` names an older revision: someone changed the record since."},
+    412: {
+        **_PROBLEM,
+        "description": "`If-Match` names an older revision (someone changed the record since), or "
+        "`If-None-Match` names the current one (or is `*`).",
+    },
     428: {**_PROBLEM, "description": "`If-Match` is missing: GET the record and send its `ETag`."},
 }
 
