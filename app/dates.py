@@ -93,7 +93,10 @@ class HistoricalDate:
     gregorian_label: str
     month: int | None  # Gregorian month and day, for single day-precision dates only
     day: int | None
-    recorded_month: int | None  # the same in the recorded calendar
+    # The Julian month and day as recorded, for single day-precision dates recorded in the Julian
+    # calendar only; None for every other date, Gregorian days included: `calendar=julian` matches
+    # these (app.queries.dated.on_day), so a Gregorian 25 October is never a Julian one.
+    recorded_month: int | None
     recorded_day: int | None
 
     @property
@@ -316,6 +319,7 @@ def _end(parsed: Any, text: str, calendar: Calendar, whole: str) -> _Point | _Op
 
 def _single(value: str, calendar: Calendar, point: _Point) -> HistoricalDate:
     is_day = point.precision == "day"
+    is_julian_day = is_day and calendar == "julian"
     gregorian_point = _gregorian_reading(point)
     month = day = None
     if is_day:
@@ -335,8 +339,8 @@ def _single(value: str, calendar: Calendar, point: _Point) -> HistoricalDate:
         gregorian_label=gregorian_point[1],
         month=month,
         day=day,
-        recorded_month=point.month if is_day else None,
-        recorded_day=point.day if is_day else None,
+        recorded_month=point.month if is_julian_day else None,
+        recorded_day=point.day if is_julian_day else None,
     )
 
 

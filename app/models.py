@@ -12,8 +12,10 @@ filter - no join to `records` per row, which made counting matches cost 3 us a r
 
 Historical dates are stored derived (see app.dates): for a date called `born` the columns are
 `born_edtf`, `born_calendar`, `born_end_calendar` (what was recorded), `born_min_jdn`, `born_max_jdn`,
-`born_span_level` (what queries use), `born_month`, `born_day`, `born_recorded_month`,
-`born_recorded_day` (on this day) and `born_json` (the rendered date object, so reads never parse).
+`born_span_level` (what queries use), `born_month`, `born_day` (on this day, Gregorian),
+`born_recorded_month`, `born_recorded_day` (on this day as recorded in the Julian calendar, for
+`calendar=julian`: NULL unless `born_calendar` is 'julian') and `born_json` (the rendered date
+object, so reads never parse).
 """
 
 from __future__ import annotations

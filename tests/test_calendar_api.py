@@ -128,3 +128,42 @@ def test_a_year_lists_births_deaths_and_month_dates(crowded: httpx.Client) -> No
     assert slugs(get(crowded, "/v1/years/1970")["deaths"]) == ["person-1900"]
     assert slugs(get(crowded, "/v1/years/-44")["events"]) == ["event-45-bce"]
     assert get(crowded, "/v1/years/-44")["label"] == "45 BCE"
+
+
+# Gregorian dates whose digits are 25 October: `calendar=julian` must not match them (only the
+# October Revolution, 25 October 1917 as recorded in the Julian calendar, is a Julian 25 October).
+GREGORIAN_25_OCTOBER = [
+    {"type": "event", "slug": "test-gregorian-25-october", "title": "A Gregorian 25 October", "kind": "test",
+     "date": {"edtf": "1929-10-25", "calendar": "gregorian"}, "citations": [{"source": "wikipedia-leon-trotsky"}]},
+    {"type": "person", "slug": "test-person-25-october", "name": "Test Person of 25 October",
+     "born": "1881-10-25", "died": "1973-10-25", "citations": [{"source": "wikipedia-leon-trotsky"}]},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def gregorian_25_october(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    url = make_database(Path(tmp_path_factory.mktemp("gregorian-25-october")) / "g.sqlite3")
+    load(url, GREGORIAN_25_OCTOBER)
+    with serving(url) as http:
+        yield http
+
+
+def test_calendar_julian_lists_only_julian_events(gregorian_25_october: httpx.Client) -> None:
+    julian = slugs(get(gregorian_25_october, "/v1/events", calendar="julian", month=10, day=25))
+    assert julian == ["october-revolution"]
+    day = get(gregorian_25_october, "/v1/on-this-day/10-25", OnThisDay, calendar="julian")
+    assert slugs(day["events"]) == ["october-revolution"]
+    gregorian = slugs(get(gregorian_25_october, "/v1/events", month=10, day=25))
+    assert gregorian == ["test-gregorian-25-october"]
+    assert slugs(get(gregorian_25_october, "/v1/on-this-day/10-25")["events"]) == ["test-gregorian-25-october"]
+
+
+def test_calendar_julian_lists_only_julian_births_and_deaths(gregorian_25_october: httpx.Client) -> None:
+    julian = get(gregorian_25_october, "/v1/on-this-day/10-25", OnThisDay, calendar="julian")
+    assert "test-person-25-october" not in slugs(julian["births"])
+    assert "test-person-25-october" not in slugs(julian["deaths"])
+    born_26_october = get(gregorian_25_october, "/v1/on-this-day/10-26", calendar="julian")
+    assert slugs(born_26_october["births"]) == ["leon-trotsky"]  # 26 October 1879 O.S.
+    gregorian = get(gregorian_25_october, "/v1/on-this-day/10-25", OnThisDay)
+    assert slugs(gregorian["births"]) == ["test-person-25-october"]
+    assert slugs(gregorian["deaths"]) == ["test-person-25-october"]

@@ -19,7 +19,7 @@ from app.migrate import downgrade, upgrade
 from app.models import Base, Record, managed_by_models
 from app.queries.events import EventFilters, list_events
 from app.queries.text import fts_query
-from tests.conftest import ENGINE, make_database, run_sql
+from tests.conftest import ENGINE, database_url, load, make_database, run_sql
 
 
 def table_names(url: str) -> set[str]:
@@ -203,3 +203,68 @@ def test_a_record_cannot_be_marked_deleted_while_its_row_remains(tmp_path: Path)
         connection.execute(text("DELETE FROM events WHERE id = :id"), {"id": record_id})
         connection.execute(text(mark_deleted), {"id": record_id})
     engine.dispose()
+
+
+# Every stored date (app.models.date_columns): table, column prefix.
+STORED_DATES = [("events", "date"), ("people", "born"), ("people", "died"), ("works", "published"),
+                ("sources", "published")]  # fmt: skip
+
+
+def recorded_days(url: str) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        f"{table}.{prefix}": [
+            tuple(row)
+            for row in run_sql(
+                url,
+                f"SELECT r.slug, t.{prefix}_calendar, t.{prefix}_recorded_month, t.{prefix}_recorded_day "
+                f"FROM {table} t JOIN records r ON r.id = t.id ORDER BY r.slug",
+            )
+        ]
+        for table, prefix in STORED_DATES
+    }
+
+
+def test_migration_0010_keeps_recorded_days_for_julian_dates_only(tmp_path: Path) -> None:
+    url = database_url(tmp_path / "j.sqlite3")
+    upgrade(url, "0009")
+    source = "wikipedia-october-revolution"
+    gregorian_25_october = [
+        {"type": "source", "slug": "test-source-25-october", "title": "Test source", "kind": "dataset",
+         "published": "2001-10-25"},
+        {"type": "event", "slug": "test-gregorian-25-october", "title": "A Gregorian 25 October", "kind": "test",
+         "date": "1929-10-25", "citations": [{"source": source}]},
+        {"type": "person", "slug": "test-person-25-october", "name": "Test Person", "born": "1881-10-25",
+         "died": "1973-10-25", "citations": [{"source": source}]},
+        {"type": "work", "slug": "test-work-25-october", "title": "Test Work", "kind": "book",
+         "published": "1930-10-25", "citations": [{"source": source}]},
+    ]  # fmt: skip
+    load(url, [*read_file(SEED_FILE), *gregorian_25_october])
+    for table, prefix in STORED_DATES:  # as the code before 0010 stored them: every day, whatever its calendar
+        run_sql(
+            url,
+            f"UPDATE {table} SET {prefix}_recorded_month = {prefix}_month, {prefix}_recorded_day = {prefix}_day "
+            f"WHERE {prefix}_calendar <> 'julian'",
+        )
+    old = recorded_days(url)
+    assert ("test-gregorian-25-october", "gregorian", 10, 25) in old["events.date"]
+    [(version_before,)] = run_sql(url, "SELECT version FROM data_version")
+
+    upgrade(url)
+    new = recorded_days(url)
+    for column, rows in new.items():
+        assert all((month, day) == (None, None) for _, calendar, month, day in rows if calendar != "julian"), column
+    assert ("october-revolution", "julian", 10, 25) in new["events.date"]
+    assert ("leon-trotsky", "julian", 10, 26) in new["people.born"]
+    assert ("test-gregorian-25-october", "gregorian", None, None) in new["events.date"]
+    [(version_after,)] = run_sql(url, "SELECT version FROM data_version")
+    assert version_after > version_before  # lists changed: their ETags must too
+    db = read_connection(url)
+    filters = EventFilters(month=10, day=25, recorded_calendar=True)
+    page = list_events(db, filters=filters, limit=10, cursor=None, sort="date", count_cap=100)
+    db.close()
+    assert [row[0] for row in page.rows] == ["october-revolution"]
+
+    downgrade(url, "0009")
+    assert recorded_days(url) == old
+    upgrade(url)
+    assert recorded_days(url) == new

@@ -115,6 +115,17 @@ def test_on_this_day_fields() -> None:
         assert (date.month, date.day, date.recorded_month) == (None, None, None)
 
 
+def test_only_julian_days_have_recorded_month_and_day() -> None:
+    """`calendar=julian` matches recorded_month/day: a Gregorian day has none, so it never matches."""
+    gregorian = parse_date("1929-10-25")
+    assert (gregorian.month, gregorian.day, gregorian.recorded_month, gregorian.recorded_day) == (10, 25, None, None)
+    julian = parse_date("1879-10-26", "julian")
+    assert (julian.month, julian.day, julian.recorded_month, julian.recorded_day) == (11, 7, 10, 26)
+    uncertain = parse_date("1917-10-25?", "julian")  # a qualified day is a day
+    assert (uncertain.recorded_month, uncertain.recorded_day) == (10, 25)
+    assert parse_date("1917-10-25?").recorded_month is None
+
+
 def test_julian_and_gregorian_readings_of_the_same_digits_differ() -> None:
     # DESIGN: Julian 15 Mar 44 BCE is JDN 1705426; the same digits read as Gregorian give 1705428.
     assert parse_date("-0043-03-15", "julian").min_jdn == 1705426
