@@ -26,7 +26,8 @@ YearParam = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 SearchText = Annotated[str, Field(min_length=1, max_length=200)]
 TEXT_QUERY = (
     'All the words must match (case and diacritics ignored); `trots*` matches a prefix, `"permanent revolution"` '
-    "a phrase; `OR`, `NOT` and parentheses combine terms. A malformed query (an unclosed quote) is a 400."
+    "a phrase; `OR`, `NOT` and parentheses combine terms. At most 32 words or phrases, of which 4 prefixes, "
+    "each of at least 2 letters or digits. A malformed query (an unclosed quote) is a 400."
 )
 
 Point = Annotated[str, Field(pattern=r"^\s*-?\d{1,3}(\.\d+)?\s*,\s*-?\d{1,3}(\.\d+)?\s*$", max_length=60)]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.errors import Problem
-from app.queries.text import MAX_TERMS, fts_query
+from app.queries.text import MAX_PREFIXES, MAX_TERMS, MIN_PREFIX_LENGTH, fts_query
 
 
 @pytest.mark.parametrize(
@@ -48,9 +48,15 @@ def test_queries_become_quoted_fts5_expressions(typed: str, expression: str) -> 
         ("exile\x00", "NUL"),
         ("- * ()", "at least one word"),
         (" ".join(["w"] * (MAX_TERMS + 1)), f"at most {MAX_TERMS}"),
+        # Prefixes are bounded: `a* OR b* OR ...` (32 one-letter prefixes) held a worker for seconds.
+        ("e*", f"at least {MIN_PREFIX_LENGTH} letters or digits before the *"),
+        ("trotsky e*", "e*: a prefix search needs"),
+        ('"permanent r"*', '"permanent r"*: a prefix search needs'),
+        (" OR ".join(["a*", "b*", "c*"]), "a*: a prefix search needs"),
+        (" OR ".join(f"{letter}{letter}*" for letter in "abcdefgh"[: MAX_PREFIXES + 1]), f"at most {MAX_PREFIXES}"),
     ],
 )
-def test_malformed_queries_are_refused_with_a_reason(typed: str, reason: str) -> None:
+def test_malformed_or_too_broad_queries_are_refused_with_a_reason(typed: str, reason: str) -> None:
     with pytest.raises(Problem) as refused:
         fts_query(typed)
     assert refused.value.status == 400

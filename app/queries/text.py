@@ -19,7 +19,12 @@ import re
 from app.dialects.fulltext import Node, TextQuery
 from app.errors import bad_parameter
 
+# Bounds on what one query may ask of the full-text index. A prefix is expanded into every indexed word
+# that starts with it and their matches merged: `e*` alone is a good part of the index, and 32 of
+# them (`a* OR b* OR ...`) held a worker for seconds. Words are cheap: each is one lookup.
 MAX_TERMS = 32
+MAX_PREFIXES = 4
+MIN_PREFIX_LENGTH = 2  # letters or digits before the *
 _TOKEN = re.compile(r'\s*(?:(")|(\()|(\))|([^\s"()]+))')
 _OPERATORS = ("AND", "OR", "NOT")
 
@@ -33,6 +38,7 @@ class _Parser:
         self.tokens = self._tokens(query)
         self.at = 0
         self.terms = 0
+        self.prefixes = 0
 
     def error(self, message: str) -> Exception:
         return bad_parameter(self.parameter, message)
@@ -133,7 +139,24 @@ class _Parser:
         self.terms += 1
         if self.terms > MAX_TERMS:
             raise self.error(f"at most {MAX_TERMS} words or phrases")
+        if prefix:
+            self._check_prefix(words, f"{words}*" if kind == "word" else f'"{words}"*')
         return ("prefix" if prefix else "words", words)
+
+    def _check_prefix(self, words: str, written: str) -> None:
+        """The last word (the one the * extends) is long enough, and the query has few prefixes."""
+        stem = re.split(r"[^\w]+", words.strip())[-1] if words.strip() else ""
+        if sum(c.isalnum() for c in stem) < MIN_PREFIX_LENGTH:
+            raise self.error(
+                f"{written}: a prefix search needs at least {MIN_PREFIX_LENGTH} letters or digits before the * "
+                "(trots* rather than t*)"
+            )
+        self.prefixes += 1
+        if self.prefixes > MAX_PREFIXES:
+            raise self.error(
+                f"at most {MAX_PREFIXES} prefix searches (word*) in one query; search for whole words, "
+                "or split the query"
+            )
 
     def join(self, parts: list[Node | None], operator: str) -> Node | None:
         kept = [part for part in parts if part is not None]  # punctuation-only terms are dropped
