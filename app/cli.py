@@ -32,7 +32,7 @@ def main() -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API. The first run creates the database, migrates it and loads the seed data."""
-    import uvicorn
+    from app import server
 
     settings = get_settings()
     click.echo(f"database: {settings.database_url}", err=True)
@@ -47,15 +47,9 @@ def serve(host: str, port: int, workers: int) -> None:
             f"warning: without CHRONICLE_REDIS_URL each of the {workers} workers counts rate limits on its own "
             f"(up to {workers}x the limit)", err=True,
         )  # fmt: skip
-    # access_log=False: app.operations writes one JSON line per request instead. On SIGTERM uvicorn
-    # stops accepting, lets requests in flight finish (up to the graceful timeout), then exits.
-    # X-Forwarded-For is believed only from CHRONICLE_FORWARDED_ALLOW_IPS (uvicorn's own default would
-    # believe any local process, which could then choose the address its rate limit is counted under).
-    uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers, server_header=False,
-        access_log=False, timeout_graceful_shutdown=30, proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
-    )  # fmt: skip
+    server.run(
+        server.uvicorn_config("app.main:create_app", settings, host=host, port=port, factory=True, workers=workers)
+    )
 
 
 @main.group()

@@ -48,11 +48,36 @@ class Settings(BaseSettings):
     )
     query_time_limit_ms: int = Field(
         5000, ge=1, description="Longest a read query may run (milliseconds); past it the query is stopped and "
-        "the request answered 503 with Retry-After. Exports, which read the whole database, are not limited.",
+        "the request answered 503 with Retry-After. An export's queries have the limit each (a page at a time).",
+    )  # fmt: skip
+    loop_budget_ms: int = Field(
+        5, ge=0, description="How long the queries of one read may hold a worker's event loop (milliseconds); "
+        "past it the read is answered in an off-loop thread instead. 0: reads never leave the loop (not advised: "
+        "one slow request then stalls every other request of the worker).",
+    )  # fmt: skip
+    off_loop_threads: int = Field(
+        4, ge=1, le=64, description="Threads per worker for reads past the loop budget and for exports; a request "
+        "waits for one at most the query time limit, then 503.",
+    )  # fmt: skip
+    export_time_limit_seconds: int = Field(
+        300, ge=1, description="Longest a CSV, NDJSON or full export may take (seconds); past it the answer is cut "
+        "off (the connection closed before the end of the body, so the client cannot take it for complete).",
     )  # fmt: skip
     max_concurrent_requests: int = Field(
         64, ge=1, description="Requests one worker process handles at once; past it, 503 with Retry-After at once, "
         "instead of a queue that only grows.",
+    )  # fmt: skip
+    max_concurrent_per_address: int = Field(
+        16, ge=1, description="Requests one client address may have in progress at once, per worker (IPv6: per "
+        "/64 network); past it, 429 with Retry-After at once. Streamed answers count until they end.",
+    )  # fmt: skip
+    header_timeout_seconds: float = Field(
+        10, gt=0, description="A request's headers must arrive within this time (and its body never pause longer); "
+        "past it, 408 and the connection is closed.",
+    )  # fmt: skip
+    send_timeout_seconds: float = Field(
+        30, gt=0, description="An answer whose client reads nothing for this long is abandoned: the connection is "
+        "aborted and the request's work stopped.",
     )  # fmt: skip
     read_requires_key: bool = Field(False, description="Reads of /v1 need an API key with the read scope.")
     rate_limit_per_key: int = Field(

@@ -8,12 +8,15 @@
   SQLite, so a thread hand-off would cost more than the query. Statements are built with
   SQLAlchemy Core once per filter shape and compiled to the engine's SQL text (`compiled`), then
   executed with bound parameters. This connection is never shared with the engine's pool or with
-  code in the threadpool.
+  code in the threadpool. A request whose queries hold the loop past a small budget
+  (CHRONICLE_LOOP_BUDGET_MS) is answered again off the loop, in a thread with connections of its
+  own (app.isolation).
 - On PostgreSQL every write transaction first takes one advisory lock (WRITE_LOCK_KEY), so writers
   queue as they do on SQLite, across every replica.
 - A read query runs for at most CHRONICLE_QUERY_TIME_LIMIT_MS (SQLite: a progress handler that
   interrupts it; PostgreSQL: statement_timeout); past it the request is answered 503 with
-  Retry-After (QueryTooSlow). The connection stays usable. Exports are not limited.
+  Retry-After (QueryTooSlow). The connection stays usable. An export's queries have the same limit,
+  each page, and the export as a whole CHRONICLE_EXPORT_TIME_LIMIT_SECONDS.
 """
 
 from __future__ import annotations
@@ -42,6 +45,15 @@ from app.errors import Problem
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 PROGRESS_STEPS = 10_000  # SQLite VM steps between two looks at the clock (each look ~0.1 us of Python)
+
+
+class OverBudget(Exception):
+    """A read on the event loop ran past the loop's budget (CHRONICLE_LOOP_BUDGET_MS) and was stopped:
+    app.isolation answers the request again off the loop. Never reaches a client."""
+
+
+class Cancelled(Exception):
+    """A read was stopped because no one waits for its answer any more (the client went away)."""
 
 
 class QueryTooSlow(Problem):
@@ -160,15 +172,28 @@ _NO_PARAMS: Mapping[str, Any] = {}
 
 
 class ReadConnection:
-    """One read connection per worker process, used by code on the event loop (see the module's doc).
+    """One read connection: the event loop's (one per worker process, see the module's doc), or one
+    of a thread's (app.isolation) or of an export's.
 
     Queries pass SQL text (named `:parameters`) or Core statements through `compiled`; the engine's
     own SQL for one concern (JSON, full text) comes from app.dialects, chosen by `dialect`.
+
+    Limits: every query stops after `time_limit_ms` (QueryTooSlow: a 503). The event loop's
+    connection also has a `budget_ms`: the queries of one request (between `start_budget` and
+    `end_budget`, else each query alone) may hold the loop that long; past it the query stops with
+    OverBudget, and app.isolation answers the request off the loop. `interrupt()`, from any thread,
+    stops the running query and every later one with Cancelled, until `reset_interrupt()`.
     """
 
     dialect: ClassVar[str]  # "sqlite" or "postgresql": the key of app.dialects' tables
     _sql_dialect: ClassVar[Dialect]
     _compiled: ClassVar[dict[Hashable, CompiledSQL]]
+
+    def __init__(self, *, time_limit_ms: int | None, budget_ms: int | None) -> None:
+        self.time_limit_ms = time_limit_ms
+        self.budget_ms = budget_ms
+        self._budget_until: float | None = None  # the current request's budget ends (time.monotonic())
+        self._interrupted = False
 
     def compiled(self, key: Hashable, build: Callable[[], ClauseElement]) -> CompiledSQL:
         """The statement `build()` makes, compiled for this engine once per `key` (the filter shape)."""
@@ -186,10 +211,39 @@ class ReadConnection:
         rows = self.all(sql, params)
         return rows[0] if rows else None
 
+    def start_budget(self) -> None:
+        """A request starts: its queries together may run for `budget_ms`."""
+        if self.budget_ms is not None:
+            self._budget_until = time.monotonic() + self.budget_ms / 1000
+
+    def end_budget(self) -> None:
+        self._budget_until = None
+
+    def _budget_end(self, now: float) -> float:
+        """When the running query must stop for the budget (inf without one); OverBudget if it has ended."""
+        if self.budget_ms is None:
+            return math.inf
+        until = self._budget_until if self._budget_until is not None else now + self.budget_ms / 1000
+        if now >= until:
+            raise OverBudget
+        return until
+
+    def interrupt(self) -> None:
+        """Stop the running query and those that follow (Cancelled); safe from any thread."""
+        raise NotImplementedError
+
+    def reset_interrupt(self) -> None:
+        self._interrupted = False
+
     def open(self) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
+        raise NotImplementedError
+
+    def for_thread(self) -> ReadConnection:
+        """Another connection to the same database with the same time limit and no budget, for a
+        thread off the event loop (app.isolation)."""
         raise NotImplementedError
 
     def for_export(self) -> ReadConnection:
@@ -201,21 +255,29 @@ class ReadConnection:
         raise NotImplementedError
 
 
-def read_connection(database_url: str, *, time_limit_ms: int | None = None) -> ReadConnection:
-    """The read connection; each query stopped after `time_limit_ms` if one is given."""
+def read_connection(
+    database_url: str, *, time_limit_ms: int | None = None, budget_ms: int | None = None
+) -> ReadConnection:
+    """The read connection; each query stopped after `time_limit_ms`, and the queries of a request
+    on the event loop after `budget_ms` (see ReadConnection), if they are given."""
     url = engine_url(database_url)
     if url.get_backend_name() == "postgresql":
-        return PostgresReads(url, time_limit_ms=time_limit_ms)
+        return PostgresReads(url, time_limit_ms=time_limit_ms, budget_ms=budget_ms)
     uri = sqlite_uri(database_url)
     return SQLiteReads(
         sqlite_path(database_url),
         uri=None if uri is None else f"{uri[0]}?{urlencode(uri[1])}",
         time_limit_ms=time_limit_ms,
+        budget_ms=budget_ms,
     )
 
 
 class SQLiteReads(ReadConnection):
-    """A read-only sqlite3 connection: queries take tens of microseconds, less than a thread hand-off."""
+    """A read-only sqlite3 connection: queries take tens of microseconds, less than a thread hand-off.
+
+    The time limit and the budget are one deadline that a progress handler checks every
+    PROGRESS_STEPS virtual-machine steps; sqlite3 releases the GIL while a statement runs, so a
+    query in a thread leaves the event loop free."""
 
     dialect = "sqlite"
     _sql_dialect = sqlite_dialect.dialect(paramstyle="named")
@@ -229,19 +291,23 @@ class SQLiteReads(ReadConnection):
         mmap_bytes: int = 256 * 2**20,
         cache_kib: int = 32_000,
         time_limit_ms: int | None = None,
+        budget_ms: int | None = None,
     ) -> None:
+        super().__init__(time_limit_ms=time_limit_ms, budget_ms=budget_ms)
         self.path = path
         self.uri = uri  # a file: URI with open options (sqlite_uri), or None
         self.mmap_bytes = mmap_bytes  # the file mapped, not copied: fast, but counted in the process's RSS
         self.cache_kib = cache_kib
-        self.time_limit_ms = time_limit_ms
         self._deadline = math.inf  # the running query's, on time.monotonic()'s clock
         self._connection: sqlite3.Connection | None = None
+
+    def for_thread(self) -> SQLiteReads:
+        return SQLiteReads(self.path, uri=self.uri, time_limit_ms=self.time_limit_ms)
 
     def for_export(self) -> SQLiteReads:
         """No mapping and a small page cache, so that reading the whole database keeps the process's
         memory (RSS, mapped pages included) flat."""
-        return SQLiteReads(self.path, uri=self.uri, mmap_bytes=0, cache_kib=8_000)
+        return SQLiteReads(self.path, uri=self.uri, mmap_bytes=0, cache_kib=8_000, time_limit_ms=self.time_limit_ms)
 
     def _connect(self) -> sqlite3.Connection:
         if not self.path.exists():
@@ -252,7 +318,7 @@ class SQLiteReads(ReadConnection):
         connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         connection.execute(f"PRAGMA mmap_size = {self.mmap_bytes}")
         connection.execute(f"PRAGMA cache_size = -{self.cache_kib}")
-        if self.time_limit_ms is not None:
+        if self.time_limit_ms is not None or self.budget_ms is not None:
             connection.set_progress_handler(self._past_deadline, PROGRESS_STEPS)
         return connection
 
@@ -270,17 +336,28 @@ class SQLiteReads(ReadConnection):
 
     def all(self, sql: str | CompiledSQL, params: Mapping[str, Any] = _NO_PARAMS) -> list[tuple[Any, ...]]:
         query, values = (sql.text, sql.bind(params)) if isinstance(sql, CompiledSQL) else (sql, params)
-        if self.time_limit_ms is None:
-            return self.connection.execute(query, values).fetchall()
-        self._deadline = time.monotonic() + self.time_limit_ms / 1000
+        if self._interrupted:
+            raise Cancelled
+        now = time.monotonic()
+        limit_end = now + self.time_limit_ms / 1000 if self.time_limit_ms is not None else math.inf
+        self._deadline = min(limit_end, self._budget_end(now))
         try:
             return self.connection.execute(query, values).fetchall()
         except sqlite3.OperationalError as exc:
-            if str(exc) == "interrupted":
+            if str(exc) != "interrupted":
+                raise
+            if self._interrupted:
+                raise Cancelled from None
+            if self.time_limit_ms is not None and time.monotonic() >= limit_end:
                 raise QueryTooSlow(self.time_limit_ms) from None
-            raise
+            raise OverBudget from None
         finally:
             self._deadline = math.inf
+
+    def interrupt(self) -> None:
+        self._interrupted = True
+        if self._connection is not None:
+            self._connection.interrupt()
 
     def begin_snapshot(self) -> None:
         self.connection.execute("BEGIN")
@@ -294,10 +371,14 @@ class SQLiteReads(ReadConnection):
 class PostgresReads(ReadConnection):
     """A psycopg connection in autocommit mode (each statement its own snapshot), read-only, UTC.
 
-    Like SQLite's, it is used on the event loop: an indexed query on a nearby server answers in a
-    fraction of a millisecond. psycopg prepares a statement on the server after its fifth use.
+    Like SQLite's, the loop's is used on the event loop: an indexed query on a nearby server answers
+    in a fraction of a millisecond. psycopg prepares a statement on the server after its fifth use.
     Timestamps and JSON come back as the server's text (app.queries.records.timestamp parses the
     former; the latter is embedded in answers as it is).
+
+    The server stops a query past the connection's statement_timeout: the time limit, or on the event
+    loop the budget (a query alone; the queries of one request also stop at the next one once their
+    budget is spent).
     """
 
     dialect = "postgresql"
@@ -305,21 +386,25 @@ class PostgresReads(ReadConnection):
     _compiled: ClassVar[dict[Hashable, CompiledSQL]] = {}
     _texts: ClassVar[dict[str, str]] = {}  # SQL text with :name parameters -> the same in psycopg's %(name)s style
 
-    def __init__(self, url: URL, *, time_limit_ms: int | None = None) -> None:
+    def __init__(self, url: URL, *, time_limit_ms: int | None = None, budget_ms: int | None = None) -> None:
+        super().__init__(time_limit_ms=time_limit_ms, budget_ms=budget_ms)
         self.url = url
-        self.time_limit_ms = time_limit_ms
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
 
+    def for_thread(self) -> PostgresReads:
+        return PostgresReads(self.url, time_limit_ms=self.time_limit_ms)
+
     def for_export(self) -> PostgresReads:
-        return PostgresReads(self.url)
+        return PostgresReads(self.url, time_limit_ms=self.time_limit_ms)
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
         # No parallel workers and no JIT: both start up in milliseconds, for queries that take a
         # fraction of one (a year's page at 1M events: 16 ms of CPU with two workers, by measurement).
         options = "-c TimeZone=UTC -c default_transaction_read_only=on -c max_parallel_workers_per_gather=0 -c jit=off"
-        if self.time_limit_ms is not None:
-            options += f" -c statement_timeout={self.time_limit_ms}"
+        timeout = self.budget_ms if self.budget_ms is not None else self.time_limit_ms
+        if timeout is not None:
+            options += f" -c statement_timeout={timeout}"
         # connect_timeout: a server whose packets are dropped must not hold the event loop for TCP's minutes.
         connection = psycopg.connect(conninfo, autocommit=True, options=options, connect_timeout=2)
         for type_name in ("timestamptz", "json", "jsonb"):
@@ -346,16 +431,33 @@ class PostgresReads(ReadConnection):
             query, values = sql.text, sql.bind(params)
         else:
             query, values = self._text(sql), dict(params)
+        if self._interrupted:
+            raise Cancelled
+        if self._budget_until is not None:
+            self._budget_end(time.monotonic())  # the request's budget is spent: OverBudget
         try:
             return self.connection.execute(query, values).fetchall()
         except psycopg.errors.QueryCanceled:
+            # The connection is still good: the server stopped this one statement.
+            if self._interrupted:
+                raise Cancelled from None
+            if self.budget_ms is not None:
+                raise OverBudget from None
             if self.time_limit_ms is None:
                 raise
-            raise QueryTooSlow(self.time_limit_ms) from None  # the connection is still good
+            raise QueryTooSlow(self.time_limit_ms) from None
         except psycopg.OperationalError:
             # The server went away (a restart, a failover): the next request connects again.
             self.close()
             raise
+
+    def interrupt(self) -> None:
+        """Asks the server to cancel the running statement: a round trip to the server, so call it
+        from a thread, not from the event loop."""
+        self._interrupted = True
+        connection = self._connection
+        if connection is not None and not connection.closed:
+            connection.cancel_safe(timeout=2)
 
     def begin_snapshot(self) -> None:
         # psycopg opens the transaction at the next statement, with these settings: one snapshot.
@@ -368,3 +470,51 @@ class PostgresReads(ReadConnection):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+# --- reads inside a write's transaction ----------------------------------------------------------------
+
+
+class _SQLiteInTransaction(SQLiteReads):
+    """Reads on a write session's own sqlite3 connection: they see what the transaction wrote."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        ReadConnection.__init__(self, time_limit_ms=None, budget_ms=None)
+        self._deadline = math.inf
+        self._connection = connection
+
+    def close(self) -> None:
+        self._connection = None  # the session's: it closes it
+
+
+class _PostgresInTransaction(PostgresReads):
+    """Reads on a write session's own psycopg connection, in its transaction; timestamps and JSON
+    come back as text, as on PostgresReads (loaders registered on each cursor, not the connection)."""
+
+    def __init__(self, connection: psycopg.Connection[tuple[Any, ...]]) -> None:
+        ReadConnection.__init__(self, time_limit_ms=None, budget_ms=None)
+        self._session_connection = connection
+
+    def all(self, sql: str | CompiledSQL, params: Mapping[str, Any] = _NO_PARAMS) -> list[tuple[Any, ...]]:
+        if isinstance(sql, CompiledSQL):
+            query, values = sql.text, sql.bind(params)
+        else:
+            query, values = self._text(sql), dict(params)
+        with self._session_connection.cursor() as cursor:
+            for type_name in ("timestamptz", "json", "jsonb"):
+                cursor.adapters.register_loader(type_name, TextLoader)
+            return cursor.execute(query, values).fetchall()
+
+    def close(self) -> None:
+        pass  # the session's connection: it closes it
+
+
+def transaction_reads(session: Session) -> ReadConnection:
+    """The read path's interface over a write session's connection, inside its transaction: the answer
+    to a write is read from the state that write produced, before it commits - never from a later
+    state another writer made (nor from a replica that has not caught up)."""
+    driver_connection = session.connection().connection.driver_connection
+    if isinstance(driver_connection, sqlite3.Connection):
+        return _SQLiteInTransaction(driver_connection)
+    assert isinstance(driver_connection, psycopg.Connection)
+    return _PostgresInTransaction(driver_connection)

@@ -125,6 +125,8 @@ def _allowed_methods(request: Request) -> list[str]:
         scope = {**request.scope, "method": method}
         if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
             methods.add(method)
+    if "GET" in methods:
+        methods.add("HEAD")  # app.methods answers HEAD wherever GET is
     return sorted(methods)
 
 
@@ -239,7 +241,28 @@ def _database_error(request: Request, exc: Exception) -> Response:
     return problem_response(status, detail, instance=request.url.path, headers=headers)
 
 
+def _client_gone(_request: Request, _exc: Exception) -> Response:
+    """The client went away while its answer was computed (app.isolation): no one reads this answer;
+    the status (nginx's 499) is for the access log."""
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
+CLIENT_CLOSED_REQUEST = 499
+
+
+def _over_budget(request: Request, _exc: Exception) -> Response:
+    """A read outside app.isolation.answer held the event loop past its budget: refused, not retried."""
+    return problem_response(
+        503, "the request took too long on the server's event loop; retry shortly", instance=request.url.path,
+        headers={"Retry-After": "1"},
+    )  # fmt: skip
+
+
 def install(app: FastAPI) -> None:
+    from app.db import Cancelled, OverBudget  # app.db raises Problems: it imports this module
+
+    app.add_exception_handler(Cancelled, _client_gone)
+    app.add_exception_handler(OverBudget, _over_budget)
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(Moved, _moved)
     app.add_exception_handler(StarletteHTTPException, _http_exception)

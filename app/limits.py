@@ -1,11 +1,13 @@
 """Request caps (OWASP API4, unrestricted resource consumption): a query string over its cap is a 414,
 one with too many parameters a 400; a body over its cap is a 413 before it is read (Content-Length)
 or as soon as the bytes received pass the cap (chunked), so an oversized upload never sits in memory.
-Past the concurrency cap a request is turned away at once with a 503. (The page size is capped by
-each list's `limit`; a read query's running time by app.db.)"""
+Past the concurrency caps (the server's, one client address's) a request is turned away at once.
+(The page size is capped by each list's `limit`; a read query's running time by app.db and
+app.isolation; slow clients by app.server's timeouts.)"""
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,30 +69,80 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+def client_address(scope: Scope) -> str:
+    """Who is asking, as far as the network tells: the client's IPv4 address, or its IPv6 /64 network
+    (one host commonly holds a whole /64, so its addresses count as one). The socket's peer, or what
+    X-Forwarded-For says when the peer is a believed proxy (uvicorn has rewritten the scope by then)."""
+    client = scope.get("client")
+    if not client:
+        return "unknown"
+    host = str(client[0])
+    if ":" not in host:
+        return host
+    try:
+        return str(ipaddress.IPv6Network((host, 64), strict=False))
+    except ValueError:
+        return host
+
+
 class ConcurrencyLimit:
-    """At most `max_requests` requests in this process at once; past it a 503 with Retry-After, at
-    once. A server that queues everything it is sent answers everyone late; one that says "busy"
-    keeps answering the requests it took on time, and the client (or the load balancer) retries.
+    """At most `max_requests` requests at work in this process at once, and at most `per_address` in
+    progress from one client address; past either, refused at once (503, or 429 for the address) with
+    Retry-After. A server that queues everything it is sent answers everyone late; one that says
+    "busy" keeps answering the requests it took on time, and the client (or the load balancer) retries.
+
+    A request is at work until its answer starts: one whose client is slow to read it (or an export,
+    streamed for minutes) then waits on the network, not on the server, and must not keep others out.
+    Its client's address still counts it until the answer ends, so one client cannot hold more than
+    `per_address` answers open (70 slow readers from one address no longer fill the server).
     The operations endpoints are not counted: a busy server is alive."""
 
     EXEMPT = ("/healthz", "/readyz", "/metrics")
 
-    def __init__(self, app: ASGIApp, *, max_requests: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_requests: int, per_address: int) -> None:
         self.app = app
         self.max_requests = max_requests
-        self.in_flight = 0  # one event loop per process: no lock needed
+        self.per_address = per_address
+        self.at_work = 0  # one event loop per process: no lock needed
+        self.by_address: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.EXEMPT:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.max_requests:
-            detail = f"the server is handling {self.in_flight} requests, its limit; retry shortly"
+        address = client_address(scope)
+        in_progress = self.by_address.get(address, 0)
+        if in_progress >= self.per_address:
+            detail = (
+                f"this client address has {in_progress} requests in progress, the most one address may have; "
+                "retry when one has ended"
+            )
+            response = problem_response(429, detail, instance=scope["path"], headers={"Retry-After": "1"})
+            await response(scope, receive, send)
+            return
+        if self.at_work >= self.max_requests:
+            detail = f"the server is handling {self.at_work} requests, its limit; retry shortly"
             response = problem_response(503, detail, instance=scope["path"], headers={"Retry-After": "1"})
             await response(scope, receive, send)
             return
-        self.in_flight += 1
+        self.at_work += 1
+        self.by_address[address] = in_progress + 1
+        working = True
+
+        async def send_and_release(message: Message) -> None:
+            nonlocal working
+            if working and message["type"] == "http.response.start":
+                working = False
+                self.at_work -= 1
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_and_release)
         finally:
-            self.in_flight -= 1
+            if working:
+                self.at_work -= 1
+            left = self.by_address[address] - 1
+            if left:
+                self.by_address[address] = left
+            else:
+                del self.by_address[address]

@@ -23,7 +23,9 @@ from app.auth import ReadKeyRequired
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, read_connection
 from app.errors import PROBLEM_JSON
+from app.isolation import OffLoop
 from app.limits import BodyLimit, ConcurrencyLimit
+from app.methods import HeadAsGet
 from app.models import COLLECTIONS
 from app.operations import Metrics, RequestLog, install_json_log
 from app.ratelimit import RateLimit, make_counter
@@ -47,12 +49,16 @@ that attest them.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    time_limit = settings.query_time_limit_ms
-    read_db = read_connection(settings.database_read_url or settings.database_url, time_limit_ms=time_limit)
-    # Writes read back (keys, the answer to a write) from the primary, not from a lagging replica.
+    time_limit, budget = settings.query_time_limit_ms, settings.loop_budget_ms or None
+    read_url = settings.database_read_url or settings.database_url
+    read_db = read_connection(read_url, time_limit_ms=time_limit, budget_ms=budget)
+    # Writes check keys on the primary, not on a lagging replica.
     primary_db = (
-        read_connection(settings.database_url, time_limit_ms=time_limit) if settings.database_read_url else read_db
+        read_connection(settings.database_url, time_limit_ms=time_limit, budget_ms=budget)
+        if settings.database_read_url
+        else read_db
     )
+    off_loop = OffLoop(read_db, threads=settings.off_loop_threads, wait_seconds=time_limit / 1000)
     # Writes: the engine's own pooled connections, used in the threadpool only (app.routers.editing).
     write_engine = make_engine(settings.database_url)
     rate_counter = make_counter(settings.redis_url, settings.redis_prefix)
@@ -62,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         read_db.open()  # a missing database fails the start-up, not every request
         primary_db.open()
         yield
+        off_loop.close()
         read_db.close()
         primary_db.close()
         write_engine.dispose()
@@ -82,10 +89,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.read_db = read_db
     app.state.primary_db = primary_db
+    app.state.off_loop = off_loop
     app.state.answers = AnswerCache()
     app.state.write_sessions = make_sessionmaker(write_engine)
     app.state.write_queue = threading.Lock()  # this process's writers, one at a time (app.routers.editing)
-    app.state.metrics = Metrics(write_engine)
+    app.state.metrics = Metrics(write_engine, off_loop)
     errors.install(app)
     install_json_log("chronicle.audit")
     install_json_log("chronicle.access")
@@ -98,11 +106,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ReadKeyRequired, db=read_db)
     if settings.rate_limit_per_key or settings.rate_limit_per_address:
         app.add_middleware(
-            RateLimit, counter=rate_counter, per_key=settings.rate_limit_per_key,
+            RateLimit, counter=rate_counter, db=primary_db, per_key=settings.rate_limit_per_key,
             per_address=settings.rate_limit_per_address, window=settings.rate_limit_window_seconds,
         )  # fmt: skip
     # Inside CORS: a browser can read a 503 or 429 (CORS headers on them); preflights are not counted.
-    app.add_middleware(ConcurrencyLimit, max_requests=settings.max_concurrent_requests)
+    app.add_middleware(
+        ConcurrencyLimit, max_requests=settings.max_concurrent_requests,
+        per_address=settings.max_concurrent_per_address,
+    )  # fmt: skip
     app.add_middleware(
         CORSMiddleware,
         # Open to every origin, never with credentials (allow_credentials stays False: no cookies). Writes
@@ -116,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )  # fmt: skip
     app.add_middleware(NoSniff)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestLog, metrics=app.state.metrics)  # outermost: it sees every answer, 4xx and 5xx too
     for module in (events, people, places, works, sources, search, calendar, timeline, export):  # most used first
         app.include_router(module.router)

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import ReadConnection
+from app.isolation import OffLoop
 from app.migrate import head_revision
 
 # Not in the OpenAPI document: they are for load balancers and scrapers (docs/deploy.md), not API clients.
@@ -43,7 +44,7 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 class Metrics:
     """One registry per app (tests make several apps in one process)."""
 
-    def __init__(self, write_engine: Engine) -> None:
+    def __init__(self, write_engine: Engine, off_loop: OffLoop) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "chronicle_requests", "HTTP requests answered", ["method", "route", "status"], registry=self.registry
@@ -58,6 +59,15 @@ class Metrics:
         pool = Gauge("chronicle_db_pool_connections", "Write engine's pool", ["state"], registry=self.registry)
         pool.labels("checked_out").set_function(lambda: _pool_stat(write_engine, "checkedout"))
         pool.labels("idle").set_function(lambda: _pool_stat(write_engine, "checkedin"))
+        busy = Gauge("chronicle_off_loop_threads_busy", "Threads answering reads off the event loop now",
+                     registry=self.registry)  # fmt: skip
+        busy.set_function(lambda: off_loop.busy)
+        moved = Gauge("chronicle_off_loop_reads", "Reads answered off the event loop (past the loop budget)",
+                      registry=self.registry)  # fmt: skip
+        moved.set_function(lambda: off_loop.moved)
+        cancelled = Gauge("chronicle_off_loop_cancelled", "Work off the loop stopped because its client went away",
+                          registry=self.registry)  # fmt: skip
+        cancelled.set_function(lambda: off_loop.cancelled)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import create_engine, make_url, text
 
 from app.cli import SEED_FILE
@@ -29,6 +30,7 @@ from app.db import engine_url, make_engine, make_sessionmaker
 from app.loader import load_records, read_file
 from app.main import create_app
 from app.migrate import upgrade
+from app.server import uvicorn_config
 
 POSTGRES_URL = os.environ.get("CHRONICLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ENGINE = "sqlite"  # set from --engine by pytest_configure
@@ -169,9 +171,9 @@ def serving(url: str) -> Iterator[httpx.Client]:
 class LiveServer:
     """uvicorn serving create_app() in a thread; stops when the test session ends."""
 
-    def __init__(self, settings: Settings) -> None:
-        config = uvicorn.Config(  # as `chronicle serve` runs it: no Server banner
-            create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on", server_header=False
+    def __init__(self, settings: Settings, *, app: FastAPI | None = None) -> None:
+        config = uvicorn_config(  # as `chronicle serve` runs it
+            app or create_app(settings), settings, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from app.dates import MAX_YEAR, MIN_YEAR, MONTH_NAMES, days_in_month, year_bounds, year_label
 from app.errors import bad_parameter
+from app.isolation import read_db, read_endpoint
 from app.queries import calendar as queries
 from app.queries import events as event_queries
 from app.queries.common import Page, year_range
@@ -23,7 +24,6 @@ from app.routers.common import (
     list_validators,
     parse_query,
     query_docs,
-    read_db,
 )
 from app.routers.events import event_items
 from app.schemas import DAY_LISTS, YEAR_LISTS, OnThisDay, OnThisDayQuery, YearOverview, YearQuery
@@ -104,7 +104,8 @@ def _lists(
     responses=LIST_ERRORS,
     openapi_extra=query_docs(OnThisDayQuery),
 )
-async def on_this_day(request: Request, month_day: MonthDay) -> Response:
+@read_endpoint
+def on_this_day(request: Request, month_day: MonthDay) -> Response:
     """Events, births and deaths on a day of the year, newest first, as in Wikimedia's feed. Only dates
     known to the day count (not months, years, intervals or sets). Days are Gregorian, including
     Julian dates converted; `calendar=julian` matches the day as it was recorded in the Julian calendar."""
@@ -141,7 +142,8 @@ async def on_this_day(request: Request, month_day: MonthDay) -> Response:
     responses=LIST_ERRORS,
     openapi_extra=query_docs(YearQuery),
 )
-async def year_overview(
+@read_endpoint
+def year_overview(
     request: Request,
     year: Annotated[
         int,

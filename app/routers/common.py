@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from app import json
 from app.db import ReadConnection
 from app.editor_schemas import NoQuery
 from app.errors import PROBLEM_JSON, Moved, Problem, bad_parameter
+from app.isolation import read_db
 from app.queries.common import Cursor, Page
 from app.queries.geo import Area
 from app.queries.records import FoundRecord, data_version, find_record, renamed_to
@@ -132,20 +134,9 @@ def query_docs(model: type[BaseModel]) -> dict[str, Any]:
     return {"parameters": parameters}
 
 
-PRIMARY = "chronicle.primary"  # a scope key: this request reads the primary database (see primary_db)
-
-
-def read_db(request: Request) -> ReadConnection:
-    """The connection this request reads through: CHRONICLE_DATABASE_READ_URL's, if one is set, unless
-    the request writes (primary_db)."""
-    db: ReadConnection = request.app.state.primary_db if PRIMARY in request.scope else request.app.state.read_db
-    return db
-
-
 def primary_db(request: Request) -> ReadConnection:
-    """The primary database's read connection, for this request and every read it makes after (a
-    write's key check and its answer must not come from a replica that lags behind the write)."""
-    request.scope[PRIMARY] = True
+    """The event loop's connection to the primary database (CHRONICLE_DATABASE_URL), for a write's key
+    check: a replica (CHRONICLE_DATABASE_READ_URL) may lag behind a key just made or revoked."""
     db: ReadConnection = request.app.state.primary_db
     return db
 
@@ -242,17 +233,20 @@ class AnswerCache:
     def __init__(self, size: int = 64) -> None:  # a timeline body is at most ~350 kB (5,000 buckets)
         self.size = size
         self.bodies: OrderedDict[tuple[str, str, str], Response] = OrderedDict()
+        self.lock = threading.Lock()  # answers are computed on the loop and in off-loop threads
 
     def answer(self, request: Request, validators: Validators, compute: Callable[[], Response]) -> Response:
         key = (validators.etag, request.scope["path"], request.scope["query_string"].decode("latin-1"))
-        found = self.bodies.get(key)
+        with self.lock:
+            found = self.bodies.get(key)
+            if found is not None:
+                self.bodies.move_to_end(key)
         if found is None:
             found = compute()
-            self.bodies[key] = found
-            if len(self.bodies) > self.size:
-                self.bodies.popitem(last=False)
-        else:
-            self.bodies.move_to_end(key)
+            with self.lock:
+                self.bodies[key] = found
+                if len(self.bodies) > self.size:
+                    self.bodies.popitem(last=False)
         return Response(found.body, status_code=found.status_code, media_type=found.media_type)
 
 

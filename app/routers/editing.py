@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from app import json, writes
 from app.auth import authenticate
-from app.db import is_busy
+from app.db import ReadConnection, is_busy, transaction_reads
 from app.documents import SLUG_PATTERN, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
 from app.editor_schemas import (
     ChangePage,
@@ -40,13 +40,15 @@ from app.editor_schemas import (
 )
 from app.errors import PROBLEM_JSON, Problem
 from app.importer import MAX_DEPTH, prepare_stream, too_deep
+from app.isolation import READS, compute_of, read_db, read_endpoint
 from app.keys import Caller, includes, note_use
 from app.loader import LoadError, LoadOptions, LoadSummary, load_prepared
 from app.models import COLLECTIONS, AuditEntry, utcnow
 from app.queries import history
 from app.queries.common import Cursor
+from app.queries.records import FoundRecord
 from app.routers import events, people, places, sources, works
-from app.routers.common import json_response, parse_query, primary_db, query_docs, read_db, record_for_path
+from app.routers.common import json_response, parse_query, primary_db, query_docs, record_for_path
 from app.schemas import PageQuery, ProblemDetail, Slug, slug_path
 
 # No `from __future__ import annotations` here: the routes' parameter annotations name a local alias
@@ -64,9 +66,11 @@ INPUT_MODELS: dict[str, type[BaseModel]] = {
     "work": WorkIn,
     "source": SourceIn,
 }
-DETAIL: dict[str, Callable[[Request, str], Awaitable[Response]]] = {
-    "event": events.get_event, "person": people.get_person, "place": places.get_place, "work": works.get_work,
-    "source": sources.get_source,
+# Each type's GET, as a plain function: a write's answer is computed by it, inside the write's transaction.
+DETAIL: dict[str, Callable[[Request, str], Response]] = {
+    "event": compute_of(events.get_event), "person": compute_of(people.get_person),
+    "place": compute_of(places.get_place), "work": compute_of(works.get_work),
+    "source": compute_of(sources.get_source),
 }  # fmt: skip
 
 _PROBLEM = {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}}
@@ -212,13 +216,34 @@ async def run_write(
         raise busy() from None
 
 
-async def _record_answer(request: Request, record_type: str, slug: str, status: int) -> Response:
-    """The record as GET answers it, with the status of the write (and Location for a creation)."""
-    response = await DETAIL[record_type](request, slug)
+def _record_answer(session: Session, request: Request, record_type: str, slug: str, status: int) -> Response:
+    """The record as GET answers it - read in the write's own transaction, so that its body and ETag
+    are the revision this write made, whatever other writers do next - with the status of the write
+    (and Location for a creation)."""
+    request.scope[READS] = transaction_reads(session)
+    try:
+        response = DETAIL[record_type](request, slug)
+    finally:
+        del request.scope[READS]
     response.status_code = status
     if status == 201:
         response.headers["Location"] = f"/v1/{COLLECTIONS[record_type]}/{slug}"
     return response
+
+
+def _history_of(request: Request, db: ReadConnection, record_type: str, slug: str) -> FoundRecord:
+    """The record whose revisions are asked for. A deleted record's history is for editors only
+    (a key with the write scope): to anyone else it answers 410, as the record does."""
+    found = record_for_path(db, record_type, slug, allow_deleted=True)
+    if found.deleted:
+        authorization = request.headers.get("authorization")
+        if authorization is None:
+            raise Problem(
+                410, f"the {record_type} {slug!r} was deleted; its history is readable with an editor's key "
+                "(Authorization: Bearer <key> with the write scope)",
+            )  # fmt: skip
+        authenticate(db, authorization, "write")
+    return found
 
 
 def _add_record_routes(collection: str, record_type: str) -> None:
@@ -236,10 +261,12 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         given = body.get("slug") if isinstance(body, dict) else None
         # The audit row names the record only by a valid slug: it is committed even when the write is refused.
         label = f"{record_type}/{given}" if isinstance(given, str) and VALID_SLUG.fullmatch(given) else None
-        slug = await run_write(
-            request, caller, label, lambda s: writes.create(s, record_type, body, caller.name), status=201
-        )
-        return await _record_answer(request, record_type, slug, 201)
+
+        def work(session: Session) -> Response:
+            slug = writes.create(session, record_type, body, caller.name)
+            return _record_answer(session, request, record_type, slug, 201)
+
+        return await run_write(request, caller, label, work, status=201)
 
     def rewriting(change: Callable[..., str], *, patch: bool) -> Callable[..., Awaitable[Response]]:
         """PUT (writes.replace) or PATCH (writes.patch): the same steps around a different change."""
@@ -249,11 +276,12 @@ def _add_record_routes(collection: str, record_type: str) -> None:
             parse_query(request, NoQuery)
             body = await read_json(request, patch=patch)
             if_match, if_none_match = request.headers.get("if-match"), request.headers.get("if-none-match")
-            new_slug = await run_write(
-                request, caller, f"{record_type}/{slug}",
-                lambda s: change(s, record_type, slug, body, if_match, caller.name, if_none_match=if_none_match),
-            )  # fmt: skip
-            return await _record_answer(request, record_type, new_slug, 200)
+
+            def work(session: Session) -> Response:
+                new_slug = change(session, record_type, slug, body, if_match, caller.name, if_none_match=if_none_match)
+                return _record_answer(session, request, record_type, new_slug, 200)
+
+            return await run_write(request, caller, f"{record_type}/{slug}", work)
 
         return rewrite
 
@@ -275,28 +303,31 @@ def _add_record_routes(collection: str, record_type: str) -> None:
     async def restore(request: Request, slug: SlugPath) -> Response:
         caller = authenticate(primary_db(request), request.headers.get("authorization"), "admin")
         query = parse_query(request, RestoreQuery)
-        await run_write(
-            request, caller, f"{record_type}/{slug}",
-            lambda s: writes.restore(s, record_type, slug, query.revision, caller.name),
-        )  # fmt: skip
-        return await _record_answer(request, record_type, slug, 200)
 
-    async def revisions(request: Request, slug: SlugPath) -> Response:
+        def work(session: Session) -> Response:
+            writes.restore(session, record_type, slug, query.revision, caller.name)
+            return _record_answer(session, request, record_type, slug, 200)
+
+        return await run_write(request, caller, f"{record_type}/{slug}", work)
+
+    @read_endpoint
+    def revisions(request: Request, slug: SlugPath) -> Response:
         query = parse_query(request, PageQuery)
         db = read_db(request)
-        found = record_for_path(db, record_type, slug, allow_deleted=True)
+        found = _history_of(request, db, record_type, slug)
         cursor = None if query.cursor is None else Cursor.decode(query.cursor, "revision")
         page = history.revisions(db, found.id, limit=query.limit, cursor=cursor, href=f"{prefix}/{slug}/revisions")
         return json_response(page)
 
-    async def revision(
+    @read_endpoint
+    def revision(
         request: Request,
         slug: SlugPath,
         number: Annotated[int, Path(ge=1, le=2**31 - 1, description="Revision number.")],
     ) -> Response:
         parse_query(request, NoQuery)
         db = read_db(request)
-        found = record_for_path(db, record_type, slug, allow_deleted=True)
+        found = _history_of(request, db, record_type, slug)
         item = history.revision(db, found.id, number, href=f"{prefix}/{slug}/revisions")
         if item is None:
             raise Problem(404, f"the {record_type} {slug!r} has no revision {number}")
@@ -359,7 +390,8 @@ for _record_type, _collection in COLLECTIONS.items():
     "/v1/changes", response_model=ChangePage, tags=["changes"], summary="Every change, in order",
     responses={400: BODY_ERRORS[400]}, openapi_extra=query_docs(ChangesQuery),
 )  # fmt: skip
-async def list_changes(request: Request) -> Response:
+@read_endpoint
+def list_changes(request: Request) -> Response:
     """Every change to every record in the order it was made: a mirror applies them and asks again
     with `since` set to the last `seq` it saw."""
     query = parse_query(request, ChangesQuery)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from app.dates import days_in_month
 from app.db import ReadConnection
 from app.errors import bad_parameter
+from app.isolation import read_db, read_endpoint
 from app.queries import events as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
@@ -22,7 +23,6 @@ from app.routers.common import (
     parse_area,
     parse_query,
     query_docs,
-    read_db,
     record_for_path,
     record_id_for_filter,
 )
@@ -71,7 +71,8 @@ def event_filters(request: Request, query: EventFilterQuery, *, descending: bool
     responses={**LIST_ERRORS, **GEO_LIST_FORMATS},
     openapi_extra=query_docs(EventQuery),
 )
-async def list_events(request: Request) -> Response:
+@read_endpoint
+def list_events(request: Request) -> Response:
     """Events in date order; every filter combines with the others (AND)."""
     query = parse_query(request, EventQuery)
     filters = event_filters(request, query, descending=query.sort == "-date")
@@ -110,7 +111,8 @@ def event_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @router.get("/{slug}", response_model=EventDetail, summary="Get one event", responses=GEO_DETAIL_ERRORS)
-async def get_event(
+@read_endpoint
+def get_event(
     request: Request,
     slug: Annotated[Slug, slug_path("october-revolution")],
 ) -> Response:

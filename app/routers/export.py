@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
-from app.db import ReadConnection
 from app.export import dump_export, export_documents
-from app.routers.common import LIST_ERRORS, conditional, list_validators, parse_query, query_docs, read_db
+from app.isolation import read_db, read_endpoint
+from app.routers.common import LIST_ERRORS, conditional, list_validators, parse_query, query_docs
+from app.routers.formats import ExportStream
 
 router = APIRouter(prefix="/v1/export", tags=["export"])
 
@@ -40,26 +40,17 @@ class ExportQuery(BaseModel):
     "", summary="Export every record", responses={**EXPORT_FORMATS, **LIST_ERRORS},
     openapi_extra=query_docs(ExportQuery),
 )  # fmt: skip
-async def export(request: Request) -> Response:
+@read_endpoint
+def export(request: Request) -> Response:
     """The whole database in the record format, a file that import takes back unchanged."""
     query = parse_query(request, ExportQuery)
 
     def download() -> Response:
-        disposition = f'attachment; filename="chronicle-export.{query.format}"'
-        return StreamingResponse(
-            _chunks(read_db(request).for_export(), query.format),
+        db = read_db(request).for_export()  # this export's own, in one read transaction: one snapshot
+        return ExportStream(
+            request, db, dump_export(export_documents(db), query.format), snapshot=True,
             media_type=MEDIA_TYPES[query.format],
-            headers={"Content-Disposition": disposition},
-        )
+            headers={"Content-Disposition": f'attachment; filename="chronicle-export.{query.format}"'},
+        )  # fmt: skip
 
     return conditional(request, list_validators(request, query.format), download)
-
-
-def _chunks(db: ReadConnection, fmt: str) -> Iterator[bytes]:
-    # A plain generator: Starlette runs it in the threadpool, so validating each batch of records
-    # does not hold up the event loop. The connection is this export's own, opened on first use.
-    try:
-        db.begin_snapshot()  # one read transaction: the file is one snapshot of the data
-        yield from dump_export(export_documents(db), fmt)
-    finally:
-        db.close()

@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import math
+import threading
+import time
 import types
 import typing
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from functools import cache
 from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from app import json
-from app.db import ReadConnection
+from app.db import Cancelled, QueryTooSlow, ReadConnection
 from app.errors import bad_parameter
+from app.isolation import OffLoop, read_db
 from app.queries.common import Cursor, Page
 from app.queries.records import FoundRecord
 from app.routers.common import (
@@ -32,7 +38,6 @@ from app.routers.common import (
     list_validators,
     no_parameters,
     page_response,
-    read_db,
     record_validators,
 )
 from app.routers.linked_data import plain
@@ -44,6 +49,7 @@ FORMATS = {
     "ndjson": "application/x-ndjson",
 }
 EXPORT_PAGE = 1000
+log = logging.getLogger("chronicle")
 # A page of `limit` records after `cursor`, read on `db`: the page (rows, next cursor, total) and its items.
 Build = Callable[[ReadConnection, Cursor | None, int], tuple[Page, list[dict[str, Any]]]]
 Features = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -133,7 +139,7 @@ def _answer(
         db = read_db(request).for_export()
         rows = _csv_rows(db, build, after, sort, columns) if fmt == "csv" else _ndjson_lines(db, build, after, sort)
         disposition = f'attachment; filename="{name}.{fmt}"'
-        return StreamingResponse(rows, media_type=FORMATS[fmt], headers={"Content-Disposition": disposition})
+        return ExportStream(request, db, rows, media_type=FORMATS[fmt], headers={"Content-Disposition": disposition})
     page, items = build(read_db(request), after, limit)
     if fmt == "geojson":
         assert features is not None
@@ -143,22 +149,17 @@ def _answer(
     return page_response(request, page, items, limit)
 
 
-async def _pages(
-    db: ReadConnection, build: Build, after: Cursor | None, sort: str
-) -> AsyncIterator[list[dict[str, Any]]]:
-    try:
-        while True:
-            page, items = build(db, after, EXPORT_PAGE)
-            yield items
-            if page.next_cursor is None:
-                return
-            after = Cursor.decode(page.next_cursor, sort)
-    finally:
-        db.close()
+def _pages(db: ReadConnection, build: Build, after: Cursor | None, sort: str) -> Iterator[list[dict[str, Any]]]:
+    while True:
+        page, items = build(db, after, EXPORT_PAGE)
+        yield items
+        if page.next_cursor is None:
+            return
+        after = Cursor.decode(page.next_cursor, sort)
 
 
-async def _ndjson_lines(db: ReadConnection, build: Build, after: Cursor | None, sort: str) -> AsyncIterator[bytes]:
-    async for items in _pages(db, build, after, sort):
+def _ndjson_lines(db: ReadConnection, build: Build, after: Cursor | None, sort: str) -> Iterator[bytes]:
+    for items in _pages(db, build, after, sort):
         yield b"".join(json.dumps(item) + b"\n" for item in items)
 
 
@@ -186,6 +187,12 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+# A spreadsheet reads a cell that begins with one of these as a formula (=HYPERLINK(...), +cmd|...,
+# @SUM(...)), or after a tab or carriage return: such text cells get a leading ' (OWASP, "CSV
+# Injection"), which spreadsheets show as text and do not display. Numbers are written as numbers.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(item: Any, path: tuple[str, ...]) -> Any:
     for key in path:
         if not isinstance(item, dict):
@@ -196,22 +203,98 @@ def _cell(item: Any, path: tuple[str, ...]) -> Any:
     if isinstance(item, bool):
         return "true" if item else "false"
     if isinstance(item, list | dict):
-        return json.dumps(item).decode()
+        item = json.dumps(item).decode()
+    if isinstance(item, str) and item.startswith(FORMULA_STARTS):
+        return "'" + item
     return item
 
 
-async def _csv_rows(
+def _csv_rows(
     db: ReadConnection, build: Build, after: Cursor | None, sort: str, columns: tuple[tuple[str, ...], ...]
-) -> AsyncIterator[bytes]:
+) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([".".join(path) for path in columns])
-    async for items in _pages(db, build, after, sort):
+    for items in _pages(db, build, after, sort):
         for item in json.loads(json.dumps(items)):  # dates are pre-rendered JSON fragments: read them
             writer.writerow([_cell(item, path) for path in columns])
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
+
+
+class ExportCutOff(Exception):
+    """An export ran past CHRONICLE_EXPORT_TIME_LIMIT_SECONDS."""
+
+
+class ExportStream(StreamingResponse):
+    """An export (every matching record, or the whole database) streamed a chunk at a time, each chunk
+    computed in an off-loop thread (app.isolation) on the export's own connection.
+
+    The first chunk is computed before the answer starts, so that a query past its time limit is a
+    503 problem, as for any read. After that an export can fail only by being cut off: past
+    CHRONICLE_EXPORT_TIME_LIMIT_SECONDS, or past a query's time limit, the connection is closed
+    before the end of the chunked body, so no client can take a partial export for a complete one.
+    When the client goes away the running query is interrupted and nothing more is read.
+    """
+
+    def __init__(
+        self, request: Request, db: ReadConnection, chunks: Iterator[bytes], *, media_type: str,
+        headers: dict[str, str], snapshot: bool = False,
+    ) -> None:  # fmt: skip
+        super().__init__(self._rest(), media_type=media_type, headers=headers)
+        settings = request.app.state.settings
+        self.off_loop: OffLoop = request.app.state.off_loop
+        self.db = db
+        self.chunks = chunks
+        self.snapshot = snapshot  # one read transaction for the whole export
+        self.time_limit = settings.export_time_limit_seconds
+        self.deadline = math.inf
+        self.first = b""
+        self.lock = threading.Lock()  # a chunk is computed, or the connection closed, not both at once
+        self.closed = False
+
+    def _next_chunk(self, db: ReadConnection) -> bytes | None:
+        with self.lock:
+            if self.closed:
+                raise Cancelled
+            if time.monotonic() > self.deadline:
+                raise ExportCutOff(f"the export ran past its {self.time_limit} s limit")
+            if self.snapshot:
+                db.begin_snapshot()
+                self.snapshot = False
+            return next(self.chunks, None)
+
+    def _close(self) -> None:
+        with self.lock:
+            self.closed = True
+            close = getattr(self.chunks, "close", None)  # a generator: its own clean-up runs now
+            if close is not None:
+                close()
+            self.db.close()
+
+    async def _chunk(self) -> bytes | None:
+        return await self.off_loop.run(self._next_chunk, connection=self.db)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.deadline = time.monotonic() + self.time_limit
+        started = False
+        try:
+            self.first = await self._chunk() or b""  # a Problem here: app.errors answers (503, ...)
+            started = True
+            await super().__call__(scope, receive, send)
+        except (ExportCutOff, QueryTooSlow, Cancelled) as exc:
+            if not started:
+                raise
+            # Returning without the end of the body: uvicorn closes the connection.
+            log.warning("export of %s cut off: %s", scope["path"], exc)
+        finally:
+            self.off_loop.executor.submit(self._close)  # in a thread: a chunk being computed holds the lock
+
+    async def _rest(self) -> AsyncIterator[bytes]:
+        yield self.first
+        while (chunk := await self._chunk()) is not None:
+            yield chunk
 
 
 Document = dict[str, Any]

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from app.db import ReadConnection
 from app.errors import bad_parameter
+from app.isolation import read_db, read_endpoint
 from app.queries import people as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
@@ -20,7 +21,6 @@ from app.routers.common import (
     fragment,
     parse_query,
     query_docs,
-    read_db,
     record_for_path,
 )
 from app.routers.formats import detail_response, list_response, negotiate
@@ -36,7 +36,8 @@ router = APIRouter(prefix="/v1/people", tags=["people"])
     responses={**LIST_ERRORS, **LIST_FORMATS},
     openapi_extra=query_docs(PeopleQuery),
 )
-async def list_people(request: Request) -> Response:
+@read_endpoint
+def list_people(request: Request) -> Response:
     """People in alphabetical order of name."""
     query = parse_query(request, PeopleQuery)
     if query.born_from is not None and query.born_to is not None and query.born_from > query.born_to:
@@ -70,7 +71,8 @@ async def list_people(request: Request) -> Response:
 
 
 @router.get("/{slug}", response_model=PersonDetail, summary="Get one person", responses=DETAIL_ERRORS)
-async def get_person(
+@read_endpoint
+def get_person(
     request: Request,
     slug: Annotated[Slug, slug_path("leon-trotsky")],
 ) -> Response:

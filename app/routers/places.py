@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.db import ReadConnection
+from app.isolation import read_db, read_endpoint
 from app.queries import places as queries
 from app.queries.common import Cursor, Page
 from app.queries.text import fts_query
@@ -19,7 +20,6 @@ from app.routers.common import (
     parse_area,
     parse_query,
     query_docs,
-    read_db,
     record_for_path,
     record_id_for_filter,
 )
@@ -36,7 +36,8 @@ router = APIRouter(prefix="/v1/places", tags=["places"])
     responses={**LIST_ERRORS, **GEO_LIST_FORMATS},
     openapi_extra=query_docs(PlaceQuery),
 )
-async def list_places(request: Request) -> Response:
+@read_endpoint
+def list_places(request: Request) -> Response:
     """Places in alphabetical order of their current name, or nearest first with `near`."""
     query = parse_query(request, PlaceQuery)
     db = read_db(request)
@@ -65,7 +66,8 @@ def place_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @router.get("/{slug}", response_model=PlaceDetail, summary="Get one place", responses=GEO_DETAIL_ERRORS)
-async def get_place(
+@read_endpoint
+def get_place(
     request: Request,
     slug: Annotated[Slug, slug_path("istanbul")],
 ) -> Response:

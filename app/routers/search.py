@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.db import ReadConnection
+from app.isolation import read_endpoint
 from app.queries import search as queries
 from app.queries.common import Cursor, Page
 from app.queries.text import fts_query
@@ -25,7 +26,8 @@ router = APIRouter(prefix="/v1/search", tags=["search"])
     responses={**LIST_ERRORS, **LIST_FORMATS},
     openapi_extra=query_docs(SearchQuery),
 )
-async def search(request: Request) -> Response:
+@read_endpoint
+def search(request: Request) -> Response:
     """Records of every type matching `q`, most relevant first (BM25: a match in a title or name
     counts most, then aliases and other names, then summaries and descriptions), with a highlighted
     snippet each. Totals are exact."""

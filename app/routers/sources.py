@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.db import ReadConnection
+from app.isolation import read_db, read_endpoint
 from app.queries import sources as queries
 from app.queries.common import Cursor, Page
 from app.routers.common import (
@@ -19,7 +20,6 @@ from app.routers.common import (
     no_parameters,
     parse_query,
     query_docs,
-    read_db,
     record_for_path,
     record_validators,
 )
@@ -36,7 +36,8 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
     responses={**LIST_ERRORS, **LIST_FORMATS},
     openapi_extra=query_docs(SourceQuery),
 )
-async def list_sources(request: Request) -> Response:
+@read_endpoint
+def list_sources(request: Request) -> Response:
     """Sources in alphabetical order of title."""
     query = parse_query(request, SourceQuery)
     filters = queries.SourceFilters(q=query.q, kind=query.kind)
@@ -54,7 +55,8 @@ async def list_sources(request: Request) -> Response:
 
 
 @router.get("/{slug}", response_model=SourceDetail, summary="Get one source", responses=JSON_DETAIL_ERRORS)
-async def get_source(
+@read_endpoint
+def get_source(
     request: Request,
     slug: Annotated[Slug, slug_path("the-exile-of-leon-trotsky")],
 ) -> Response:

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from app.dates import jdn_to_gregorian, year_label
 from app.errors import bad_parameter
+from app.isolation import read_db, read_endpoint
 from app.queries import timeline as queries
 from app.queries.events import EventFilters
 from app.routers.common import (
@@ -17,7 +18,6 @@ from app.routers.common import (
     list_validators,
     parse_query,
     query_docs,
-    read_db,
 )
 from app.routers.events import event_filters
 from app.schemas import Timeline, TimelineQuery
@@ -29,7 +29,8 @@ router = APIRouter(prefix="/v1/timeline", tags=["events"])
     "", response_model=Timeline, summary="Events per year, decade or century", responses=LIST_ERRORS,
     openapi_extra=query_docs(TimelineQuery),
 )  # fmt: skip
-async def timeline(request: Request) -> Response:
+@read_endpoint
+def timeline(request: Request) -> Response:
     """Counts of events per bucket, for charts: every bucket over `from`/`to` (or `year`), or from the
     first matching event's start to the last one's, empty buckets included. An event counts in every
     bucket its date overlaps, exactly as `/v1/events` with that bucket's years as `from` and `to`

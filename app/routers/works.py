@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from app.db import ReadConnection
 from app.errors import bad_parameter
+from app.isolation import read_db, read_endpoint
 from app.queries import works as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
@@ -20,7 +21,6 @@ from app.routers.common import (
     fragment,
     parse_query,
     query_docs,
-    read_db,
     record_for_path,
     record_id_for_filter,
 )
@@ -37,7 +37,8 @@ router = APIRouter(prefix="/v1/works", tags=["works"])
     responses={**LIST_ERRORS, **LIST_FORMATS},
     openapi_extra=query_docs(WorkQuery),
 )
-async def list_works(request: Request) -> Response:
+@read_endpoint
+def list_works(request: Request) -> Response:
     """Works in alphabetical order of title, each with its creators."""
     query = parse_query(request, WorkQuery)
     first, last = query.published_from, query.published_to
@@ -73,7 +74,8 @@ async def list_works(request: Request) -> Response:
 
 
 @router.get("/{slug}", response_model=WorkDetail, summary="Get one work", responses=DETAIL_ERRORS)
-async def get_work(
+@read_endpoint
+def get_work(
     request: Request,
     slug: Annotated[Slug, slug_path("the-history-of-the-russian-revolution")],
 ) -> Response:
