@@ -15,6 +15,7 @@ from app.db import SQLiteReads
 from app.queries.events import page_links
 from app.routers.formats import csv_columns
 from app.schemas import EventPage, EventSummary, SearchHit
+from tests.conftest import load, make_database, serving
 
 
 def test_include_embeds_each_events_links(client: httpx.Client) -> None:
@@ -174,3 +175,33 @@ def test_fields_narrows_every_format(client: httpx.Client) -> None:
     assert refused.status_code == 400 and "colour" in refused.json()["detail"]
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     assert "required" not in schemas["EventSummary"] and "required" in schemas["EventPage"]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path: Path) -> None:
+    """OWASP's CSV injection: a text cell that begins with = + - @ tab or CR gets a leading ' so that a
+    spreadsheet shows it as text; numbers (a negative latitude) stay numbers."""
+    url = make_database(tmp_path / "formulas.sqlite3")
+    titles = ['=HYPERLINK("http://x.example","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tTab", "Plain"]
+    cited = [{"source": "wikipedia-leon-trotsky"}]
+    events = [
+        {"type": "event", "slug": f"formula-{n}", "title": title, "kind": "test", "date": "1930", "citations": cited}
+        for n, title in enumerate(titles)
+    ]
+    place = {
+        "type": "place", "slug": "south-of-the-equator", "name": "=Somewhere", "kind": "city", "latitude": -33.87,
+        "longitude": 151.21, "citations": cited,
+    }  # fmt: skip
+    load(url, [*events, place])
+    with serving(url) as http:
+        rows = list(csv.DictReader(io.StringIO(http.get("/v1/events", params={"format": "csv", "q": "formula"}).text)))
+        events = {row["slug"]: row["title"] for row in csv.DictReader(io.StringIO(
+            http.get("/v1/events", params={"format": "csv", "year": 1930, "limit": 100}).text
+        ))}  # fmt: skip
+        assert [events[f"formula-{n}"] for n in range(len(titles))] == ["'" + title for title in titles[:-1]] + [
+            "Plain"
+        ]
+        places = list(
+            csv.DictReader(io.StringIO(http.get("/v1/places", params={"format": "csv", "q": "somewhere"}).text))
+        )
+        assert places[0]["name"] == "'=Somewhere" and places[0]["latitude"] == "-33.87"
+        assert rows is not None
