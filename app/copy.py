@@ -97,7 +97,10 @@ def copy_database(source_url: str, target_url: str, progress: Callable[[int], No
                 found = target.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
                 if found:
                     raise CopyError(f"{target_url}: its table {name} holds {found} rows; copy into an empty database")
-            target.execute(text("DELETE FROM data_version"))  # the migration's row; the source's replaces it
+            # The migration's rows; the source's replace them. The same cursor key: a client paging
+            # through a list before the move pages on after it.
+            target.execute(text("DELETE FROM data_version"))
+            target.execute(text("DELETE FROM secrets"))
             copied = 0
             for table in tables():
                 copied += _copy_table(source, target, table, progress)

@@ -357,6 +357,17 @@ class DataVersion(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Secret(Base):
+    """What every process serving this database must share and no client may know, made at random by
+    migration 0011: `cursor_key`, the key that signs cursors (app.queries.common.Cursor). `chronicle
+    db copy` copies it, so that cursors issued before a move still page on after it."""
+
+    __tablename__ = "secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
 # --- editors: keys, history, renamed slugs, audit (issue 5) -----------------------------------------
 
 KEY_SCOPES = ("read", "write", "admin")  # each includes the ones before it

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import datetime
@@ -38,7 +39,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -83,6 +84,38 @@ class Workload:
     datasette: dict[str, str] = field(default_factory=dict)
     ceiling: dict[str, str] = field(default_factory=dict)
     statements: dict[str, list[str]] = field(default_factory=dict)
+    q4_cursor: Any = None  # app.queries.common.Cursor: encoded per server (with_cursor_key)
+
+
+def sqlite_cursor_key(database: Path) -> bytes | None:
+    """The database's cursor key (migration 0011), or None for a database from before it."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'secrets'").fetchone():
+            return None
+        return bytes.fromhex(db.execute("SELECT value FROM secrets WHERE name = 'cursor_key'").fetchone()[0])
+
+
+def postgres_cursor_key(url: str) -> bytes:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as db:
+        row = db.execute("SELECT value FROM secrets WHERE name = 'cursor_key'").fetchone()
+        assert row is not None
+        return bytes.fromhex(row[0])
+
+
+def cursor_for(cursor: Any, key: bytes | None) -> str:
+    """The cursor as the server of a database with this key takes it: signed, or (a database from
+    before cursors were signed) plain base64 JSON, as that code read it."""
+    if key is not None:
+        return str(cursor.encode(key))
+    raw = json.dumps([cursor.sort, cursor.key, cursor.id, cursor.total.value, cursor.total.exact]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def with_cursor_key(urls: dict[str, str], cursor: Any, key: bytes | None) -> dict[str, str]:
+    """The Chronicle URLs for a server whose database has this cursor key (Q4 carries a cursor)."""
+    return {**urls, "Q4": f"/v1/events?cursor={cursor_for(cursor, key)}"}
 
 
 def build_workload(database: Path) -> Workload:
@@ -105,13 +138,13 @@ def build_workload(database: Path) -> Workload:
         ).fetchone()
     words = urllib.parse.quote(f"exile {city}")
     lo, hi = year_bounds(1929)
-    cursor = Cursor("date", key, row_id, Total(1000, False)).encode()
     work = Workload(database)
+    work.q4_cursor = Cursor("date", key, row_id, Total(1000, False))
     work.chronicle = {
         "Q1": "/v1/events?year=1929",
         "Q2": "/v1/events?month=11&day=7&sort=-date",
         "Q3": f"/v1/events?q={words}",
-        "Q4": f"/v1/events?cursor={cursor}",
+        "Q4": f"/v1/events?cursor={cursor_for(work.q4_cursor, sqlite_cursor_key(database))}",
         "Q5": f"/v1/events/{slug}",
         "Q6": "/v1/people?name_prefix=anna",
     }
@@ -305,7 +338,8 @@ def servers(
     on_postgres = [] if postgres_url is None else [
         Server(
             "Chronicle+PostgreSQL", [str(BIN / "chronicle"), "serve", "--port", "{port}"],
-            {"CHRONICLE_DATABASE_URL": postgres_url}, "/v1/events?limit=1", work.chronicle, with_postgres=True,
+            {"CHRONICLE_DATABASE_URL": postgres_url}, "/v1/events?limit=1",
+            with_cursor_key(work.chronicle, work.q4_cursor, postgres_cursor_key(postgres_url)), with_postgres=True,
         )
     ]  # fmt: skip
     if baseline is not None:  # the same command run from the baseline's work tree imports its code
@@ -314,7 +348,7 @@ def servers(
             [*BASELINE_CLI, "serve", "--port", "{port}"],
             {"CHRONICLE_DATABASE_URL": f"sqlite:///{baseline_database}"},
             "/v1/events?limit=1",
-            work.chronicle,
+            with_cursor_key(work.chronicle, work.q4_cursor, sqlite_cursor_key(Path(str(baseline_database)))),
             cwd=baseline,
         )
         return [chronicle, before]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -9,6 +13,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from app.schemas import EventDetail, EventPage
+from tests.conftest import make_database, run_sql, serving
 
 page_contract = TypeAdapter(EventPage)
 
@@ -173,3 +178,29 @@ def test_link_header_points_at_the_next_page(client: httpx.Client) -> None:
     response = client.get("/v1/events?year=1929&limit=1")
     cursor = response.json()["next_cursor"]
     assert response.headers["link"] == f'</v1/events?year=1929&limit=1&cursor={cursor}>; rel="next"'
+
+
+def test_a_cursor_is_signed_so_its_total_cannot_be_forged(client: httpx.Client, tmp_path: Path) -> None:
+    """A cursor carries the total counted on page 1 (no later page counts again): a forged one used to
+    be repeated back (`"value": 123456789, "relation": "eq"`)."""
+    first = client.get("/v1/events", params={"year": 1929, "limit": 2}).json()
+    cursor = first["next_cursor"]
+    second = client.get("/v1/events", params={"year": 1929, "limit": 2, "cursor": cursor})
+    assert second.status_code == 200 and second.json()["total"] == first["total"] == {"value": 5, "relation": "eq"}
+
+    body, _, signature = cursor.partition(".")
+    fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    fields[3] = 123456789
+    forged = base64.urlsafe_b64encode(json.dumps(fields, separators=(",", ":")).encode()).decode().rstrip("=")
+    for value in (f"{forged}.{signature}", forged, f"{body}.{signature[:-2]}AA"):
+        refused = client.get("/v1/events", params={"year": 1929, "limit": 2, "cursor": value})
+        assert refused.status_code == 400 and refused.json()["invalid_params"][0]["name"] == "cursor"
+        assert "123456789" not in refused.text
+    # Another database signs with its own key (made at random by its migration; the PostgreSQL pass copies
+    # one template database, so its key is replaced here): its cursors are not this one's.
+    other = make_database(tmp_path / "other.sqlite3")
+    run_sql(other, "UPDATE secrets SET value = :key WHERE name = 'cursor_key'", {"key": secrets.token_hex(32)})
+    with serving(other) as http:
+        assert http.get("/v1/events", params={"year": 1929, "limit": 2, "cursor": cursor}).status_code == 400
+        theirs = http.get("/v1/events", params={"year": 1929, "limit": 2}).json()["next_cursor"]
+        assert http.get("/v1/events", params={"year": 1929, "limit": 2, "cursor": theirs}).status_code == 200

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,22 +42,29 @@ class Total:
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Where the next page starts: the last row's sort key and id, and the total counted on page 1."""
+    """Where the next page starts: the last row's sort key and id, and the total counted on page 1.
+
+    A cursor is signed (HMAC-SHA256 with the database's cursor key, app.routers.common.cursor_key), so
+    that what it carries - above all the total, which no later page counts again - is what the API
+    wrote: a forged total (`"value": 123456789, "relation": "eq"`) is refused, not repeated."""
 
     sort: str
     key: int | float | str | None
     id: int
     total: Total
 
-    def encode(self) -> str:
+    def encode(self, secret: bytes) -> str:
         raw = json.dumps([self.sort, self.key, self.id, self.total.value, self.total.exact])
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return f"{_b64(raw)}.{_b64(_tag(secret, raw))}"
 
     @classmethod
-    def decode(cls, text: str, sort: str) -> Cursor:
+    def decode(cls, text: str, sort: str, secret: bytes) -> Cursor:
+        body, _, tag = text.partition(".")
         try:
-            padded = text + "=" * (-len(text) % 4)
-            cursor_sort, key, last_id, total, exact = json.loads(base64.urlsafe_b64decode(padded))
+            raw = _unb64(body)
+            if not hmac.compare_digest(_unb64(tag), _tag(secret, raw)):
+                raise ValueError("not signed with this database's key")
+            cursor_sort, key, last_id, total, exact = json.loads(raw)
             valid = (
                 isinstance(cursor_sort, str)
                 and _key_fits(cursor_sort, key)
@@ -75,6 +84,32 @@ class Cursor:
         return cls(cursor_sort, key, last_id, Total(total, exact))
 
 
+CURSOR_KEY_SQL = "SELECT value FROM secrets WHERE name = 'cursor_key'"
+
+
+def cursor_secret(db: ReadConnection) -> bytes:
+    """The database's cursor key (made at random by migration 0011)."""
+    row = db.one(CURSOR_KEY_SQL)
+    if row is None:
+        raise RuntimeError("the database has no cursor key: run `chronicle db upgrade`")
+    return bytes.fromhex(str(row[0]))
+
+
+CURSOR_TAG_BYTES = 12  # 96 bits of HMAC-SHA256: no one guesses that (and the cursor stays short)
+
+
+def _tag(secret: bytes, raw: bytes) -> bytes:
+    return hmac.new(secret, raw, hashlib.sha256).digest()[:CURSOR_TAG_BYTES]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def _key_fits(sort: str, key: object) -> bool:
     """A cursor's key has its sort's type: a name or title is text, a rank or distance a number,
     revisions and changes page by id alone, and every date sort by day number (an integer)."""
@@ -90,7 +125,7 @@ def _key_fits(sort: str, key: object) -> bool:
 @dataclass(frozen=True, slots=True)
 class Page:
     rows: list[tuple[Any, ...]]
-    next_cursor: str | None
+    next_cursor: Cursor | None  # encoded (signed) by the router: app.routers.common.encode_cursor
     total: Total
 
 
@@ -135,7 +170,7 @@ def fetch_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = Cursor(sort, sort_key(last), last[-1], total).encode()
+        next_cursor = Cursor(sort, sort_key(last), last[-1], total)
     return Page(rows, next_cursor, total)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from app import json
@@ -35,19 +36,24 @@ def _summary(row: tuple[Any, ...], href: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _envelope(items: list[dict[str, Any]], next_cursor: str | None, total: Total, limit: int) -> dict[str, Any]:
-    return {"items": items, "next_cursor": next_cursor, "total": total.as_json(), "limit": limit}
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A page of history items, the cursor of the next (the router encodes it) and the total."""
+
+    items: list[dict[str, Any]]
+    next_cursor: Cursor | None
+    total: Total
 
 
-def revisions(db: ReadConnection, record_id: int, *, limit: int, cursor: Cursor | None, href: str) -> dict[str, Any]:
+def revisions(db: ReadConnection, record_id: int, *, limit: int, cursor: Cursor | None, href: str) -> Listing:
     """A record's revisions, oldest first (a record has few: counted exactly)."""
     after = 0 if cursor is None else cursor.id
     rows = db.all(REVISIONS_SQL, {"id": record_id, "after": after, "limit": limit + 1})
     total = (
         cursor.total if cursor is not None else Total(int(db.all(REVISION_COUNT_SQL, {"id": record_id})[0][0]), True)
     )
-    next_cursor = Cursor("revision", None, rows[limit - 1][0], total).encode() if len(rows) > limit else None
-    return _envelope([_summary(row, href) for row in rows[:limit]], next_cursor, total, limit)
+    next_cursor = Cursor("revision", None, rows[limit - 1][0], total) if len(rows) > limit else None
+    return Listing([_summary(row, href) for row in rows[:limit]], next_cursor, total)
 
 
 def revision(db: ReadConnection, record_id: int, number: int, *, href: str) -> dict[str, Any] | None:
@@ -58,7 +64,7 @@ def revision(db: ReadConnection, record_id: int, number: int, *, href: str) -> d
     return {**_summary(row, href), "document": None if document is None else json.Fragment(document)}
 
 
-def changes(db: ReadConnection, *, since: int, limit: int, cursor: Cursor | None, cap: int) -> dict[str, Any]:
+def changes(db: ReadConnection, *, since: int, limit: int, cursor: Cursor | None, cap: int) -> Listing:
     after = since if cursor is None else cursor.id
     rows = db.all(CHANGES_SQL, {"after": after, "limit": limit + 1})
     if cursor is not None:
@@ -71,5 +77,5 @@ def changes(db: ReadConnection, *, since: int, limit: int, cursor: Cursor | None
          "created_at": timestamp(created_at), "href": f"/v1/{COLLECTIONS[record_type]}/{now}/revisions/{number}"}
         for seq, record_type, slug, number, action, author, created_at, now in rows[:limit]
     ]  # fmt: skip
-    next_cursor = Cursor("seq", None, rows[limit - 1][0], total).encode() if len(rows) > limit else None
-    return _envelope(items, next_cursor, total, limit)
+    next_cursor = Cursor("seq", None, rows[limit - 1][0], total) if len(rows) > limit else None
+    return Listing(items, next_cursor, total)

@@ -79,7 +79,7 @@ def search(
     if len(ranked) > limit:
         ranked = ranked[:limit]
         _type, last_id, last_rank, _count = ranked[-1]
-        next_cursor = Cursor("rank", last_rank, last_id, total).encode()
+        next_cursor = Cursor("rank", last_rank, last_id, total)
     found: dict[int, tuple[str, str, str]] = {}
     for record_type in dict.fromkeys(row[0] for row in ranked):
         ids = json.dumps([row[1] for row in ranked if row[0] == record_type]).decode()

@@ -19,6 +19,8 @@ from app.routers.common import (
     LIST_ERRORS,
     conditional,
     decode_cursor,
+    encode_cursor,
+    envelope,
     fragment,
     json_response,
     list_validators,
@@ -42,12 +44,12 @@ def _chosen(request: Request, names: str | None, every: tuple[str, ...], cursor:
 def _part(request: Request, name: str, page: Page, items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     """One list of the answer: its page, and the URL of its next page."""
     next_href = None
-    if page.next_cursor is not None:
+    next_cursor = encode_cursor(request, page.next_cursor)
+    if next_cursor is not None:
         params = dict(request.query_params)
-        params.update(type=name, cursor=page.next_cursor)
+        params.update(type=name, cursor=next_cursor)
         next_href = f"{request.scope['path']}?{urlencode(params)}"
-    return {"items": items, "next_cursor": page.next_cursor, "total": page.total.as_json(), "limit": limit,
-            "next": next_href}  # fmt: skip
+    return {**envelope(items, next_cursor, page.total, limit), "next": next_href}
 
 
 def _people(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
@@ -73,7 +75,7 @@ def _lists(
     cap = request.app.state.settings.total_count_cap
     answer: dict[str, Any] = dict.fromkeys(every)
     for name in chosen:
-        page_cursor = decode_cursor(cursor, f"{sort}:{name}")
+        page_cursor = decode_cursor(request, cursor, f"{sort}:{name}")
         if name == "events":
             page = event_queries.list_events(
                 db, filters=event_filters, limit=limit, cursor=page_cursor, sort=f"{sort}:{name}", count_cap=cap

@@ -23,7 +23,7 @@ from app.db import ReadConnection
 from app.editor_schemas import NoQuery
 from app.errors import PROBLEM_JSON, Moved, Problem, bad_parameter
 from app.isolation import read_db
-from app.queries.common import Cursor, Page
+from app.queries.common import Cursor, Page, Total, cursor_secret
 from app.queries.geo import Area
 from app.queries.records import FoundRecord, data_version, find_record, renamed_to
 from app.schemas import ProblemDetail
@@ -296,24 +296,43 @@ def parse_area(near: str | None, radius_km: float | None, bbox: str | None) -> A
     return None
 
 
-def decode_cursor(cursor: str | None, sort: str) -> Cursor | None:
-    return None if cursor is None else Cursor.decode(cursor, sort)
+def cursor_key(request: Request) -> bytes:
+    """The key that signs this database's cursors (migration 0011), read once per app: every worker
+    and replica serving the database signs and checks with the same one."""
+    key: bytes | None = getattr(request.app.state, "cursor_key", None)
+    if key is None:
+        key = request.app.state.cursor_key = cursor_secret(read_db(request))
+    return key
 
 
-def link_headers(request: Request, page: Page) -> dict[str, str]:
+def decode_cursor(request: Request, cursor: str | None, sort: str) -> Cursor | None:
+    return None if cursor is None else Cursor.decode(cursor, sort, cursor_key(request))
+
+
+def encode_cursor(request: Request, cursor: Cursor | None) -> str | None:
+    return None if cursor is None else cursor.encode(cursor_key(request))
+
+
+def link_headers(request: Request, next_cursor: str | None) -> dict[str, str]:
     """`Link: <...>; rel="next"` when there is a next page."""
-    if page.next_cursor is None:
+    if next_cursor is None:
         return {}
     # Built from the scope: Starlette's URL.include_query_params parses and rebuilds the whole URL
     # (10 % of a list request, by profile).
     params = dict(request.query_params)
-    params["cursor"] = page.next_cursor
+    params["cursor"] = next_cursor
     return {"Link": f'<{request.scope["path"]}?{urlencode(params)}>; rel="next"'}
 
 
+def envelope(items: list[dict[str, Any]], next_cursor: str | None, total: Total, limit: int) -> dict[str, Any]:
+    """The list envelope every collection shares."""
+    return {"items": items, "next_cursor": next_cursor, "total": total.as_json(), "limit": limit}
+
+
 def page_response(request: Request, page: Page, items: list[dict[str, Any]], limit: int) -> Response:
-    body = {"items": items, "next_cursor": page.next_cursor, "total": page.total.as_json(), "limit": limit}
-    return Response(json.dumps(body), media_type="application/json", headers=link_headers(request, page))
+    next_cursor = encode_cursor(request, page.next_cursor)
+    body = envelope(items, next_cursor, page.total, limit)
+    return Response(json.dumps(body), media_type="application/json", headers=link_headers(request, next_cursor))
 
 
 def json_response(body: dict[str, Any]) -> Response:

@@ -45,10 +45,18 @@ from app.keys import Caller, includes, note_use
 from app.loader import LoadError, LoadOptions, LoadSummary, load_prepared
 from app.models import COLLECTIONS, AuditEntry, utcnow
 from app.queries import history
-from app.queries.common import Cursor
 from app.queries.records import FoundRecord
 from app.routers import events, people, places, sources, works
-from app.routers.common import json_response, parse_query, primary_db, query_docs, record_for_path
+from app.routers.common import (
+    decode_cursor,
+    encode_cursor,
+    envelope,
+    json_response,
+    parse_query,
+    primary_db,
+    query_docs,
+    record_for_path,
+)
 from app.schemas import PageQuery, ProblemDetail, Slug, slug_path
 
 # No `from __future__ import annotations` here: the routes' parameter annotations name a local alias
@@ -315,9 +323,9 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         query = parse_query(request, PageQuery)
         db = read_db(request)
         found = _history_of(request, db, record_type, slug)
-        cursor = None if query.cursor is None else Cursor.decode(query.cursor, "revision")
+        cursor = decode_cursor(request, query.cursor, "revision")
         page = history.revisions(db, found.id, limit=query.limit, cursor=cursor, href=f"{prefix}/{slug}/revisions")
-        return json_response(page)
+        return json_response(envelope(page.items, encode_cursor(request, page.next_cursor), page.total, query.limit))
 
     @read_endpoint
     def revision(
@@ -395,11 +403,10 @@ def list_changes(request: Request) -> Response:
     """Every change to every record in the order it was made: a mirror applies them and asks again
     with `since` set to the last `seq` it saw."""
     query = parse_query(request, ChangesQuery)
-    cursor = None if query.cursor is None else Cursor.decode(query.cursor, "seq")
+    cursor = decode_cursor(request, query.cursor, "seq")
     cap = request.app.state.settings.total_count_cap
-    return json_response(
-        history.changes(read_db(request), since=query.since, limit=query.limit, cursor=cursor, cap=cap)
-    )
+    page = history.changes(read_db(request), since=query.since, limit=query.limit, cursor=cursor, cap=cap)
+    return json_response(envelope(page.items, encode_cursor(request, page.next_cursor), page.total, query.limit))
 
 
 class DryRun(Exception):
