@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         30, gt=0, description="An answer whose client reads nothing for this long is abandoned: the connection is "
         "aborted and the request's work stopped.",
     )  # fmt: skip
+    public_url: str | None = Field(
+        None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*[^/?#\s])?$",
+        description="The API's public address, as clients reach it (https://history.example.org), without a "
+        "trailing slash: JSON-LD's @id and url are made from it. Unset, they are relative (/v1/events/...), "
+        "never taken from the request's Host header.",
+    )  # fmt: skip
     read_requires_key: bool = Field(False, description="Reads of /v1 need an API key with the read scope.")
     rate_limit_per_key: int = Field(
         0, ge=0, description="Requests per window from one API key (0: no limit); past it, 429 with Retry-After."

@@ -11,11 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
+from app.config import Settings
 from app.db import SQLiteReads
 from app.queries.events import page_links
 from app.routers.formats import csv_columns
 from app.schemas import EventPage, EventSummary, SearchHit
-from tests.conftest import load, make_database, serving
+from tests.conftest import LiveServer, load, make_database, serving
 
 
 def test_include_embeds_each_events_links(client: httpx.Client) -> None:
@@ -113,8 +114,21 @@ def linked_data(client: httpx.Client, url: str) -> dict[str, Any]:
     assert response.status_code == 200 and response.headers["content-type"] == "application/ld+json"
     assert response.headers["etag"].startswith('"1.ld')
     body: dict[str, Any] = response.json()
-    assert body["@context"] == "https://schema.org" and body["@id"].endswith(url)
+    assert body["@context"] == "https://schema.org" and body["@id"] == url  # relative: no public URL is set
     return body
+
+
+def test_json_ld_ids_come_from_the_public_url_never_from_the_host_header(seeded_url: str) -> None:
+    path = "/v1/events/october-revolution"
+    spoofed = {"Accept": "application/ld+json", "Host": "evil.example"}
+    with LiveServer(Settings(database_url=seeded_url)) as base:
+        body = httpx.get(f"{base}{path}", headers=spoofed).json()
+        assert body["@id"] == body["url"] == path and "evil" not in json.dumps(body)
+    settings = Settings(database_url=seeded_url, public_url="https://history.example.org")
+    with LiveServer(settings) as base:
+        body = httpx.get(f"{base}{path}", headers=spoofed).json()
+        assert body["@id"] == f"https://history.example.org{path}" and "evil" not in json.dumps(body)
+        assert body["location"][0]["@id"] == "https://history.example.org/v1/places/saint-petersburg"
 
 
 def test_json_ld_for_every_record_type(client: httpx.Client) -> None:

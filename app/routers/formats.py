@@ -33,6 +33,7 @@ from app.queries.records import FoundRecord
 from app.routers.common import (
     conditional,
     decode_cursor,
+    encode_cursor,
     json_response,
     link_headers,
     list_validators,
@@ -89,7 +90,7 @@ def list_response(
 ) -> Response:
     """The answer to a list request in `fmt` (see negotiate); `features` makes GeoJSON features of items.
     Every format carries the data version as its ETag, and If-None-Match is answered before any query."""
-    after = decode_cursor(cursor, sort)
+    after = decode_cursor(request, cursor, sort)
     columns = csv_columns(item_model)
     if fields is not None:
         chosen = _chosen_fields(fields, item_model)
@@ -137,29 +138,30 @@ def _answer(
 ) -> Response:  # fmt: skip
     if fmt in ("csv", "ndjson"):
         db = read_db(request).for_export()
-        rows = _csv_rows(db, build, after, sort, columns) if fmt == "csv" else _ndjson_lines(db, build, after, sort)
+        rows = _csv_rows(db, build, after, columns) if fmt == "csv" else _ndjson_lines(db, build, after)
         disposition = f'attachment; filename="{name}.{fmt}"'
         return ExportStream(request, db, rows, media_type=FORMATS[fmt], headers={"Content-Disposition": disposition})
     page, items = build(read_db(request), after, limit)
     if fmt == "geojson":
         assert features is not None
-        body = {"type": "FeatureCollection", "features": features(items), "next_cursor": page.next_cursor,
+        next_cursor = encode_cursor(request, page.next_cursor)
+        body = {"type": "FeatureCollection", "features": features(items), "next_cursor": next_cursor,
                 "total": page.total.as_json(), "limit": limit}  # fmt: skip
-        return Response(json.dumps(body), media_type=FORMATS["geojson"], headers=link_headers(request, page))
+        return Response(json.dumps(body), media_type=FORMATS["geojson"], headers=link_headers(request, next_cursor))
     return page_response(request, page, items, limit)
 
 
-def _pages(db: ReadConnection, build: Build, after: Cursor | None, sort: str) -> Iterator[list[dict[str, Any]]]:
+def _pages(db: ReadConnection, build: Build, after: Cursor | None) -> Iterator[list[dict[str, Any]]]:
     while True:
         page, items = build(db, after, EXPORT_PAGE)
         yield items
         if page.next_cursor is None:
             return
-        after = Cursor.decode(page.next_cursor, sort)
+        after = page.next_cursor
 
 
-def _ndjson_lines(db: ReadConnection, build: Build, after: Cursor | None, sort: str) -> Iterator[bytes]:
-    for items in _pages(db, build, after, sort):
+def _ndjson_lines(db: ReadConnection, build: Build, after: Cursor | None) -> Iterator[bytes]:
+    for items in _pages(db, build, after):
         yield b"".join(json.dumps(item) + b"\n" for item in items)
 
 
@@ -210,12 +212,12 @@ def _cell(item: Any, path: tuple[str, ...]) -> Any:
 
 
 def _csv_rows(
-    db: ReadConnection, build: Build, after: Cursor | None, sort: str, columns: tuple[tuple[str, ...], ...]
+    db: ReadConnection, build: Build, after: Cursor | None, columns: tuple[tuple[str, ...], ...]
 ) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([".".join(path) for path in columns])
-    for items in _pages(db, build, after, sort):
+    for items in _pages(db, build, after):
         for item in json.loads(json.dumps(items)):  # dates are pre-rendered JSON fragments: read them
             writer.writerow([_cell(item, path) for path in columns])
         yield buffer.getvalue().encode()
@@ -321,7 +323,9 @@ def detail_response(
     def answer() -> Response:
         document = detail()
         if representation == "ld":
-            base = f"{request.url.scheme}://{request.url.netloc}"
+            # Never the Host header: it is the client's to choose, and the answer is cached under a
+            # strong ETag by whoever relays it. Without a configured public URL, @id is relative.
+            base = request.app.state.settings.public_url or ""
             return Response(json.dumps(linked_data(plain(document), base)), media_type="application/ld+json")
         if representation == "geojson":
             assert feature is not None
