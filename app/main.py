@@ -222,14 +222,15 @@ def _document_common_answers(schema: dict[str, Any], settings: Settings) -> None
     common = {
         "414": _problem("The query string is longer than the server's limit (CHRONICLE_MAX_QUERY_BYTES)."),
         "429": _problem(
-            "Too many requests from this API key or client address in the window; wait `Retry-After` "
-            "seconds. Every answer's `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` say "
-            "where the client stands.",
+            "Too many requests from this API key or client address in the window, or too many in progress at "
+            "once from this client address; wait `Retry-After` seconds. When rate limits are configured, every "
+            "answer's `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` say where the client stands.",
             retry_after=True,
         ),
         "503": _problem(
-            "The server is at its limit of concurrent requests, the query ran past its time limit, the "
-            "database is busy with another write, or it cannot be reached; retry after `Retry-After` seconds.",
+            "The server is at its limit of concurrent requests, the query ran past its time limit, every thread "
+            "for long reads stayed busy, the database is busy with another write, or it cannot be reached; "
+            "retry after `Retry-After` seconds.",
             retry_after=True,
         ),
     }

@@ -69,6 +69,11 @@ from typing import Any
 import httpx
 from sqlalchemy import make_url
 
+# The load comes from one address (127.0.0.1) but stands for many clients: lift the per-address limit
+# (CHRONICLE_MAX_CONCURRENT_PER_ADDRESS, 16), as bench/run.py does.
+MANY_CLIENTS_ONE_ADDRESS = {"CHRONICLE_MAX_CONCURRENT_PER_ADDRESS": "4096"}
+
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -140,7 +145,7 @@ def git(*args: str) -> str:
 
 
 def chronicle(code: Code, *args: str, url: str) -> str:
-    env = {**os.environ, "CHRONICLE_DATABASE_URL": url}
+    env = {**os.environ, **MANY_CLIENTS_ONE_ADDRESS, "CHRONICLE_DATABASE_URL": url}
     done = subprocess.run([*code.command, *args], env=env, cwd=code.cwd, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"chronicle {' '.join(args)} failed:\n{done.stderr[-2000:]}")
@@ -160,7 +165,7 @@ class Server:
 
 def start_server(code: Code, url: str, log: Path, attempts: int = 3) -> Server:
     """`chronicle serve` on a free port; another port if that one was taken in the meantime."""
-    env = {**os.environ, "CHRONICLE_DATABASE_URL": url}
+    env = {**os.environ, **MANY_CLIENTS_ONE_ADDRESS, "CHRONICLE_DATABASE_URL": url}
     for _attempt in range(attempts):
         port = free_port()
         with log.open("ab") as out:
