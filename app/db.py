@@ -13,7 +13,7 @@
   own (app.isolation).
 - On PostgreSQL every write transaction first takes one advisory lock (WRITE_LOCK_KEY), so writers
   queue as they do on SQLite, across every replica.
-- A read query runs for at most CHRONICLE_QUERY_TIME_LIMIT_MS (SQLite: a progress handler that
+- A read query runs for at most CHRONICLE_QUERY_TIME_LIMIT_MS (SQLite: a watchdog thread that
   interrupts it; PostgreSQL: statement_timeout); past it the request is answered 503 with
   Retry-After (QueryTooSlow). The connection stays usable. An export's queries have the same limit,
   each page, and the export as a whole CHRONICLE_EXPORT_TIME_LIMIT_SECONDS.
@@ -21,9 +21,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +47,6 @@ from sqlalchemy.sql import ClauseElement
 from app.errors import Problem
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-PROGRESS_STEPS = 10_000  # SQLite VM steps between two looks at the clock (each look ~0.1 us of Python)
 
 
 class OverBudget(Exception):
@@ -272,12 +274,50 @@ def read_connection(
     )
 
 
+class Watchdog:
+    """Stops SQLite queries that run past their deadline: one daemon thread per process that looks,
+    every TICK seconds, at the deadline of the query each registered connection is running, and
+    calls sqlite3_interrupt on those past it.
+
+    A progress handler (a Python callback every N virtual-machine steps) is not enough: FTS5 reads a
+    term's whole list of matches within one step, so `ma* OR an* OR co* OR pa*` held the event
+    loop 160 ms past a 5 ms budget (and a single common word 15 ms) before the handler ran again;
+    sqlite3_interrupt stopped the same queries within 6-9 ms. It also costs the running query
+    nothing - a handler took the GIL every 10,000 steps, which an off-loop thread's query then
+    fought the loop for. The thread holds the GIL only for its look (a few microseconds), mostly
+    while the loop is waiting on its sockets or inside SQLite, which releases the GIL."""
+
+    TICK = 0.002  # a query overruns its deadline by at most this much (plus SQLite's reaction)
+
+    def __init__(self) -> None:
+        self.connections: weakref.WeakSet[SQLiteReads] = weakref.WeakSet()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def watch(self, connection: SQLiteReads) -> None:
+        with self.lock:
+            self.connections.add(connection)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="chronicle-query-watchdog", daemon=True)
+                self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            for connection in list(self.connections):
+                with contextlib.suppress(Exception):  # closed meanwhile (ProgrammingError): nothing to stop
+                    connection.stop_if_past(now)
+
+
+WATCHDOG = Watchdog()
+
+
 class SQLiteReads(ReadConnection):
     """A read-only sqlite3 connection: queries take tens of microseconds, less than a thread hand-off.
 
-    The time limit and the budget are one deadline that a progress handler checks every
-    PROGRESS_STEPS virtual-machine steps; sqlite3 releases the GIL while a statement runs, so a
-    query in a thread leaves the event loop free."""
+    The time limit and the budget are one deadline, which the Watchdog enforces; sqlite3 releases the
+    GIL while a statement runs, so a query in a thread leaves the event loop free."""
 
     dialect = "sqlite"
     _sql_dialect = sqlite_dialect.dialect(paramstyle="named")
@@ -319,11 +359,15 @@ class SQLiteReads(ReadConnection):
         connection.execute(f"PRAGMA mmap_size = {self.mmap_bytes}")
         connection.execute(f"PRAGMA cache_size = -{self.cache_kib}")
         if self.time_limit_ms is not None or self.budget_ms is not None:
-            connection.set_progress_handler(self._past_deadline, PROGRESS_STEPS)
+            WATCHDOG.watch(self)
         return connection
 
-    def _past_deadline(self) -> bool:
-        return time.monotonic() > self._deadline  # True: SQLite stops the statement ("interrupted")
+    def stop_if_past(self, now: float) -> None:
+        """From the watchdog's thread: interrupt the running query if it is past its deadline. (Should it
+        have just ended, SQLite clears the interrupt when the next statement starts.)"""
+        connection = self._connection
+        if now > self._deadline and connection is not None:
+            connection.interrupt()
 
     def open(self) -> None:
         _ = self.connection

@@ -28,6 +28,7 @@ from app import json
 from app.db import Cancelled, QueryTooSlow, ReadConnection
 from app.errors import bad_parameter
 from app.isolation import OffLoop, read_db
+from app.memory import release_memory
 from app.queries.common import Cursor, Page
 from app.queries.records import FoundRecord
 from app.routers.common import (
@@ -274,6 +275,7 @@ class ExportStream(StreamingResponse):
             if close is not None:
                 close()
             self.db.close()
+        release_memory()  # the pages built for it (app.memory)
 
     async def _chunk(self) -> bytes | None:
         return await self.off_loop.run(self._next_chunk, connection=self.db)
