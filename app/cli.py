@@ -152,8 +152,8 @@ def db_copy(source_url: str, target_url: str) -> None:
 def import_command(file: Path, dry_run: bool, on_conflict: str) -> None:
     """Import FILE: a JSON array or NDJSON (one record a line) of records, as POST /v1/import takes.
     Everything is validated first, then written in one transaction: all or nothing."""
-    from app.importer import prepare_stream
-    from app.loader import LoadError, LoadOptions, load_prepared
+    from app.importer import index_stream
+    from app.loader import LoadError, LoadOptions, load_index
 
     settings = get_settings()
     upgrade(settings.database_url)
@@ -161,17 +161,19 @@ def import_command(file: Path, dry_run: bool, on_conflict: str) -> None:
     ndjson = file.suffix in (".ndjson", ".jsonl")
     size = file.stat().st_size
     try:
-        with file.open("rb") as stream, click.progressbar(length=size, label="validating", file=sys.stderr) as bar:
+        # Read twice (app.loader): validated and indexed, then read again to write, in batches.
+        with file.open("rb") as stream:
+            with click.progressbar(length=size, label="validating", file=sys.stderr) as bar:
 
-            def progress(_records: int) -> None:
-                bar.update(stream.tell() - bar.pos)  # bytes read so far
+                def progress(_records: int) -> None:
+                    bar.update(stream.tell() - bar.pos)  # bytes read so far
 
-            prepared, errors = prepare_stream(stream, ndjson=ndjson, progress=progress)
-        with make_sessionmaker(engine).begin() as session:
-            options = LoadOptions(author="chronicle import", on_conflict=on_conflict)  # type: ignore[arg-type]
-            summary = load_prepared(session, prepared, errors, options)
-            if dry_run:
-                raise _DryRun  # rolls the transaction back
+                index = index_stream(stream, ndjson=ndjson, progress=progress)
+            with make_sessionmaker(engine).begin() as session:
+                options = LoadOptions(author="chronicle import", on_conflict=on_conflict)  # type: ignore[arg-type]
+                summary = load_index(session, index, options, dry_run=dry_run)
+                if dry_run:
+                    raise _DryRun  # rolls the transaction back (a dry run writes nothing anyway)
     except _DryRun:
         pass
     except LoadError as exc:

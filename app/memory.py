@@ -30,15 +30,16 @@ _lock = threading.Lock()
 _last = 0.0
 
 
-def release_memory() -> None:
-    """Return glibc's free heap pages to the system, at most every MIN_INTERVAL_SECONDS. Call it
-    off the event loop, after a large piece of work (ctypes releases the GIL during the call)."""
+def release_memory(*, force: bool = False) -> None:
+    """Return glibc's free heap pages to the system: at most every MIN_INTERVAL_SECONDS (exports), or
+    now (`force`: after an import, which frees hundreds of megabytes at once). Call it off the event
+    loop (ctypes releases the GIL during the call)."""
     global _last
     if _trim is None:
         return
     with _lock:
         now = time.monotonic()
-        if now - _last < MIN_INTERVAL_SECONDS:
+        if not force and now - _last < MIN_INTERVAL_SECONDS:
             return
         _last = now
     _trim(0)

@@ -549,3 +549,42 @@ def test_renaming_a_record_without_history_keeps_its_old_slug_in_the_snapshot(tm
             ("snapshot", "gorki", []),
             ("update", "gorki-leninskiye", ["slug"]),
         ]
+
+
+def test_identical_citations_are_stored_once(editing: Editing) -> None:
+    """The same citation given three times is one citation (rows, document, history); a different
+    one (another page) stays, in the order first given."""
+    cited = {"source": "the-exile-of-leon-trotsky", "page": "12"}
+    event = {**EVENT, "citations": [cited, {"source": "the-exile-of-leon-trotsky"}, dict(cited), dict(cited)]}
+    created = editing.post("/v1/events", event)
+    assert created.status_code == 201, created.text
+    shown = editing.http.get("/v1/events/lecture-in-copenhagen").json()["sources"]
+    assert [(c["slug"], c["page"]) for c in shown] == [
+        ("the-exile-of-leon-trotsky", "12"),
+        ("the-exile-of-leon-trotsky", None),
+    ]
+    rows = run_sql(
+        editing.url,
+        "SELECT count(*) FROM citations c JOIN records r ON r.id = c.record_id WHERE r.slug = 'lecture-in-copenhagen'",
+    )
+    assert rows[0][0] == 2
+    document = editing.http.get("/v1/events/lecture-in-copenhagen/revisions/1").json()["document"]
+    assert document["citations"] == [cited, {"source": "the-exile-of-leon-trotsky"}]
+    # Imported again with the duplicates (or without them): the same content, nothing to write.
+    again = import_(editing, [{"type": "event", **event}]).json()
+    assert again["unchanged"] == 1 and again["updated"] == [], again
+
+
+def test_an_import_names_at_most_a_thousand_errors_and_counts_them_all(editing: Editing) -> None:
+    records = events(1500)
+    for i, record in enumerate(records):
+        record["people"] = [{"person": f"nobody-{i}"}]
+    refused = import_(editing, records, ndjson=True)
+    assert refused.status_code == 422
+    body = refused.json()
+    assert body["detail"] == "1500 error(s) (the first 1000 listed); nothing was written"
+    assert len(body["errors"]) == len(body["invalid_params"]) == 1000
+    assert body["errors"][999] == {
+        "index": 999, "record": "event 'imported-999'", "field": "people[0].person",
+        "reason": "no person with slug 'nobody-999' in the input or the database",
+    }  # fmt: skip

@@ -39,10 +39,10 @@ from app.editor_schemas import (
     RevisionPage,
 )
 from app.errors import PROBLEM_JSON, Problem
-from app.importer import MAX_DEPTH, prepare_stream, too_deep
+from app.importer import MAX_DEPTH, free_import_memory, index_stream, too_deep
 from app.isolation import READS, compute_of, read_db, read_endpoint
 from app.keys import Caller, includes, note_use
-from app.loader import LoadError, LoadOptions, LoadSummary, load_prepared
+from app.loader import ImportIndex, LoadError, LoadOptions, LoadSummary, load_index
 from app.models import COLLECTIONS, AuditEntry, utcnow
 from app.queries import history
 from app.queries.records import FoundRecord
@@ -410,10 +410,20 @@ def list_changes(request: Request) -> Response:
 
 
 class DryRun(Exception):
-    """Raised inside an import's transaction to roll it back after computing what it would write."""
+    """Raised inside an import's transaction to roll it back: a dry run writes nothing (it stops
+    once the checks have said what it would write), and leaves no audit row or key use either.
+    Taken apart as soon as it is caught (`take`): its traceback holds the frames of the write, in
+    reference cycles (anyio's worker thread and its future) that kept a whole import in memory
+    until the next full garbage collection."""
 
     def __init__(self, summary: LoadSummary) -> None:
-        self.summary = summary
+        self.summary: LoadSummary | None = summary
+
+    def take(self) -> LoadSummary:
+        summary, self.summary = self.summary, None
+        self.__traceback__ = None
+        assert summary is not None
+        return summary
 
 
 @router.post(
@@ -432,38 +442,49 @@ async def import_records(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/json", "application/x-ndjson"):
         raise Problem(415, f"an import is application/json or application/x-ndjson, not {content_type or 'untyped'}")
+    ndjson = content_type == "application/x-ndjson"
+    options = LoadOptions(
+        author=caller.name, on_conflict=query.on_conflict, restore_deleted=includes(caller.scope, "admin")
+    )
     # Past 1 MiB the body waits on disk, not in memory (its size is capped by app.limits.BodyLimit).
+    # It is read twice (app.loader): validated and indexed here, before the write lock is taken, so
+    # that other writers wait only for the checks and the writing; then read again to write.
     with tempfile.SpooledTemporaryFile(max_size=2**20) as spool:
         async for chunk in request.stream():
             spool.write(chunk)
         spool.seek(0)
-
-        # Validated before the write lock is taken: other writers wait only for the writing itself.
-        prepared, errors = await run_in_threadpool(
-            lambda: prepare_stream(spool, ndjson=content_type == "application/x-ndjson")
-        )
+        index: ImportIndex | None = await run_in_threadpool(lambda: index_stream(spool, ndjson=ndjson))
 
         def work(session: Session) -> LoadSummary:
-            options = LoadOptions(
-                author=caller.name, on_conflict=query.on_conflict, restore_deleted=includes(caller.scope, "admin")
-            )
+            assert index is not None
             try:
-                summary = load_prepared(session, prepared, errors, options)
+                summary = load_index(session, index, options, dry_run=query.dry_run)
             except LoadError as exc:
-                raise Problem(
+                listed = f" (the first {len(exc.errors)} listed)" if exc.more else ""
+                refused = Problem(
                     409 if exc.conflict else 422,
-                    f"{len(exc.errors)} {'conflict' if exc.conflict else 'error'}(s); nothing was written",
+                    f"{exc.total} {'conflict' if exc.conflict else 'error'}(s){listed}; nothing was written",
                     invalid_params=[
                         {"name": f"[{e.index}].{e.field}", "in": "body", "reason": e.reason} for e in exc.errors
                     ],
                     errors=[e.as_json() for e in exc.errors],
-                ) from None
-            if query.dry_run:
-                raise DryRun(summary)
-            return summary
+                )
+            else:
+                if query.dry_run:
+                    raise DryRun(summary)
+                return summary
+            raise refused  # raised here, not in the except: the LoadError and the frames it holds are gone
 
         try:
-            summary = await run_write(request, caller, None, work)
-        except DryRun as dry:
-            summary = dry.summary
-    return json_response({"dry_run": query.dry_run, **summary.as_json()})
+            try:
+                done = await run_write(request, caller, None, work)
+            except DryRun as dry:
+                done = dry.take()
+            answer = json_response({"dry_run": query.dry_run, **done.as_json()})
+            del done
+        finally:
+            # Nothing of the import outlives its answer: the index (which `work`, and the frames of a
+            # refusal's traceback, hold), what reference cycles hold, and the freed heap.
+            index = None
+            await run_in_threadpool(free_import_memory)
+    return answer
