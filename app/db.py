@@ -181,10 +181,12 @@ class ReadConnection:
     own SQL for one concern (JSON, full text) comes from app.dialects, chosen by `dialect`.
 
     Limits: every query stops after `time_limit_ms` (QueryTooSlow: a 503). The event loop's
-    connection also has a `budget_ms`: the queries of one request (between `start_budget` and
-    `end_budget`, else each query alone) may hold the loop that long; past it the query stops with
-    OverBudget, and app.isolation answers the request off the loop. `interrupt()`, from any thread,
-    stops the running query and every later one with Cancelled, until `reset_interrupt()`.
+    connection also has a `budget_ms`: the queries of one read (between `start_budget` and
+    `end_budget`: app.isolation.answer) may hold the loop that long together; past it the query
+    stops with OverBudget, and app.isolation answers the read off the loop. Queries outside a read's
+    budget (a write's key check, readiness) have the time limit only: a busy machine must not turn
+    them into refusals. `interrupt()`, from any thread, stops the running query and every later one
+    with Cancelled, until `reset_interrupt()`.
     """
 
     dialect: ClassVar[str]  # "sqlite" or "postgresql": the key of app.dialects' tables
@@ -222,13 +224,17 @@ class ReadConnection:
         self._budget_until = None
 
     def _budget_end(self, now: float) -> float:
-        """When the running query must stop for the budget (inf without one); OverBudget if it has ended."""
-        if self.budget_ms is None:
+        """When the running query must stop for the request's budget (inf outside one); OverBudget if
+        it has ended."""
+        until = self._budget_until
+        if until is None:
             return math.inf
-        until = self._budget_until if self._budget_until is not None else now + self.budget_ms / 1000
         if now >= until:
             raise OverBudget
         return until
+
+    def stop_if_past(self, now: float) -> None:
+        """From the Watchdog's thread: stop the running query if it is past its deadline."""
 
     def interrupt(self) -> None:
         """Stop the running query and those that follow (Cancelled); safe from any thread."""
@@ -290,11 +296,11 @@ class Watchdog:
     TICK = 0.002  # a query overruns its deadline by at most this much (plus SQLite's reaction)
 
     def __init__(self) -> None:
-        self.connections: weakref.WeakSet[SQLiteReads] = weakref.WeakSet()
+        self.connections: weakref.WeakSet[ReadConnection] = weakref.WeakSet()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
 
-    def watch(self, connection: SQLiteReads) -> None:
+    def watch(self, connection: ReadConnection) -> None:
         with self.lock:
             self.connections.add(connection)
             if self.thread is None:
@@ -363,8 +369,8 @@ class SQLiteReads(ReadConnection):
         return connection
 
     def stop_if_past(self, now: float) -> None:
-        """From the watchdog's thread: interrupt the running query if it is past its deadline. (Should it
-        have just ended, SQLite clears the interrupt when the next statement starts.)"""
+        """Interrupts the running query if it is past its deadline. (Should it have just ended, SQLite
+        clears the interrupt when the next statement starts.)"""
         connection = self._connection
         if now > self._deadline and connection is not None:
             connection.interrupt()
@@ -382,11 +388,12 @@ class SQLiteReads(ReadConnection):
         query, values = (sql.text, sql.bind(params)) if isinstance(sql, CompiledSQL) else (sql, params)
         if self._interrupted:
             raise Cancelled
+        connection = self.connection
         now = time.monotonic()
         limit_end = now + self.time_limit_ms / 1000 if self.time_limit_ms is not None else math.inf
         self._deadline = min(limit_end, self._budget_end(now))
         try:
-            return self.connection.execute(query, values).fetchall()
+            return connection.execute(query, values).fetchall()
         except sqlite3.OperationalError as exc:
             if str(exc) != "interrupted":
                 raise
@@ -420,19 +427,25 @@ class PostgresReads(ReadConnection):
     Timestamps and JSON come back as the server's text (app.queries.records.timestamp parses the
     former; the latter is embedded in answers as it is).
 
-    The server stops a query past the connection's statement_timeout: the time limit, or on the event
-    loop the budget (a query alone; the queries of one request also stop at the next one once their
-    budget is spent).
+    The server stops a query past the connection's statement_timeout, the time limit; on the event
+    loop the Watchdog cancels one past the read's budget (a cancel request: a round trip to the
+    server, from the watchdog's thread).
     """
 
     dialect = "postgresql"
     _sql_dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]  # pyformat: %(name)s, as psycopg takes them
     _compiled: ClassVar[dict[Hashable, CompiledSQL]] = {}
     _texts: ClassVar[dict[str, str]] = {}  # SQL text with :name parameters -> the same in psycopg's %(name)s style
+    # Times each server was found gone (a restart, a failover) by any connection of this process: the
+    # others then connect again before their next query instead of failing it too.
+    _server_losses: ClassVar[dict[str, int]] = {}
 
     def __init__(self, url: URL, *, time_limit_ms: int | None = None, budget_ms: int | None = None) -> None:
         super().__init__(time_limit_ms=time_limit_ms, budget_ms=budget_ms)
         self.url = url
+        self._server = url.render_as_string(hide_password=True)
+        self._losses_seen = 0
+        self._deadline = math.inf  # the running query's budget, on time.monotonic()'s clock
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
 
     def for_thread(self) -> PostgresReads:
@@ -442,18 +455,26 @@ class PostgresReads(ReadConnection):
         return PostgresReads(self.url, time_limit_ms=self.time_limit_ms)
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        self._losses_seen = self._server_losses.get(self._server, 0)
         conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
         # No parallel workers and no JIT: both start up in milliseconds, for queries that take a
         # fraction of one (a year's page at 1M events: 16 ms of CPU with two workers, by measurement).
         options = "-c TimeZone=UTC -c default_transaction_read_only=on -c max_parallel_workers_per_gather=0 -c jit=off"
-        timeout = self.budget_ms if self.budget_ms is not None else self.time_limit_ms
-        if timeout is not None:
-            options += f" -c statement_timeout={timeout}"
+        if self.time_limit_ms is not None:
+            options += f" -c statement_timeout={self.time_limit_ms}"
         # connect_timeout: a server whose packets are dropped must not hold the event loop for TCP's minutes.
         connection = psycopg.connect(conninfo, autocommit=True, options=options, connect_timeout=2)
         for type_name in ("timestamptz", "json", "jsonb"):
             connection.adapters.register_loader(type_name, TextLoader)
+        if self.budget_ms is not None:
+            WATCHDOG.watch(self)
         return connection
+
+    def stop_if_past(self, now: float) -> None:
+        connection = self._connection
+        if now > self._deadline and connection is not None and not connection.closed:
+            self._deadline = math.inf  # one cancel request is enough
+            connection.cancel_safe(timeout=2)
 
     def open(self) -> None:
         _ = self.connection
@@ -477,23 +498,35 @@ class PostgresReads(ReadConnection):
             query, values = self._text(sql), dict(params)
         if self._interrupted:
             raise Cancelled
-        if self._budget_until is not None:
-            self._budget_end(time.monotonic())  # the request's budget is spent: OverBudget
+        if self._connection is not None and self._server_losses.get(self._server, 0) != self._losses_seen:
+            self.close()  # another connection found the server gone since this one connected
+        if self._connection is None or self._connection.closed:  # connecting again (a failover) is not
+            started = time.monotonic()  # the read's time: its budget is moved on by as much
+            _ = self.connection
+            if self._budget_until is not None:
+                self._budget_until += time.monotonic() - started
+        connection = self.connection
+        budget_end = self._budget_end(time.monotonic())
+        self._deadline = budget_end
         try:
-            return self.connection.execute(query, values).fetchall()
-        except psycopg.errors.QueryCanceled:
+            return connection.execute(query, values).fetchall()
+        except psycopg.errors.QueryCanceled as exc:
             # The connection is still good: the server stopped this one statement.
             if self._interrupted:
                 raise Cancelled from None
-            if self.budget_ms is not None:
+            if "statement timeout" in str(exc) and self.time_limit_ms is not None:
+                raise QueryTooSlow(self.time_limit_ms) from None
+            if time.monotonic() >= budget_end:
                 raise OverBudget from None
-            if self.time_limit_ms is None:
-                raise
-            raise QueryTooSlow(self.time_limit_ms) from None
+            raise
         except psycopg.OperationalError:
-            # The server went away (a restart, a failover): the next request connects again.
+            # The server went away (a restart, a failover): this request fails (503), the next one
+            # connects again - on every connection of this process.
+            self._server_losses[self._server] = self._server_losses.get(self._server, 0) + 1
             self.close()
             raise
+        finally:
+            self._deadline = math.inf
 
     def interrupt(self) -> None:
         """Asks the server to cancel the running statement: a round trip to the server, so call it

@@ -84,9 +84,7 @@ class OffLoop:
         self.loop_connection = loop_connection
         self.threads = threads
         self.wait_seconds = wait_seconds
-        self.executor = ThreadPoolExecutor(
-            threads, thread_name_prefix="chronicle-off-loop", initializer=_lower_priority
-        )
+        self._executor: ThreadPoolExecutor | None = None
         self.local = threading.local()
         self.all_connections: list[ReadConnection] = []
         self._slots: asyncio.Semaphore | None = None
@@ -103,11 +101,23 @@ class OffLoop:
             self.all_connections.append(found)
         return found
 
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The threads, started on first use (again after `close`: an app's lifespan may run twice)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.threads, "chronicle-off-loop", initializer=_lower_priority)
+        return self._executor
+
     def close(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        """At the app's shutdown: the threads stop (after their work) and their connections close."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
         for connection in self.all_connections:
             connection.close()
         self.all_connections.clear()
+        self.local = threading.local()
+        self._slots = None  # bound to the loop that is ending
 
     async def run(
         self, work: Callable[[ReadConnection], T], *, connection: ReadConnection | None = None,

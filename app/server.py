@@ -49,50 +49,42 @@ class _TimedFlowControl(FlowControl):
 
 class TimedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a header (and body) timeout and a send timeout. The timeouts
-    come from the uvicorn Config (`uvicorn_config` sets them), which is what reaches every worker."""
+    come from the uvicorn Config (`uvicorn_config` sets them), which is what reaches every worker.
+
+    A request being read notes since when (`reading_since`); one sweep a second over the server's
+    connections closes those past the timeout. (A timer per request - armed at its first byte,
+    cancelled at its last - cost three timer operations on every request.)"""
 
     def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
         self.header_timeout: float = getattr(config, "chronicle_header_timeout", 10.0)
         self.send_timeout: float = getattr(config, "chronicle_send_timeout", 30.0)
-        self._read_timer: asyncio.TimerHandle | None = None
+        self.reading_since: float | None = None  # on the loop's clock; None between requests
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
         self.flow = _TimedFlowControl(self.transport, self.send_timeout, self._abandon)
-        self._arm(self.header_timeout)  # a connection that sends nothing is closed too
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
+        self.reading_since = self.loop.time()  # a connection that sends nothing is closed too
+        _sweep_every_second(self.loop, self.connections)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._arm(self.header_timeout)  # the headers, whole, within the timeout
+        self.reading_since = self.loop.time()  # the headers, whole, within the timeout
 
     def on_headers_complete(self) -> None:
-        self._arm(self.header_timeout)  # then the body: no pause longer than the timeout
+        self.reading_since = self.loop.time()  # then the body: no pause longer than the timeout
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        self._arm(self.header_timeout)
+        self.reading_since = self.loop.time()
         super().on_body(body)
 
     def on_message_complete(self) -> None:
-        self._disarm()
+        self.reading_since = None
         super().on_message_complete()
 
-    def _arm(self, seconds: float) -> None:
-        self._disarm()
-        self._read_timer = self.loop.call_later(seconds, self._read_timed_out)
-
-    def _disarm(self) -> None:
-        if self._read_timer is not None:
-            self._read_timer.cancel()
-            self._read_timer = None
-
-    def _read_timed_out(self) -> None:
-        self._read_timer = None
+    def read_timed_out(self) -> None:
+        self.reading_since = None
         if self.transport.is_closing():
             return
         if self.cycle is None or self.cycle.response_complete:
@@ -106,6 +98,28 @@ class TimedHttpProtocol(HttpToolsProtocol):
             self.cycle.disconnected = True
             self.cycle.message_event.set()
         self.transport.abort()
+
+
+# The connection sets (one per server) a sweep runs over, by id; held, so that no id is reused.
+_SWEPT: dict[int, set[Any]] = {}
+
+
+def _sweep_every_second(loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+    """Once per server: every second, close its connections whose request has been read for longer
+    than the header timeout."""
+    if id(connections) in _SWEPT:
+        return
+    _SWEPT[id(connections)] = connections
+
+    def sweep() -> None:
+        now = loop.time()
+        for protocol in list(connections):
+            since = getattr(protocol, "reading_since", None)
+            if since is not None and now - since > protocol.header_timeout:
+                protocol.read_timed_out()
+        loop.call_later(1.0, sweep)
+
+    loop.call_later(1.0, sweep)
 
 
 def uvicorn_config(app: Any, settings: Settings, *, host: str, port: int, **options: Any) -> uvicorn.Config:

@@ -37,7 +37,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import BIN, DATA, ROOT, build_workload, checkout, ensure_database
+from bench.run import (
+    BIN,
+    DATA,
+    ROOT,
+    build_workload,
+    checkout,
+    ensure_database,
+    sqlite_cursor_key,
+    with_cursor_key,
+)
 
 WARM_UP = 200
 # operator.call (C: _operator_call) runs each measured loop: nothing in the app calls it, so callgrind
@@ -126,13 +135,17 @@ def main() -> None:
     unit = "instructions" if args.instructions else "µs"
     tree = checkout(args.baseline)
     databases = {"new": ensure_database("100k"), "baseline": ensure_database("100k", tree)}
-    urls = build_workload(databases["new"]).chronicle
-    paths = list(urls.values())
+    work = build_workload(databases["new"])
+    urls = work.chronicle
+    paths = {  # Q4's cursor signed with each database's own key (or unsigned, before migration 0011)
+        name: list(with_cursor_key(urls, work.q4_cursor, sqlite_cursor_key(database)).values())
+        for name, database in databases.items()
+    }
     results: dict[str, list[list[float]]] = {"new": [], "baseline": []}
     for round_number in range(rounds):
         for name in ("new", "baseline") if round_number % 2 == 0 else ("baseline", "new"):
             cwd = ROOT if name == "new" else tree
-            results[name].append(run_worker(cwd, databases[name], paths, requests, args.instructions))
+            results[name].append(run_worker(cwd, databases[name], paths[name], requests, args.instructions))
             print(f"round {round_number + 1} {name:8} " + " ".join(f"{v:9,.0f}" for v in results[name][-1]))
     print(f"\n| query | new {unit} | baseline ({args.baseline}) {unit} | new / baseline |\n|---|---|---|---|")
     for index, query in enumerate(urls):
