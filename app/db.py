@@ -509,17 +509,23 @@ class PostgresReads(ReadConnection):
         budget_end = self._budget_end(time.monotonic())
         self._deadline = budget_end
         try:
-            return connection.execute(query, values).fetchall()
-        except psycopg.errors.QueryCanceled as exc:
-            # The connection is still good: the server stopped this one statement.
-            if self._interrupted:
-                raise Cancelled from None
-            if "statement timeout" in str(exc) and self.time_limit_ms is not None:
-                raise QueryTooSlow(self.time_limit_ms) from None
-            if time.monotonic() >= budget_end:
-                raise OverBudget from None
-            raise
-        except psycopg.OperationalError:
+            try:
+                return connection.execute(query, values).fetchall()
+            except psycopg.errors.QueryCanceled as exc:
+                # The connection is still good: the server stopped this one statement.
+                if self._interrupted:
+                    raise Cancelled from None
+                if "statement timeout" in str(exc) and self.time_limit_ms is not None:
+                    raise QueryTooSlow(self.time_limit_ms) from None
+                if time.monotonic() >= budget_end:
+                    raise OverBudget from None
+                # A cancel the watchdog sent for the statement before, which ended as it was sent: a
+                # cancel request stops whatever the server runs when it arrives. This one runs again.
+                self._deadline = math.inf
+                return connection.execute(query, values).fetchall()
+        except psycopg.OperationalError as exc:
+            if isinstance(exc, psycopg.errors.QueryCanceled):
+                raise  # (cancelled twice in a row: a 503 to retry; the connection is good)
             # The server went away (a restart, a failover): this request fails (503), the next one
             # connects again - on every connection of this process.
             self._server_losses[self._server] = self._server_losses.get(self._server, 0) + 1
