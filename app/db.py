@@ -47,6 +47,7 @@ from sqlalchemy.sql import ClauseElement
 from app.errors import Problem
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+PROGRESS_STEPS = 10_000  # SQLite VM steps between two looks at the clock (each look ~0.1 us of Python)
 
 
 class OverBudget(Exception):
@@ -182,7 +183,7 @@ class ReadConnection:
 
     Limits: every query stops after `time_limit_ms` (QueryTooSlow: a 503). The event loop's
     connection also has a `budget_ms`: the queries of one read (between `start_budget` and
-    `end_budget`: app.isolation.answer) may hold the loop that long together; past it the query
+    `end_budget`: app.isolation.read_endpoint) may hold the loop that long together; past it the query
     stops with OverBudget, and app.isolation answers the read off the loop. Queries outside a read's
     budget (a write's key check, readiness) have the time limit only: a busy machine must not turn
     them into refusals. `interrupt()`, from any thread, stops the running query and every later one
@@ -198,6 +199,7 @@ class ReadConnection:
         self.budget_ms = budget_ms
         self._budget_until: float | None = None  # the current request's budget ends (time.monotonic())
         self._interrupted = False
+        self.cursor_key: bytes | None = None  # the database's, once read (app.routers.common.cursor_key)
 
     def compiled(self, key: Hashable, build: Callable[[], ClauseElement]) -> CompiledSQL:
         """The statement `build()` makes, compiled for this engine once per `key` (the filter shape)."""
@@ -288,12 +290,14 @@ class Watchdog:
     A progress handler (a Python callback every N virtual-machine steps) is not enough: FTS5 reads a
     term's whole list of matches within one step, so `ma* OR an* OR co* OR pa*` held the event
     loop 160 ms past a 5 ms budget (and a single common word 15 ms) before the handler ran again;
-    sqlite3_interrupt stopped the same queries within 6-9 ms. It also costs the running query
-    nothing - a handler took the GIL every 10,000 steps, which an off-loop thread's query then
-    fought the loop for. The thread holds the GIL only for its look (a few microseconds), mostly
-    while the loop is waiting on its sockets or inside SQLite, which releases the GIL."""
+    sqlite3_interrupt stopped the same queries within 6-9 ms (a 2 ms tick; 10 ms now). Off the loop
+    it is the only clock: a handler there would take the GIL every 10,000 steps from the loop. The
+    thread holds the GIL only for its look (a few microseconds)."""
 
-    TICK = 0.002  # a query overruns its deadline by at most this much (plus SQLite's reaction)
+    # A query overruns its deadline by at most this much (plus SQLite's reaction) where the event loop's
+    # progress handler cannot stop it (FTS5). Each look takes the GIL: every 2 ms cost a busy worker
+    # ~5 % of its CPU (in-process, Q1-Q6), every 10 ms nothing measurable.
+    TICK = 0.010
 
     def __init__(self) -> None:
         self.connections: weakref.WeakSet[ReadConnection] = weakref.WeakSet()
@@ -366,7 +370,15 @@ class SQLiteReads(ReadConnection):
         connection.execute(f"PRAGMA cache_size = -{self.cache_kib}")
         if self.time_limit_ms is not None or self.budget_ms is not None:
             WATCHDOG.watch(self)
+        if self.budget_ms is not None:
+            # The event loop's connection: its budget is milliseconds, so it also looks at the clock
+            # itself every PROGRESS_STEPS steps (in its own thread: no GIL to wait for). The
+            # watchdog stops what runs without steps (FTS5 reading a term's matches).
+            connection.set_progress_handler(self._past_deadline, PROGRESS_STEPS)
         return connection
+
+    def _past_deadline(self) -> bool:
+        return time.monotonic() > self._deadline  # True: SQLite stops the statement ("interrupted")
 
     def stop_if_past(self, now: float) -> None:
         """Interrupts the running query if it is past its deadline. (Should it have just ended, SQLite

@@ -251,7 +251,7 @@ CLIENT_CLOSED_REQUEST = 499
 
 
 def _over_budget(request: Request, _exc: Exception) -> Response:
-    """A read outside app.isolation.answer held the event loop past its budget: refused, not retried."""
+    """A read outside app.isolation.read_endpoint held the event loop past its budget: refused, not retried."""
     return problem_response(
         503, "the request took too long on the server's event loop; retry shortly", instance=request.url.path,
         headers={"Retry-After": "1"},

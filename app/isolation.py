@@ -185,8 +185,19 @@ async def _unless_disconnected(future: asyncio.Future[T], receive: Receive, job:
 
 
 async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass  # a GET's (empty) body
+    """Returns when the client disconnects. The request's (empty) body comes first; a server that
+    then answers `receive` at once again, instead of waiting for the disconnect as ASGI says, is not
+    watched (the loop must not spin on it)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        if not message.get("more_body", False):
+            break
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return
+    await asyncio.Event().wait()  # never: the work runs to its end or its time limit
 
 
 def read_db(request: Request) -> ReadConnection:
@@ -195,36 +206,35 @@ def read_db(request: Request) -> ReadConnection:
     return db
 
 
-async def answer(request: Request, compute: Callable[[], Response]) -> Response:
-    """`compute()` (which reads through read_db(request)) on the loop within the budget; past it,
-    again in an off-loop thread."""
-    loop_db: ReadConnection = request.app.state.read_db
-    loop_db.start_budget()
-    try:
-        return compute()
-    except OverBudget:
-        pass
-    finally:
-        loop_db.end_budget()
+def read_endpoint(compute: Callable[Concatenate[Request, P], Response]) -> Callable[..., Awaitable[Response]]:
+    """A route for a read: `compute(request, ...)`, a plain function that reads through
+    read_db(request), runs on the loop within the budget; past it, again in an off-loop thread.
+    FastAPI reads the parameters from `compute`'s signature (functools.wraps)."""
 
-    def off_the_loop(db: ReadConnection) -> Response:
+    @functools.wraps(compute)
+    async def endpoint(request: Request, *args: P.args, **kwargs: P.kwargs) -> Response:
+        loop_db: ReadConnection = request.app.state.read_db
+        request.scope[READS] = loop_db  # (read_db then finds it in the scope: cheaper than app.state)
+        loop_db.start_budget()
+        try:
+            return compute(request, *args, **kwargs)
+        except OverBudget:
+            pass
+        finally:
+            loop_db.end_budget()
+        return await _off_the_loop(request, lambda: compute(request, *args, **kwargs))
+
+    return endpoint
+
+
+async def _off_the_loop(request: Request, compute: Callable[[], Response]) -> Response:
+    def on_this_thread(db: ReadConnection) -> Response:
         request.scope[READS] = db
         return compute()
 
     off_loop: OffLoop = request.app.state.off_loop
     off_loop.moved += 1
-    return await off_loop.run(off_the_loop, receive=request.receive)
-
-
-def read_endpoint(compute: Callable[Concatenate[Request, P], Response]) -> Callable[..., Awaitable[Response]]:
-    """A route for a read: `compute(request, ...)` is a plain function, answered by `answer`. FastAPI
-    reads the parameters from `compute`'s signature (functools.wraps)."""
-
-    @functools.wraps(compute)
-    async def endpoint(request: Request, *args: P.args, **kwargs: P.kwargs) -> Response:
-        return await answer(request, functools.partial(compute, request, *args, **kwargs))
-
-    return endpoint
+    return await off_loop.run(on_this_thread, receive=request.receive)
 
 
 def compute_of(endpoint: Callable[..., Awaitable[Response]]) -> Callable[..., Response]:

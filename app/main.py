@@ -25,13 +25,12 @@ from app.db import make_engine, make_sessionmaker, read_connection
 from app.errors import PROBLEM_JSON
 from app.isolation import OffLoop
 from app.limits import BodyLimit, ConcurrencyLimit
-from app.methods import HeadAsGet
 from app.models import COLLECTIONS
 from app.operations import Metrics, RequestLog, install_json_log
 from app.ratelimit import RateLimit, make_counter
 from app.routers import calendar, editing, events, export, people, places, search, sources, timeline, works
 from app.routers.common import AnswerCache
-from app.security import NoSniff, docs_policy
+from app.security import EVERY_ANSWER, docs_policy
 
 DOCS_ASSETS = Path(__file__).resolve().parent / "static" / "docs"
 DESCRIPTION = """
@@ -126,9 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
         ],
     )  # fmt: skip
-    app.add_middleware(NoSniff)
-    app.add_middleware(HeadAsGet)
-    app.add_middleware(RequestLog, metrics=app.state.metrics)  # outermost: it sees every answer, 4xx and 5xx too
+    app.add_middleware(
+        RequestLog, metrics=app.state.metrics, headers=EVERY_ANSWER
+    )  # outermost: it sees every answer, 4xx and 5xx too
     for module in (events, people, places, works, sources, search, calendar, timeline, export):  # most used first
         app.include_router(module.router)
     app.include_router(editing.router)

@@ -15,33 +15,28 @@ class _HeadersSent(Exception):
     """The answer to a HEAD is complete: stop the app's streaming."""
 
 
-class HeadAsGet:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+async def answer_head(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """`app`'s answer to a HEAD request. (app.operations.RequestLog, the outermost middleware, sends
+    HEAD requests here: a middleware of its own cost every request ~3 us.)"""
+    as_get = {**scope, "method": "GET"}  # a copy: the server keeps HEAD in its own
+    complete = False
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-        as_get = {**scope, "method": "GET"}  # a copy: the server keeps HEAD in its own
-        complete = False
+    async def headers_only(message: Message) -> None:
+        nonlocal complete
+        if message["type"] == "http.response.start":
+            await send(message)
+        elif message["type"] == "http.response.body":
+            if complete:
+                raise _HeadersSent
+            complete = True
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if message.get("more_body", False):
+                raise _HeadersSent
 
-        async def headers_only(message: Message) -> None:
-            nonlocal complete
-            if message["type"] == "http.response.start":
-                await send(message)
-            elif message["type"] == "http.response.body":
-                if complete:
-                    raise _HeadersSent
-                complete = True
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                if message.get("more_body", False):
-                    raise _HeadersSent
-
-        try:
-            await self.app(as_get, receive, headers_only)
-        except _HeadersSent:
-            pass
-        finally:
-            if "route" in as_get:  # for the access log and metrics (app.operations), which see the original
-                scope["route"] = as_get["route"]
+    try:
+        await app(as_get, receive, headers_only)
+    except _HeadersSent:
+        pass
+    finally:
+        if "route" in as_get:  # for the access log and metrics (app.operations), which see the original
+            scope["route"] = as_get["route"]

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import ReadConnection
 from app.isolation import OffLoop
+from app.methods import answer_head
 from app.migrate import head_revision
 
 # Not in the OpenAPI document: they are for load balancers and scrapers (docs/deploy.md), not API clients.
@@ -81,9 +82,10 @@ def _pool_stat(engine: Engine, name: str) -> float:
 class RequestLog:
     """Request id, access log line and metrics for every HTTP request (pure ASGI: no per-request task)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         self.app = app
         self.metrics = metrics
+        self.headers = headers  # added to every answer (app.security.EVERY_ANSWER)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,11 +105,16 @@ class RequestLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+                headers = MutableHeaders(scope=message)
+                headers.append("X-Request-ID", request_id)
+                headers.raw.extend(self.headers)
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if scope["method"] == "HEAD":
+                await answer_head(self.app, scope, receive, send_with_id)  # HEAD wherever GET is
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             self._record(scope, status, time.perf_counter() - started, request_id)
 

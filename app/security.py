@@ -15,9 +15,6 @@ import base64
 import hashlib
 import re
 
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
 
@@ -41,20 +38,6 @@ def docs_policy(html: bytes) -> str:
     ])  # fmt: skip
 
 
-class NoSniff:
-    """`X-Content-Type-Options: nosniff` on every HTTP answer (pure ASGI: no task per request)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("X-Content-Type-Options", "nosniff")
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
+# Headers every HTTP answer carries (app.operations.RequestLog adds them, in the one wrapper of `send`
+# that every answer passes through: a middleware of its own cost ~4 us a request).
+EVERY_ANSWER: tuple[tuple[bytes, bytes], ...] = ((b"x-content-type-options", b"nosniff"),)

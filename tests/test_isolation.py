@@ -128,7 +128,7 @@ def database(tmp_path: Path) -> str:
 def test_the_loop_budget_stops_a_read_s_queries_together(seeded_url: str) -> None:
     db = read_connection(seeded_url, time_limit_ms=2_000, budget_ms=50)
     try:
-        db.start_budget()  # a read starts (app.isolation.answer)
+        db.start_budget()  # a read starts (app.isolation.read_endpoint)
         with pytest.raises(OverBudget):  # the budget, not the time limit, stops it
             runaway(db)
         with pytest.raises(OverBudget):  # the read's budget is spent: its next query does not start

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -44,7 +43,7 @@ class Total:
 class Cursor:
     """Where the next page starts: the last row's sort key and id, and the total counted on page 1.
 
-    A cursor is signed (HMAC-SHA256 with the database's cursor key, app.routers.common.cursor_key), so
+    A cursor is signed (keyed BLAKE2b with the database's cursor key, app.routers.common.cursor_key), so
     that what it carries - above all the total, which no later page counts again - is what the API
     wrote: a forged total (`"value": 123456789, "relation": "eq"`) is refused, not repeated."""
 
@@ -95,19 +94,27 @@ def cursor_secret(db: ReadConnection) -> bytes:
     return bytes.fromhex(str(row[0]))
 
 
-CURSOR_TAG_BYTES = 12  # 96 bits of HMAC-SHA256: no one guesses that (and the cursor stays short)
+CURSOR_TAG_BYTES = 12  # a 96-bit tag: no one guesses that (and the cursor stays short)
 
 
 def _tag(secret: bytes, raw: bytes) -> bytes:
-    return hmac.new(secret, raw, hashlib.sha256).digest()[:CURSOR_TAG_BYTES]
+    # Keyed BLAKE2b is a MAC of its own (RFC 7693), without OpenSSL: ~0.6 us, where HMAC-SHA256 cost
+    # 1.5-9 us a call (measured in the app, beside its other threads).
+    return hashlib.blake2b(raw, key=secret, digest_size=CURSOR_TAG_BYTES).digest()
+
+
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URL_SAFE = bytes.maketrans(b"-_", b"+/")
 
 
 def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """URL-safe base64 without padding (binascii directly: base64's wrappers cost twice as much)."""
+    return binascii.b2a_base64(raw, newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = text.encode("ascii").translate(_FROM_URL_SAFE)
+    return binascii.a2b_base64(data + b"=" * (-len(data) % 4), strict_mode=True)
 
 
 def _key_fits(sort: str, key: object) -> bool:

@@ -297,11 +297,12 @@ def parse_area(near: str | None, radius_km: float | None, bbox: str | None) -> A
 
 
 def cursor_key(request: Request) -> bytes:
-    """The key that signs this database's cursors (migration 0011), read once per app: every worker
-    and replica serving the database signs and checks with the same one."""
-    key: bytes | None = getattr(request.app.state, "cursor_key", None)
+    """The key that signs this database's cursors (migration 0011), read once per connection: every
+    worker and replica serving the database signs and checks with the same one."""
+    db = read_db(request)
+    key = db.cursor_key
     if key is None:
-        key = request.app.state.cursor_key = cursor_secret(read_db(request))
+        key = db.cursor_key = cursor_secret(db)
     return key
 
 

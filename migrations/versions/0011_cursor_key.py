@@ -6,7 +6,7 @@ Create Date: 2026-12-07 22:00:00
 
 A list's cursor carries the total counted on its first page (no later page counts again). It was
 plain base64 JSON: a forged one made the API answer `"total": {"value": 123456789, "relation":
-"eq"}`. Cursors are now signed with HMAC-SHA256 (app.queries.common.Cursor) under a key made here at
+"eq"}`. Cursors are now signed with a MAC (keyed BLAKE2b: app.queries.common.Cursor) under a key made here at
 random, once per database, so that every worker and replica serving the database signs and checks
 with the same key and no one else can. Cursors issued before this migration are refused (400).
 """
