@@ -37,6 +37,21 @@ def test_the_seventh_of_november(client: httpx.Client) -> None:
     assert "october-revolution" not in slugs(get(client, "/v1/on-this-day/10-25")["events"])
 
 
+def test_the_ides_of_march(client: httpx.Client) -> None:
+    """Caesar's death, 15 March 44 BCE in the Julian calendar: 13 March proleptic Gregorian."""
+    recorded = get(client, "/v1/on-this-day/03-15", OnThisDay, calendar="julian")
+    assert recorded["label"] == "15 March (O.S.)"
+    assert slugs(recorded["events"]) == ["assassination-of-julius-caesar"]
+    assert slugs(recorded["deaths"]) == ["julius-caesar"]
+    assert recorded["events"]["items"][0]["date"]["label"] == "15 March 44 BCE (O.S.)"
+    gregorian = get(client, "/v1/on-this-day/03-13", OnThisDay)
+    assert slugs(gregorian["events"]) == ["assassination-of-julius-caesar"]
+    assert slugs(gregorian["deaths"]) == ["julius-caesar"]
+    assert slugs(get(client, "/v1/on-this-day/03-15")["events"]) == []
+    year = get(client, "/v1/years/-43", YearOverview)
+    assert slugs(year["events"]) == ["assassination-of-julius-caesar"] and slugs(year["deaths"]) == ["julius-caesar"]
+
+
 def test_one_list_and_a_year_range(client: httpx.Client) -> None:
     day = get(client, "/v1/on-this-day/11-07", OnThisDay, type="births")
     assert day["events"] is None and day["deaths"] is None and slugs(day["births"]) == ["leon-trotsky"]

@@ -47,6 +47,39 @@ def test_1929_lists_the_deportation(client: httpx.Client) -> None:
     assert "october-revolution" not in found
 
 
+def test_44_bce_lists_the_assassination_of_julius_caesar(client: httpx.Client) -> None:
+    """year=-43 is 44 BCE (astronomical numbering); the date keeps its Julian reading beside the Gregorian."""
+    body = client.get("/v1/events?year=-43").json()
+    EventPage.model_validate(body)
+    assert [item["slug"] for item in body["items"]] == ["assassination-of-julius-caesar"]
+    date = body["items"][0]["date"]
+    assert (date["edtf"], date["calendar"], date["label"]) == ("-0043-03-15", "julian", "15 March 44 BCE (O.S.)")
+    assert date["gregorian"] == {"edtf": "-0043-03-13", "label": "13 March 44 BCE"}
+    assert (date["earliest"], date["latest"], date["precision"]) == ("-0043-03-13", "-0043-03-13", "day")
+    assert slugs(client, "/v1/events?year=-44") == []  # 45 BCE
+    assert slugs(client, "/v1/events?place=italy") == ["assassination-of-julius-caesar"]  # the Curia of Pompey
+    assert slugs(client, "/v1/events?person=marcus-junius-brutus") == ["assassination-of-julius-caesar"]
+    # Julian 15 March is Gregorian 13 March: on this day by each calendar.
+    assert "assassination-of-julius-caesar" in slugs(client, "/v1/events?month=3&day=13")
+    assert "assassination-of-julius-caesar" not in slugs(client, "/v1/events?month=3&day=15")
+    assert slugs(client, "/v1/events?month=3&day=15&calendar=julian") == ["assassination-of-julius-caesar"]
+
+
+def test_bce_dates_of_year_and_approximate_precision(client: httpx.Client) -> None:
+    marathon = client.get("/v1/events/battle-of-marathon").json()["date"]
+    assert (marathon["label"], marathon["precision"], marathon["earliest"], marathon["latest"]) == (
+        "490 BCE", "year", "-0489-01-01", "-0489-12-31",
+    )  # fmt: skip
+    alexandria = client.get("/v1/events/founding-of-alexandria").json()["date"]
+    assert (alexandria["label"], alexandria["approximate"], alexandria["precision"]) == ("c. 331 BCE", True, "year")
+    assert slugs(client, "/v1/events?year=-489") == ["battle-of-marathon"]
+    assert slugs(client, "/v1/events?year=-330") == ["founding-of-alexandria"]
+    # Oldest first: the BCE events come before the 20th century's, in order.
+    assert slugs(client, "/v1/events?limit=3") == ["battle-of-marathon", "founding-of-alexandria",
+                                                   "assassination-of-julius-caesar"]  # fmt: skip
+    assert slugs(client, "/v1/events?to=-1") == slugs(client, "/v1/events?limit=3")
+
+
 def test_arrival_in_constantinople_is_12_february_1929(client: httpx.Client) -> None:
     event = client.get("/v1/events/arrival-in-constantinople").json()
     assert event["date"]["label"] == "12 February 1929"
@@ -133,10 +166,16 @@ def test_filters(client: httpx.Client, query: str, expected: set[str], absent: s
     assert not absent & found
 
 
+def day(iso: str) -> tuple[int, int, int]:
+    """An ISO day with an astronomical year (`-0489-01-01`) as numbers: as text, -0489 sorts after -0043."""
+    year, month, day_of_month = iso.removeprefix("-").split("-")
+    return (-int(year) if iso.startswith("-") else int(year), int(month), int(day_of_month))
+
+
 def test_events_come_in_date_order_both_ways(client: httpx.Client) -> None:
     ascending = client.get("/v1/events?limit=100").json()["items"]
-    starts = [item["date"]["earliest"] for item in ascending]
-    assert starts == sorted(starts)
+    starts = [day(item["date"]["earliest"]) for item in ascending]
+    assert starts == sorted(starts) and starts[0] < day("0001-01-01")  # BCE first, by number, not text
     descending = [item["slug"] for item in client.get("/v1/events?limit=100&sort=-date").json()["items"]]
     assert descending == [item["slug"] for item in reversed(ascending)]
 

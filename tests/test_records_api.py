@@ -46,7 +46,9 @@ def test_trotsky_in_full(client: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("query", "expected", "absent"),
     [
-        ("alive_in=1938", {"leon-trotsky", "joseph-stalin"}, {"vladimir-lenin", "ramon-mercader"}),  # no dates: unknown
+        # Sedova (April 1882 - 1962) and Mercader (1913 - 1978) have sourced life dates; Service has none.
+        ("alive_in=1938", {"leon-trotsky", "joseph-stalin", "natalia-sedova", "ramon-mercader"}, {"vladimir-lenin"}),
+        ("alive_in=-43", {"julius-caesar", "marcus-junius-brutus", "gaius-cassius-longinus"}, {"leon-trotsky"}),
         ("alive_in=1923", {"vladimir-lenin", "leon-trotsky"}, set()),
         ("born_from=1875&born_to=1880", {"leon-trotsky", "joseph-stalin"}, {"vladimir-lenin"}),
         ("q=stalin", {"joseph-stalin"}, {"leon-trotsky"}),
@@ -61,6 +63,29 @@ def test_people_filters(client: httpx.Client, query: str, expected: set[str], ab
     found = set(items(client, f"/v1/people?{query}", PersonPage))
     assert expected <= found
     assert not absent & found
+
+
+def test_sourced_life_dates_where_sources_disagree(client: httpx.Client) -> None:
+    sedova = PersonDetail.model_validate_json(client.get("/v1/people/natalia-sedova").content)
+    assert sedova.born is not None and sedova.born.label == "April 1882"  # 5 April, calendar unstated
+    assert sedova.died is not None and sedova.died.label == "23 January 1962 or 23 December 1962"
+    mercader = PersonDetail.model_validate_json(client.get("/v1/people/ramon-mercader").content)
+    assert mercader.born is not None and mercader.born.label == "7 February 1913"
+    assert mercader.died is not None and mercader.died.label == "18 or 19 October 1978"
+    assert {source.slug for source in sedova.sources} >= {"wikipedia-natalia-sedova", "wikipedia-ru-natalia-sedova"}
+
+
+def test_bce_people(client: httpx.Client) -> None:
+    caesar = PersonDetail.model_validate_json(client.get("/v1/people/julius-caesar").content)
+    assert caesar.born is not None and caesar.born.label == "100 BCE?" and caesar.born.uncertain
+    assert caesar.died is not None and caesar.died.label == "15 March 44 BCE (O.S.)"
+    assert caesar.died.gregorian.label == "13 March 44 BCE"
+    assert caesar.death_place is not None and caesar.death_place.slug == "curia-of-pompey"
+    assert "assassination-of-julius-caesar" in [event.slug for event in caesar.events]
+    brutus = client.get("/v1/people/marcus-junius-brutus").json()
+    assert brutus["born"]["label"] == "c. 85 BCE" and brutus["died"]["label"] == "42 BCE"
+    born = items(client, "/v1/people?born_from=-100&born_to=-80", PersonPage)
+    assert born == ["julius-caesar", "marcus-junius-brutus"]  # 100 BCE? and c. 85 BCE
 
 
 def test_people_sort_by_name_without_case_or_diacritics(client: httpx.Client) -> None:
