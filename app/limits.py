@@ -85,6 +85,15 @@ def client_address(scope: Scope) -> str:
         return host
 
 
+class Load:
+    """This process's requests at work (until their answer starts) and in progress by client address:
+    counted by ConcurrencyLimit, shown by /metrics (one event loop per process: no lock needed)."""
+
+    def __init__(self) -> None:
+        self.at_work = 0
+        self.by_address: dict[str, int] = {}
+
+
 class ConcurrencyLimit:
     """At most `max_requests` requests at work in this process at once, and at most `per_address` in
     progress from one client address; past either, refused at once (503, or 429 for the address) with
@@ -99,19 +108,19 @@ class ConcurrencyLimit:
 
     EXEMPT = ("/healthz", "/readyz", "/metrics")
 
-    def __init__(self, app: ASGIApp, *, max_requests: int, per_address: int) -> None:
+    def __init__(self, app: ASGIApp, *, load: Load, max_requests: int, per_address: int) -> None:
         self.app = app
+        self.load = load
         self.max_requests = max_requests
         self.per_address = per_address
-        self.at_work = 0  # one event loop per process: no lock needed
-        self.by_address: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.EXEMPT:
             await self.app(scope, receive, send)
             return
+        load = self.load
         address = client_address(scope)
-        in_progress = self.by_address.get(address, 0)
+        in_progress = load.by_address.get(address, 0)
         if in_progress >= self.per_address:
             detail = (
                 f"this client address has {in_progress} requests in progress, the most one address may have; "
@@ -120,29 +129,29 @@ class ConcurrencyLimit:
             response = problem_response(429, detail, instance=scope["path"], headers={"Retry-After": "1"})
             await response(scope, receive, send)
             return
-        if self.at_work >= self.max_requests:
-            detail = f"the server is handling {self.at_work} requests, its limit; retry shortly"
+        if load.at_work >= self.max_requests:
+            detail = f"the server is handling {load.at_work} requests, its limit; retry shortly"
             response = problem_response(503, detail, instance=scope["path"], headers={"Retry-After": "1"})
             await response(scope, receive, send)
             return
-        self.at_work += 1
-        self.by_address[address] = in_progress + 1
+        load.at_work += 1
+        load.by_address[address] = in_progress + 1
         working = True
 
         async def send_and_release(message: Message) -> None:
             nonlocal working
             if working and message["type"] == "http.response.start":
                 working = False
-                self.at_work -= 1
+                load.at_work -= 1
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_release)
         finally:
             if working:
-                self.at_work -= 1
-            left = self.by_address[address] - 1
+                load.at_work -= 1
+            left = load.by_address[address] - 1
             if left:
-                self.by_address[address] = left
+                load.by_address[address] = left
             else:
-                del self.by_address[address]
+                del load.by_address[address]

@@ -24,7 +24,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, read_connection
 from app.errors import PROBLEM_JSON
 from app.isolation import OffLoop
-from app.limits import BodyLimit, ConcurrencyLimit
+from app.limits import BodyLimit, ConcurrencyLimit, Load
 from app.models import COLLECTIONS
 from app.operations import Metrics, RequestLog, install_json_log
 from app.ratelimit import RateLimit, make_counter
@@ -92,7 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.answers = AnswerCache()
     app.state.write_sessions = make_sessionmaker(write_engine)
     app.state.write_queue = threading.Lock()  # this process's writers, one at a time (app.routers.editing)
-    app.state.metrics = Metrics(write_engine, off_loop)
+    load = Load()
+    app.state.metrics = Metrics(write_engine, off_loop, load)
     errors.install(app)
     install_json_log("chronicle.audit")
     install_json_log("chronicle.access")
@@ -110,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )  # fmt: skip
     # Inside CORS: a browser can read a 503 or 429 (CORS headers on them); preflights are not counted.
     app.add_middleware(
-        ConcurrencyLimit, max_requests=settings.max_concurrent_requests,
+        ConcurrencyLimit, load=load, max_requests=settings.max_concurrent_requests,
         per_address=settings.max_concurrent_per_address,
     )  # fmt: skip
     app.add_middleware(

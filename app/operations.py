@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import ReadConnection
 from app.isolation import OffLoop
+from app.limits import Load
 from app.methods import answer_head
 from app.migrate import head_revision
 
@@ -45,7 +46,7 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 class Metrics:
     """One registry per app (tests make several apps in one process)."""
 
-    def __init__(self, write_engine: Engine, off_loop: OffLoop) -> None:
+    def __init__(self, write_engine: Engine, off_loop: OffLoop, load: Load) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "chronicle_requests", "HTTP requests answered", ["method", "route", "status"], registry=self.registry
@@ -69,6 +70,9 @@ class Metrics:
         cancelled = Gauge("chronicle_off_loop_cancelled", "Work off the loop stopped because its client went away",
                           registry=self.registry)  # fmt: skip
         cancelled.set_function(lambda: off_loop.cancelled)
+        at_work = Gauge("chronicle_requests_at_work", "Requests being worked on now (until their answer starts)",
+                        registry=self.registry)  # fmt: skip
+        at_work.set_function(lambda: load.at_work)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

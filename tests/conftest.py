@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
+import shutil
+import sqlite3
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -32,8 +37,21 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.server import uvicorn_config
 
+# Hypothesis draws the same examples on every run and has no deadline and no too-slow check: no test
+# depends on the machine's speed or on luck. CHRONICLE_HYPOTHESIS=explore draws new examples each run
+# (and more of them), for a developer hunting bugs; what it finds belongs in an @example.
+hypothesis.settings.register_profile(
+    "repeatable", deadline=None, derandomize=True, database=None,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow],
+)  # fmt: skip
+hypothesis.settings.register_profile(
+    "explore", deadline=None, max_examples=1000, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile(os.environ.get("CHRONICLE_HYPOTHESIS", "repeatable"))
+
 POSTGRES_URL = os.environ.get("CHRONICLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ENGINE = "sqlite"  # set from --engine by pytest_configure
+BOUND = 60.0  # seconds: far beyond what a working server needs, for waits that would otherwise hang
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -87,6 +105,7 @@ class PostgresDatabases:
         self.names = itertools.count()
         self.made: list[str] = []
         self.template: str | None = None
+        self.seeded_template: str | None = None
 
     def _admin(self, statement: str) -> None:
         engine = create_engine(engine_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
@@ -97,13 +116,17 @@ class PostgresDatabases:
     def url(self, name: str) -> str:
         return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
-    def new(self, *, migrated: bool = True) -> str:
+    def new(self, *, migrated: bool = True, seeded: bool = False) -> str:
         if migrated and self.template is None:
             self.template = f"{self.prefix}_template"
             self._create(self.template, "template0")
             upgrade(self.url(self.template))
+        if seeded and self.seeded_template is None:
+            self.seeded_template = f"{self.prefix}_seeded"
+            self._create(self.seeded_template, self.template)
+            load(self.url(self.seeded_template), read_file(SEED_FILE))
         name = f"{self.prefix}_{next(self.names)}"
-        self._create(name, self.template if migrated else "template0")
+        self._create(name, self.seeded_template if seeded else self.template if migrated else "template0")
         return self.url(name)
 
     def _create(self, name: str, template: str | None) -> None:
@@ -122,6 +145,8 @@ POSTGRES = PostgresDatabases()
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if POSTGRES.made:
         POSTGRES.drop_all()
+    for template in SQLITE.made.values():
+        shutil.rmtree(template.parent, ignore_errors=True)
 
 
 def database_url(path: Path) -> str:
@@ -130,16 +155,33 @@ def database_url(path: Path) -> str:
     return POSTGRES.new(migrated=False) if ENGINE == "postgresql" else f"sqlite:///{path}"
 
 
+class SqliteTemplates:
+    """A migrated and a seeded SQLite database, each made once per test process (migrating and
+    loading the seed take a good part of a second) and copied for each test with SQLite's backup API
+    (a consistent copy, in milliseconds)."""
+
+    def __init__(self) -> None:
+        self.made: dict[bool, Path] = {}
+
+    def copy(self, path: Path, *, seeded: bool) -> str:
+        if seeded not in self.made:
+            template = Path(tempfile.mkdtemp(prefix="chronicle-test-")) / f"template-{seeded}.sqlite3"
+            upgrade(f"sqlite:///{template}")
+            if seeded:
+                load(f"sqlite:///{template}", read_file(SEED_FILE))
+            self.made[seeded] = template
+        with closing(sqlite3.connect(self.made[seeded])) as source, closing(sqlite3.connect(path)) as target:
+            source.backup(target)
+        return f"sqlite:///{path}"
+
+
+SQLITE = SqliteTemplates()
+
+
 def make_database(path: Path, *, seed: bool = True) -> str:
-    """A migrated database (seeded unless told not to) for this pass's engine; see database_url."""
-    if ENGINE == "postgresql":
-        url = POSTGRES.new()
-    else:
-        url = f"sqlite:///{path}"
-        upgrade(url)
-    if seed:
-        load(url, read_file(SEED_FILE))
-    return url
+    """A migrated database (seeded unless told not to) for this pass's engine, a copy of a template
+    made once: the SQLite file at `path`, or a new database on the PostgreSQL server."""
+    return POSTGRES.new(seeded=seed) if ENGINE == "postgresql" else SQLITE.copy(path, seeded=seed)
 
 
 def run_sql(url: str, statement: str, params: dict[str, Any] | None = None) -> list[Any]:
@@ -159,6 +201,23 @@ def load(url: str, records: list[Any]) -> None:
     with make_sessionmaker(engine).begin() as session:
         load_records(session, records)
     engine.dispose()
+
+
+def metric(base: str, name: str) -> float:
+    """One unlabelled gauge or counter of the server at `base`, from its /metrics."""
+    text = httpx.get(f"{base}/metrics", timeout=BOUND).text
+    found = re.search(rf"^{name} ([0-9.e+]+)$", text, re.MULTILINE)
+    assert found, f"{name} not in /metrics"
+    return float(found[1])
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Synchronise on what the system shows (a metric, a log line), polling: never a bare sleep.
+    BOUND only stops a broken server from hanging the suite."""
+    deadline = time.monotonic() + BOUND
+    while not condition():
+        assert time.monotonic() < deadline, f"still not {what} after {BOUND} s"
+        time.sleep(0.02)
 
 
 @contextmanager

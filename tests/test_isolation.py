@@ -10,11 +10,9 @@ a generous bound that only a broken server reaches.
 
 from __future__ import annotations
 
-import re
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,13 +26,14 @@ from app.db import Cancelled, OverBudget, QueryTooSlow, ReadConnection, read_con
 from app.isolation import read_db, read_endpoint
 from app.main import create_app
 from app.routers.formats import ExportStream
-from tests.conftest import LiveServer, make_database
+from tests.conftest import BOUND, LiveServer, make_database, metric, wait_until
+
+pytestmark = pytest.mark.stress  # a battery: `-m "not stress"` leaves it out (pyproject.toml, markers)
 
 RUNAWAY_SQL = {
     "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
     "postgresql": "SELECT pg_sleep(3600)",
 }
-BOUND = 60.0  # seconds: far beyond what a working server needs, for waits that would otherwise hang
 
 
 def runaway(db: ReadConnection) -> None:
@@ -78,20 +77,6 @@ def with_test_routes(settings: Settings) -> FastAPI:
 def serving_app(app: FastAPI, settings: Settings) -> Iterator[str]:
     with LiveServer(settings, app=app) as base:
         yield base
-
-
-def metric(base: str, name: str) -> float:
-    text = httpx.get(f"{base}/metrics", timeout=BOUND).text
-    found = re.search(rf"^{name} ([0-9.e+]+)$", text, re.MULTILINE)
-    assert found, f"{name} not in /metrics"
-    return float(found[1])
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not condition():
-        assert time.monotonic() < deadline, f"still not {what} after {BOUND} s"
-        time.sleep(0.05)
 
 
 def send_request(

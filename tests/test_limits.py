@@ -26,7 +26,7 @@ import redis
 from app.config import Settings
 from app.db import QueryTooSlow, read_connection
 from app.ratelimit import MemoryCounter
-from tests.conftest import ENGINE, LiveServer, make_database
+from tests.conftest import BOUND, ENGINE, LiveServer, make_database, metric, wait_until
 from tests.test_editing_api import events, make_keys
 from tests.test_editing_stress import CHRONICLE, free_port
 
@@ -94,27 +94,33 @@ def test_a_runaway_query_is_stopped_at_the_time_limit(seeded_url: str) -> None:
 def test_past_the_concurrency_limit_a_request_is_turned_away_at_once(tmp_path: Path) -> None:
     url = make_database(tmp_path / "busy.sqlite3")
     key = make_keys(url)["write"]
-    body = b"".join(json.dumps(event).encode() + b"\n" for event in events(5))  # NDJSON, sent slowly below
+    body = b"".join(json.dumps(event).encode() + b"\n" for event in events(5))  # NDJSON, sent in two parts
+    rest_may_go = threading.Event()
 
-    def slow_body() -> Iterator[bytes]:
+    def held_body() -> Iterator[bytes]:
         yield body[:10]
-        time.sleep(1.5)  # the import is in flight, its body still arriving
+        assert rest_may_go.wait(BOUND)  # the import is in flight, the rest of its body held back
         yield body[10:]
 
     with LiveServer(Settings(database_url=url, max_concurrent_requests=1)) as base:
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
-        slow: list[httpx.Response] = []
+        held: list[httpx.Response] = []
         upload = threading.Thread(
-            target=lambda: slow.append(httpx.post(f"{base}/v1/import", content=slow_body(), headers=headers))
+            target=lambda: held.append(
+                httpx.post(f"{base}/v1/import", content=held_body(), headers=headers, timeout=BOUND)
+            )
         )
         upload.start()
-        time.sleep(0.5)
-        turned_away = httpx.get(f"{base}/v1/events")
-        assert_problem(turned_away, 503)
-        assert turned_away.headers["retry-after"] == "1"
-        assert httpx.get(f"{base}/healthz").status_code == 200  # a busy server is alive
-        upload.join()
-        assert slow[0].status_code == 200, slow[0].text
+        try:
+            wait_until(lambda: metric(base, "chronicle_requests_at_work") == 1, "at work on the import")
+            turned_away = httpx.get(f"{base}/v1/events")
+            assert_problem(turned_away, 503)
+            assert turned_away.headers["retry-after"] == "1"
+            assert httpx.get(f"{base}/healthz").status_code == 200  # a busy server is alive
+        finally:
+            rest_may_go.set()
+            upload.join()
+        assert held[0].status_code == 200, held[0].text
         assert httpx.get(f"{base}/v1/events").status_code == 200
 
 
@@ -227,11 +233,12 @@ def test_the_rate_limit_is_exact_across_two_workers_with_redis(tmp_path: Path, r
     prefix = f"chronicle-test-{uuid.uuid4().hex}"  # this test's counters only
     settings = {
         "CHRONICLE_REDIS_URL": redis_url, "CHRONICLE_REDIS_PREFIX": prefix,
-        "CHRONICLE_RATE_LIMIT_PER_ADDRESS": str(allowed), "CHRONICLE_RATE_LIMIT_WINDOW_SECONDS": "3600",
+        "CHRONICLE_RATE_LIMIT_PER_ADDRESS": str(allowed), "CHRONICLE_RATE_LIMIT_WINDOW_SECONDS": "86400",
     }  # fmt: skip
     with chronicle_serve(url, tmp_path / "serve.log", settings, workers=2) as base:
         probe = httpx.get(f"{base}/v1/events")  # one of the N; it also says how long the window has left
-        if int(probe.headers["ratelimit-reset"]) < 120:  # too close to the window's end: use the next one
+        # Too close to the window's end (a chance of 1 in 720 with a day-long window): use the next one.
+        if int(probe.headers["ratelimit-reset"]) < 120:
             time.sleep(int(probe.headers["ratelimit-reset"]) + 1)
             probe = httpx.get(f"{base}/v1/events")
         with ThreadPoolExecutor(max_workers=16) as pool:

@@ -6,7 +6,6 @@ import json
 import logging
 import signal
 import socket
-import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,17 @@ from click.testing import CliRunner
 from app.cli import main
 from app.config import Settings, get_settings
 from app.migrate import WrongCollation, downgrade, head_revision, upgrade
-from tests.conftest import ENGINE, POSTGRES, LiveServer, database_url, make_database, run_sql, serving
+from tests.conftest import (
+    ENGINE,
+    POSTGRES,
+    LiveServer,
+    database_url,
+    make_database,
+    metric,
+    run_sql,
+    serving,
+    wait_until,
+)  # fmt: skip
 from tests.test_editing_api import events, make_keys
 from tests.test_editing_stress import Server
 
@@ -62,9 +71,8 @@ def test_one_json_line_per_request(client: httpx.Client, caplog: pytest.LogCaptu
     logger.setLevel(logging.INFO)  # as app.operations.install_json_log sets it (another test may have changed it)
     try:
         client.get("/v1/people", params={"name_prefix": "leon"}, headers={"X-Request-ID": "trace-1"})
-        deadline = time.monotonic() + 5  # the line is written once the answer has gone: wait for it
-        while not any("trace-1" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        # The line is written once the answer has gone: wait for it.
+        wait_until(lambda: any("trace-1" in r.getMessage() for r in caplog.records), "logged")
     finally:
         logger.removeHandler(caplog.handler)
         logger.setLevel(level)
@@ -163,10 +171,9 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path) -> None:
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
             )
             connection.sendall(head.encode() + body[: len(body) // 2])
-            time.sleep(0.3)
+            at_work = lambda: metric(server.base_url, "chronicle_requests_at_work") == 1  # noqa: E731
+            wait_until(at_work, "at work on the import")
             server.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
-            time.sleep(0.5)
-            assert server.process.poll() is None  # type: ignore[union-attr]  # still waiting for this request
             connection.sendall(body[len(body) // 2 :])
             answer = b""
             while chunk := connection.recv(65536):
