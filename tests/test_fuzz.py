@@ -24,6 +24,8 @@ from app.keys import create_key
 from app.main import create_app
 from tests.conftest import make_database
 
+pytestmark = pytest.mark.fuzz  # a battery: `-m "not fuzz"` leaves it out (pyproject.toml, markers)
+
 CONFIG = Path(__file__).resolve().parent.parent / "schemathesis.toml"
 EXAMPLES_PER_OPERATION = 8  # 52 operations, positive and negative: ~800 requests (.ci/fuzz makes thousands)
 

@@ -42,6 +42,8 @@ from tests.conftest import LiveServer, load, make_database
 from tests.test_editing_api import make_keys
 from tests.test_editing_stress import free_port
 
+pytestmark = pytest.mark.hostile  # a battery: `-m "not hostile"` leaves it out (pyproject.toml, markers)
+
 PROBLEM = "application/problem+json"
 APP_DIR = Path(app.__file__).resolve().parent
 REFUSED = range(400, 500)
