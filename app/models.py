@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -194,10 +195,16 @@ class PlaceName(Base):
 DATED = ("born", "died")  # a person's dates
 
 
+UNDATED = text("born_min_jdn IS NULL AND died_min_jdn IS NULL")
+
+
 class Person(Record):
     __tablename__ = "people"
     __table_args__: tuple[Any, ...] = (
         Index("ix_people_name_key", "name_key", "id"),
+        # People with no life date, by name (`dated=false`, and the `unplaced` count of `alive_in`): few
+        # beside the dated, so a partial index; a query names these very terms to use it on SQLite.
+        Index("ix_people_undated", "name_key", "id", sqlite_where=UNDATED, postgresql_where=UNDATED),
         # Born and died in a year (overlap, as for events) and on a day of the year, newest first.
         *(Index(f"ix_people_{d}_overlap", f"{d}_span_level", f"{d}_min_jdn", "id", f"{d}_max_jdn") for d in DATED),
         *(Index(f"ix_people_{d}_on_this_day", f"{d}_month", f"{d}_day", f"{d}_min_jdn", "id") for d in DATED),

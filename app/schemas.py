@@ -140,8 +140,16 @@ class PeopleQuery(ListQuery):
     alive_in: YearParam | None = Field(
         None,
         description="Alive at some point of this year. Someone whose death is not recorded counts as alive "
-        "for up to 120 years after birth.",
+        "for up to 120 years after birth. People with neither a birth nor a death date cannot be placed in "
+        "any year and are not listed: the answer's `unplaced` says how many of them the other filters match, "
+        "and links to them (`dated=false`).",
         examples=[1938],
+    )
+    dated: bool | None = Field(
+        None,
+        description="`true`: only people with a recorded birth or death date; `false`: only people with "
+        "neither, whom `alive_in` cannot place.",
+        examples=[False],
     )
 
 
@@ -383,8 +391,20 @@ class PersonSummary(BaseModel):
     href: str
 
 
+class Unplaced(Total):
+    href: str = Field(
+        description="The list of these people: the same filters, without `alive_in`, with `dated=false`.",
+        examples=["/v1/people?dated=false"],
+    )
+
+
 class PersonPage(PageBase):
     items: list[PersonSummary]
+    unplaced: Unplaced | None = Field(
+        None,
+        description="With `alive_in` only: the people the other filters match who have neither a birth nor a "
+        "death date, so that no year can be said to contain their lives; they are not in `items`.",
+    )
 
 
 class PersonEvent(LinkedEvent):

@@ -94,3 +94,14 @@ def test_people_by_name_prefix_use_the_name_key_index(db: PostgresReads) -> None
         db, ("plan", "people"), lambda: people_statement(filters, False, ordered=True), {**filters.params, "limit": 21}
     )
     assert "ix_people_name_key" in text and "Seq Scan" not in text, text
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_people_without_dates_are_read_from_their_own_index(db: PostgresReads, ordered: bool) -> None:
+    """`dated=false` and alive_in's `unplaced` count: the partial index of undated people, never all people."""
+    filters = PeopleFilters(dated=False)
+    text = plan(
+        db, ("plan", "undated", ordered), lambda: people_statement(filters, False, ordered=ordered),
+        {**filters.params, "limit": 21},
+    )  # fmt: skip
+    assert "ix_people_undated" in text and "Seq Scan" not in text, text

@@ -76,6 +76,21 @@ def test_people_by_name_prefix_use_the_name_key_index_and_count_from_it(seeded_u
     ], count
 
 
+@pytest.mark.parametrize("filters", [PeopleFilters(dated=False), PeopleFilters(dated=False, name_prefix="r")], ids=str)
+def test_people_without_dates_are_read_from_their_own_index(seeded_url: str, filters: PeopleFilters) -> None:
+    """`dated=false` and alive_in's `unplaced` count: the partial index of undated people, never all people."""
+    with sqlite3.connect(Path(seeded_url.removeprefix("sqlite:///"))) as connection:
+        plans = []
+        for ordered in (True, False):
+            statement = people_statement(filters, False, ordered=ordered).compile(dialect=SQLiteReads._sql_dialect)
+            params = {**filters.params, "limit": 21, **{k: v for k, v in statement.params.items() if v is not None}}
+            plans.append([row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)])
+    for plan in plans:
+        people = [step for step in plan if " people " in f"{step} "]
+        assert people and all("ix_people_undated" in step for step in people), plan
+        assert not [step for step in plan if "TEMP B-TREE" in step], plan
+
+
 WHEN = {
     "on this day": When(month=3, day=15, descending=True),
     "on this day, julian, from a year": When(month=3, day=15, recorded_calendar=True, lo=2400000, descending=True),

@@ -49,6 +49,8 @@ def test_trotsky_in_full(client: httpx.Client) -> None:
         # Sedova (April 1882 - 1962) and Mercader (1913 - 1978) have sourced life dates; Service has none.
         ("alive_in=1938", {"leon-trotsky", "joseph-stalin", "natalia-sedova", "ramon-mercader"}, {"vladimir-lenin"}),
         ("alive_in=-43", {"julius-caesar", "marcus-junius-brutus", "gaius-cassius-longinus"}, {"leon-trotsky"}),
+        ("dated=false", {"robert-service"}, {"leon-trotsky", "natalia-sedova"}),
+        ("dated=true", {"leon-trotsky", "natalia-sedova", "gaius-cassius-longinus"}, {"robert-service"}),
         ("alive_in=1923", {"vladimir-lenin", "leon-trotsky"}, set()),
         ("born_from=1875&born_to=1880", {"leon-trotsky", "joseph-stalin"}, {"vladimir-lenin"}),
         ("q=stalin", {"joseph-stalin"}, {"leon-trotsky"}),
@@ -63,6 +65,36 @@ def test_people_filters(client: httpx.Client, query: str, expected: set[str], ab
     found = set(items(client, f"/v1/people?{query}", PersonPage))
     assert expected <= found
     assert not absent & found
+
+
+def test_alive_in_says_whom_it_cannot_place(client: httpx.Client) -> None:
+    """People with neither a birth nor a death date are in no year: `unplaced` counts them and links to them."""
+    body = client.get("/v1/people?alive_in=1938").json()
+    PersonPage.model_validate(body)
+    placed = {item["slug"] for item in body["items"]}
+    assert placed == {"joseph-stalin", "leon-trotsky", "natalia-sedova", "ramon-mercader"}
+    # Robert Service: no life date in the seed (none confirmed by a source it cites).
+    assert body["unplaced"] == {"value": 1, "relation": "eq", "href": "/v1/people?dated=false"}
+    assert items(client, body["unplaced"]["href"], PersonPage) == ["robert-service"]
+    # The link keeps the other filters; a filter that needs a date leaves no one to place.
+    narrowed = client.get("/v1/people?alive_in=1938&q=robert").json()
+    assert narrowed["items"] == [] and narrowed["unplaced"]["href"] == "/v1/people?q=robert&dated=false"
+    assert narrowed["unplaced"]["value"] == 1
+    assert client.get("/v1/people?alive_in=1938&born_from=1800").json()["unplaced"]["value"] == 0
+    # Only with alive_in; never in exports (items only).
+    assert "unplaced" not in client.get("/v1/people").json()
+    assert "unplaced" not in client.get("/v1/people?alive_in=1938&format=ndjson").text
+    # Later pages say it too.
+    first = client.get("/v1/people?alive_in=1938&limit=2").json()
+    second = client.get(f"/v1/people?alive_in=1938&limit=2&cursor={first['next_cursor']}").json()
+    assert second["unplaced"] == first["unplaced"] and len(first["items"] + second["items"]) == 4
+
+
+def test_alive_in_is_documented_with_who_it_leaves_out(client: httpx.Client) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/v1/people"]["get"]
+    described = {p["name"]: p["description"] for p in operation["parameters"]}
+    assert "not listed" in described["alive_in"] and "`unplaced`" in described["alive_in"]
+    assert "dated" in described
 
 
 def test_sourced_life_dates_where_sources_disagree(client: httpx.Client) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, literal_column, or_
+from sqlalchemy import Table, bindparam, func, literal_column, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
@@ -17,6 +17,7 @@ from app.queries.common import (
     Cursor,
     Page,
     Statement,
+    Total,
     alphabetical,
     alphabetical_page,
     bound,
@@ -42,16 +43,22 @@ class PeopleFilters:
     born_hi: int | None = None
     alive_lo: int | None = None
     alive_hi: int | None = None
+    dated: bool | None = None
 
     @property
-    def shape(self) -> tuple[bool, ...]:
+    def shape(self) -> tuple[bool | None, ...]:
         return (
             self.q is not None,
             self.name_prefix is not None,
             self.born_lo is not None,
             self.born_hi is not None,
             self.alive_lo is not None,
+            self.dated,
         )
+
+    def unplaced(self) -> PeopleFilters:
+        """The people these filters would consider but `alive_in` cannot place: those with no life date."""
+        return replace(self, alive_lo=None, alive_hi=None, dated=False)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -76,6 +83,11 @@ def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
     conditions += overlaps(
         PE.c.born_min_jdn, PE.c.born_max_jdn, filters.born_lo is not None, filters.born_hi is not None
     )
+    if filters.dated is False:
+        # The very terms of ix_people_undated's WHERE, so that SQLite uses that partial index.
+        conditions += [PE.c.born_min_jdn.is_(None), PE.c.died_min_jdn.is_(None)]
+    elif filters.dated:
+        conditions.append(or_(PE.c.born_min_jdn.is_not(None), PE.c.died_min_jdn.is_not(None)))
     if filters.alive_lo is not None:
         lifespan: ColumnElement[int] = literal_column(str(LIFESPAN_DAYS))
         conditions += [
@@ -100,6 +112,18 @@ def list_people(
         db, key=("people", filters.shape), statement=partial(_statement, filters), params=filters.params,
         sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip
+
+
+def count_people(db: ReadConnection, *, filters: PeopleFilters, cap: int) -> Total:
+    """How many people match, counted up to `cap` (then a lower bound), as a list's total is."""
+
+    def build() -> Statement:
+        matches = _statement(filters, False, ordered=False).limit(literal_column(str(cap + 1))).subquery()
+        return select(func.count()).select_from(matches)
+
+    row = db.one(db.compiled(("people", filters.shape, "count", cap), build), filters.params)
+    value = int(row[0]) if row else 0
+    return Total(min(value, cap), value <= cap)
 
 
 PERSON_SQL = """

@@ -35,6 +35,7 @@ from app.routers.common import (
     conditional,
     decode_cursor,
     encode_cursor,
+    envelope,
     json_response,
     link_headers,
     list_validators,
@@ -54,6 +55,8 @@ EXPORT_PAGE = 1000
 log = logging.getLogger("chronicle")
 # A page of `limit` records after `cursor`, read on `db`: the page (rows, next cursor, total) and its items.
 Build = Callable[[ReadConnection, Cursor | None, int], tuple[Page, list[dict[str, Any]]]]
+# Fields a list adds to its JSON envelope, read on `db` (people's `unplaced`).
+Extra = Callable[[ReadConnection], dict[str, Any]]
 Features = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
 
@@ -88,8 +91,10 @@ def list_response(
     item_model: type[BaseModel],
     name: str,
     features: Features | None = None,
+    extra: Extra | None = None,
 ) -> Response:
-    """The answer to a list request in `fmt` (see negotiate); `features` makes GeoJSON features of items.
+    """The answer to a list request in `fmt` (see negotiate); `features` makes GeoJSON features of items;
+    `extra` adds fields to a JSON page's envelope (not to exports, which are items only).
     Every format carries the data version as its ETag, and If-None-Match is answered before any query."""
     after = decode_cursor(request, cursor, sort)
     columns = csv_columns(item_model)
@@ -103,7 +108,7 @@ def list_response(
     return conditional(
         request,
         list_validators(request, fmt),
-        lambda: _answer(request, fmt, after, limit, sort, build, columns, name, features),
+        lambda: _answer(request, fmt, after, limit, sort, build, columns, name, features, extra),
     )
 
 
@@ -135,7 +140,7 @@ def _with_properties(features: Features, chosen: tuple[str, ...]) -> Features:
 
 def _answer(
     request: Request, fmt: str, after: Cursor | None, limit: int, sort: str, build: Build,
-    columns: tuple[tuple[str, ...], ...], name: str, features: Features | None,
+    columns: tuple[tuple[str, ...], ...], name: str, features: Features | None, extra: Extra | None = None,
 ) -> Response:  # fmt: skip
     if fmt in ("csv", "ndjson"):
         db = read_db(request).for_export()
@@ -149,6 +154,10 @@ def _answer(
         body = {"type": "FeatureCollection", "features": features(items), "next_cursor": next_cursor,
                 "total": page.total.as_json(), "limit": limit}  # fmt: skip
         return Response(json.dumps(body), media_type=FORMATS["geojson"], headers=link_headers(request, next_cursor))
+    if extra is not None:
+        next_cursor = encode_cursor(request, page.next_cursor)
+        body = envelope(items, next_cursor, page.total, limit) | extra(read_db(request))
+        return Response(json.dumps(body), media_type=FORMATS["json"], headers=link_headers(request, next_cursor))
     return page_response(request, page, items, limit)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -51,8 +52,16 @@ def list_people(request: Request) -> Response:
         born_hi=born_hi,
         alive_lo=alive_lo,
         alive_hi=alive_hi,
+        dated=query.dated,
     )
     cap = request.app.state.settings.total_count_cap
+
+    def unplaced(db: ReadConnection) -> dict[str, Any]:
+        """Who `alive_in` leaves out for want of any life date: counted (capped, as totals are) and linked."""
+        total = queries.count_people(db, filters=filters.unplaced(), cap=cap)
+        kept = {"q": query.q, "name_prefix": query.name_prefix, "born_from": query.born_from, "born_to": query.born_to}
+        params = {name: value for name, value in kept.items() if value is not None} | {"dated": "false"}
+        return {"unplaced": {**total.as_json(), "href": f"/v1/people?{urlencode(params)}"}}
 
     def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
         page = queries.list_people(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
@@ -67,6 +76,7 @@ def list_people(request: Request) -> Response:
         request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
         limit=query.limit,
         sort="name", build=build, item_model=PersonSummary, name="people",
+        extra=unplaced if query.alive_in is not None else None,
     )  # fmt: skip
 
 
