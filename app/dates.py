@@ -187,6 +187,13 @@ def _year_text(year: int) -> str:
 
 # --- parsing ------------------------------------------------------------------------------------
 
+# What a date that cannot be read is told, in examples rather than the grammar (issue 16).
+EDTF_EXAMPLES = (
+    "write it in EDTF (levels 0 and 1), such as 1917-10-25, 1917-10, 1917, -0043 (44 BCE), 1929~ (about), "
+    "1929? (uncertain), 192X (the 1920s), 1929-02/1933-07 (from one to the other) or [1927-11-12,1927-11-14] "
+    "(one of these)"
+)
+
 
 def parse_date(value: str, calendar: Calendar = "gregorian", end_calendar: Calendar | None = None) -> HistoricalDate:
     """Read a recorded EDTF value. Raises DateError naming the value when it cannot be read."""
@@ -224,9 +231,7 @@ def _parse_edtf(value: str, calendar: Calendar, end_calendar: Calendar | None) -
 
         parsed = edtf.parse_edtf(grammar_text)
     except Exception as exc:  # edtf raises EDTFParseException and, for some inputs, bare ValueError
-        raise DateError(
-            f"{value!r} is not a valid EDTF date (levels 0 and 1, or a set like [1927-11-12,1927-11-14])"
-        ) from exc
+        raise DateError(f"{value!r} is not a valid EDTF date: {EDTF_EXAMPLES}") from exc
 
     kind = type(parsed).__name__
     if kind in ("Interval", "Level1Interval"):
@@ -247,7 +252,7 @@ def _leaf(text: str, calendar: Calendar, whole: str) -> _Point:
     """Read one date (`1929`, `1927-11`, `192X`, `1985-04-XX`, `2001-21`, `1215~`)."""
     match = _LEAF.fullmatch(text)
     if not match:
-        raise DateError(f"{whole!r}: {text!r} is not a date Chronicle supports (level 0 or 1 EDTF)")
+        raise DateError(f"{whole!r}: {text!r} is not a date Chronicle supports: {EDTF_EXAMPLES}")
     year_text, month_text, day_text, qual = match.group("year", "month", "day", "qual")
     negative = year_text.startswith("-")
     digits = year_text.lstrip("-")

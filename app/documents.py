@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,6 +26,7 @@ from pydantic import (
 
 from app import json
 from app.dates import Calendar, DateError, HistoricalDate, parse_date
+from app.errors import described, slugify
 from app.models import name_key
 
 
@@ -37,26 +39,40 @@ def _without_nul(value: str) -> str:
 # Every string type of the format ends with NO_NUL (tests/test_strict_input.py checks that each string
 # field has it); their max_length is at most the width of the column they are written to (app/models.py).
 NO_NUL = AfterValidator(_without_nul)
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# Each pattern is `described` in words for the errors of values that do not match it (app.errors).
+SLUG_PATTERN = described(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$", "a slug of lower-case letters, digits and hyphens", "leon-trotsky", slugify
+)
+WORD_PATTERN = described(r"^[a-z][a-z0-9-]*$", "a lower-case word of letters, digits and hyphens", "exile", slugify)
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100), NO_NUL]  # slug varchar(100)
 Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000), NO_NUL]  # text columns
 # names are varchar(300), titles, authors and publishers varchar(500)
 Name = Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=False), NO_NUL]
-Word = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=40), NO_NUL]  # kind varchar(40)
-Language = Annotated[
-    str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$", max_length=12), NO_NUL
-]  # language varchar(12)
+Word = Annotated[str, StringConstraints(pattern=WORD_PATTERN, max_length=40), NO_NUL]  # kind varchar(40)
+LANGUAGE_PATTERN = described(
+    r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$", "a language tag: a code of 2 or 3 lower-case letters, then any subtags", "ru"
+)
+Language = Annotated[str, StringConstraints(pattern=LANGUAGE_PATTERN, max_length=12), NO_NUL]  # language varchar(12)
 Edtf = Annotated[str, StringConstraints(min_length=1, max_length=200), NO_NUL]  # *_edtf varchar(200)
 Page = Annotated[str, StringConstraints(min_length=1, max_length=100), NO_NUL]  # citations.page varchar(100)
-Url = Annotated[
-    str, StringConstraints(pattern=r"^https?://[^\s\x00-\x1f\x7f]+$", max_length=2000), NO_NUL
-]  # sources.url varchar(2000)
+URL_PATTERN = described(
+    r"^https?://[^\s\x00-\x1f\x7f]+$",
+    "an http or https URL without spaces",
+    "https://en.wikipedia.org/wiki/Leon_Trotsky",
+)
+Url = Annotated[str, StringConstraints(pattern=URL_PATTERN, max_length=2000), NO_NUL]  # sources.url varchar(2000)
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=200), NO_NUL]  # work_subjects varchar(200)
 Tag = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=200), NO_NUL]  # event_tags varchar(200)
-# identifiers.value is varchar(100)
-Wikidata = Annotated[str, StringConstraints(pattern=r"^Q[1-9][0-9]*$", max_length=100), NO_NUL]
-Isbn = Annotated[str, StringConstraints(pattern=r"^97[89][0-9]{10}$", max_length=13), NO_NUL]
-Geonames = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*$", max_length=100), NO_NUL]
+# identifiers.value is varchar(100); the examples are the seed's (Trotsky, Service's biography, Moscow)
+WIKIDATA_PATTERN = described(r"^Q[1-9][0-9]*$", "a Wikidata item id: Q and a number", "Q33391", str.upper)
+ISBN_PATTERN = described(
+    r"^97[89][0-9]{10}$", "an ISBN-13 of 13 digits, starting 978 or 979, without hyphens or spaces",
+    "9780674036154", lambda text: re.sub(r"[-\s]", "", text),
+)  # fmt: skip
+GEONAMES_PATTERN = described(r"^[1-9][0-9]*$", "a GeoNames id: a number", "524901")
+Wikidata = Annotated[str, StringConstraints(pattern=WIKIDATA_PATTERN, max_length=100), NO_NUL]
+Isbn = Annotated[str, StringConstraints(pattern=ISBN_PATTERN, max_length=13), NO_NUL]
+Geonames = Annotated[str, StringConstraints(pattern=GEONAMES_PATTERN, max_length=100), NO_NUL]
 NAME_KEY_LENGTH = 300  # people.name_key varchar(300): PersonIn checks it
 # A place's other names and a person's aliases: each one written rebuilds the record's full-text row
 # from all of them (the triggers of migration 0005), so writing n costs n squared - 3,000 in a 1 MB

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
 import sqlite3
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import create_model
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -52,7 +57,10 @@ class Moved(Exception):
 
 
 def bad_parameter(name: str, reason: str, *, where: str = "query") -> Problem:
-    return Problem(400, f"{where} parameter {name!r}: {reason}", invalid_params=[{"name": name, "reason": reason}])
+    """A 400 naming one parameter; `where` is where it was given: query, path, header or body."""
+    return Problem(
+        400, f"{where} parameter {name!r}: {reason}", invalid_params=[{"name": name, "in": where, "reason": reason}]
+    )
 
 
 def problem_response(
@@ -131,31 +139,180 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 def _validation_error(request: Request, exc: Exception) -> Response:
-    """Query and path parameters that fail validation: 400, naming each parameter."""
+    """Query and path parameters that fail validation: 400, naming each parameter and saying, in
+    words and with an example, what it takes (plain_reason)."""
     assert isinstance(exc, RequestValidationError)
     invalid: list[dict[str, str]] = []
-    accepted: list[str] | None = None
+    schemas: dict[tuple[str, str], dict[str, Any]] | None = None
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ())]
+        where = loc[0] if loc else "query"
         name = loc[-1] if len(loc) > 1 else (loc[0] if loc else "request")
         if error.get("type") == "extra_forbidden":
-            accepted = accepted or _accepted_parameters(request)
-            reason = "unknown parameter; accepted: " + ", ".join(accepted)
+            reason = _unknown_parameter(request, name)
         else:
-            reason = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-            if "input" in error and loc and loc[0] in ("query", "path"):
-                reason = f"{reason} (got {str(error['input'])[:100]!r})"
-        invalid.append({"name": name, "in": loc[0] if loc else "query", "reason": reason})
-    names = ", ".join(dict.fromkeys(f"{item['name']!r}" for item in invalid))
-    return problem_response(
-        400, f"invalid request parameter(s) {names}", instance=request.url.path, invalid_params=invalid
-    )
+            schemas = _parameter_schemas(request) if schemas is None else schemas
+            reason = plain_reason(error, schemas.get((where, name)), echo=where in ("query", "path"))
+        invalid.append({"name": name, "in": where, "reason": reason})
+    detail = "; ".join(f"{item['in']} parameter {item['name']!r}: {item['reason']}" for item in invalid[:3])
+    if len(invalid) > 3:
+        detail += f"; and {len(invalid) - 3} more (see invalid_params)"
+    return problem_response(400, detail, instance=request.url.path, invalid_params=invalid)
+
+
+def _unknown_parameter(request: Request, name: str) -> str:
+    accepted = _accepted_parameters(request)
+    if not accepted:
+        return "unknown parameter; this endpoint takes no query parameters"
+    close = difflib.get_close_matches(name.lower(), accepted, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown parameter{hint}; accepted: " + ", ".join(accepted)
 
 
 def _accepted_parameters(request: Request) -> list[str]:
     """The query parameters the route documents (app.routers.common.query_docs)."""
     extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
     return [parameter["name"] for parameter in extra.get("parameters", []) if parameter.get("in") == "query"]
+
+
+def _parameter_schemas(request: Request) -> dict[tuple[str, str], dict[str, Any]]:
+    """The JSON schema of each parameter of the route, by (in, name): the query parameters as
+    app.routers.common.query_docs documents them, the path parameters as FastAPI declares them."""
+    route = request.scope.get("route")
+    extra = getattr(route, "openapi_extra", None) or {}
+    schemas = {(p["in"], p["name"]): p["schema"] for p in extra.get("parameters", []) if "schema" in p}
+    for field in getattr(getattr(route, "dependant", None), "path_params", ()):
+        key = (getattr(route, "path_format", ""), field.name)
+        if key not in _PATH_SCHEMAS:  # ~0.5 ms each; the same in every app (they come from the code)
+            model = create_model("PathParameter", value=(field.field_info.annotation, field.field_info))
+            _PATH_SCHEMAS[key] = next(iter(model.model_json_schema()["properties"].values()))
+        schemas["path", field.name] = _PATH_SCHEMAS[key]
+    return schemas
+
+
+_PATH_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+# --- invalid values, in plain words ----------------------------------------------------------------
+# A 400 (or a 422 for a record) says what a value must be, in words and with an example, never the
+# regular expression that checks it (issue 16: `'^[a-z0-9]+(?:-[a-z0-9]+)*$'` told a client nothing).
+# Every pattern a client can meet is declared with `described`, beside its definition (the test
+# tests/test_plain_errors.py checks that every pattern in the OpenAPI document is); the words of
+# ranges, choices and lengths come from the parameter's own schema or from pydantic's error.
+
+
+@dataclass(frozen=True)
+class Described:
+    words: str  # what a matching value is, and its form: "a slug of lower-case letters, digits and hyphens"
+    example: str  # a matching value, for a parameter that documents none of its own
+    suggest: Callable[[str], str] | None = None  # the value as it was probably meant, for a hint
+
+
+PATTERNS: dict[str, Described] = {}
+
+
+def described(pattern: str, words: str, example: str, suggest: Callable[[str], str] | None = None) -> str:
+    """`pattern`, declared with what it asks for in words (see PATTERNS); use it where the pattern is defined."""
+    PATTERNS[pattern] = Described(words, example, suggest)
+    return pattern
+
+
+def slugify(text: str) -> str:
+    """The slug a name or a mistyped slug most likely stands for: `Leon Trotsky` -> `leon-trotsky`,
+    `Périgny` -> `perigny`, `Trotsky's exile` -> `trotskys-exile` (accents and apostrophes dropped,
+    anything else but letters and digits a hyphen), as the seed's slugs are made."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().replace("'", "")
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+
+
+def plain_reason(error: Mapping[str, Any], schema: Mapping[str, Any] | None = None, *, echo: bool = False) -> str:
+    """What a pydantic error on one value says, in plain words: what the value must be, with an
+    example - the parameter's documented one (`schema`, its JSON schema) when there is one - then
+    the value given (with `echo`: a query or path parameter; a body's values are the client's own)
+    and, for a slug in the wrong case or with spaces, the one probably meant."""
+    kind = str(error.get("type", ""))
+    context = error.get("ctx") or {}
+    given = error.get("input")
+    schema = schema or {}
+    examples = schema.get("examples") or []
+    such_as = f", such as {examples[0]!r}" if examples else ""
+    notes = [f"got {str(given)[:100]!r}"] if echo and given is not None and not isinstance(given, dict | list) else []
+    if kind == "missing":
+        return f"is required{such_as}"
+    if kind == "string_pattern_mismatch":
+        pattern = str(context.get("pattern", ""))
+        form = PATTERNS.get(pattern)
+        if form is None:  # every pattern is described (tested): a safety net, never a regex
+            reason = f"is not in the expected form{such_as}"
+        else:
+            reason = f"must be {form.words}, such as {(examples or [form.example])[0]!r}"
+            if (meant := _meant(form, pattern, given)) is not None:
+                notes.append(f"did you mean {meant!r}?")
+    elif kind == "string_too_short":
+        least = context.get("min_length", 1)
+        reason = ("must not be empty" if least == 1 else f"must be at least {least} characters long") + (
+            f": give one such as {examples[0]!r}" if examples else ""
+        )
+        notes = []  # what was given is empty or short: repeating it says nothing
+    elif kind == "string_too_long":
+        reason = f"must be at most {context.get('max_length')} characters long"
+        notes = [f"got {len(given):,} characters"] if isinstance(given, str) else []
+    elif kind in _NUMBER_ERRORS and schema.get("type") in ("integer", "number"):
+        reason = f"must be {_number_words(schema)}{such_as}"
+    elif kind in _BOUNDS:  # a body's value: its bound, from the error
+        word, key = _BOUNDS[kind]
+        reason = f"must be {word} {_number(context.get(key))}"
+    elif kind in ("int_type", "float_type", "int_parsing", "float_parsing"):
+        reason = "must be a whole number" if kind.startswith("int") else "must be a number"
+        reason += " (a JSON number, not in quotes)" if isinstance(given, str) else ""
+    elif kind in ("literal_error", "enum"):
+        reason = f"must be {context.get('expected', 'one of the documented values')}"
+    elif kind == "bool_parsing":
+        reason = "must be true or false"
+    else:  # pydantic's own words (no patterns in them): "List should have at least 1 item"
+        reason = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{reason} ({'; '.join(notes)})" if notes else reason
+
+
+_NUMBER_ERRORS = {
+    "int_parsing", "int_type", "int_from_float", "float_parsing", "float_type", "finite_number",
+    "greater_than", "greater_than_equal", "less_than", "less_than_equal",
+}  # fmt: skip
+
+
+_BOUNDS = {
+    "greater_than": ("above", "gt"), "greater_than_equal": ("at least", "ge"),
+    "less_than": ("below", "lt"), "less_than_equal": ("at most", "le"),
+}  # fmt: skip
+
+
+def _number_words(schema: Mapping[str, Any]) -> str:
+    """`a whole number from 1 to 100`, `a number above 0 and at most 20016`."""
+    noun = "a whole number" if schema["type"] == "integer" else "a number"
+    low, high = schema.get("minimum"), schema.get("maximum")
+    above, below = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    if low is not None and high is not None:
+        return f"{noun} from {_number(low)} to {_number(high)}"
+    bounds = [
+        f"{word} {_number(value)}"
+        for word, value in (("at least", low), ("above", above), ("below", below), ("at most", high))
+        if value is not None
+    ]
+    return f"{noun} {' and '.join(bounds)}" if bounds else noun
+
+
+def _number(value: Any) -> str:
+    """90, not 90.0 (a bound of a float field)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _meant(form: Described, pattern: str, given: Any) -> str | None:
+    """The value as it was probably meant (`France` -> `france`), when that has the right form. Only
+    a hint: the request is refused all the same, and nothing is looked up."""
+    if form.suggest is None or not isinstance(given, str) or len(given) > 200:
+        return None
+    meant = form.suggest(given)
+    return meant if meant and meant != given and re.fullmatch(pattern, meant) else None
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:

@@ -6,15 +6,29 @@ run on each request; tests validate every response against them, which keeps the
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.dates import MAX_YEAR, MIN_YEAR
-from app.documents import SLUG_PATTERN
+from app.documents import SLUG_PATTERN, WORD_PATTERN
+from app.errors import described
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=100)]
+Kind = Annotated[str, Field(pattern=WORD_PATTERN, max_length=40)]
+
+
+def names_pattern(*names: str) -> str:
+    """The pattern of a parameter taking one or more of `names`, comma-separated (`include=people,places`)."""
+    choice = "|".join(names)
+    return described(
+        f"^({choice})(,({choice}))*$",
+        f"one or more of {', '.join(names)}, separated by commas",
+        ",".join(names[:2]),
+        lambda text: re.sub(r"\s+", "", text.lower()),
+    )
 
 
 def slug_path(example: str) -> Any:
@@ -30,8 +44,20 @@ TEXT_QUERY = (
     "each of at least 2 letters or digits. A malformed query (an unclosed quote) is a 400."
 )
 
-Point = Annotated[str, Field(pattern=r"^\s*-?\d{1,3}(\.\d+)?\s*,\s*-?\d{1,3}(\.\d+)?\s*$", max_length=60)]
-Box = Annotated[str, Field(pattern=r"^\s*-?\d{1,3}(\.\d+)?(\s*,\s*-?\d{1,3}(\.\d+)?){3}\s*$", max_length=120)]
+POINT_PATTERN = described(
+    r"^\s*-?\d{1,3}(\.\d+)?\s*,\s*-?\d{1,3}(\.\d+)?\s*$", "a point as LATITUDE,LONGITUDE in decimal degrees",
+    "48.85,2.35",
+)  # fmt: skip
+BOX_PATTERN = described(
+    r"^\s*-?\d{1,3}(\.\d+)?(\s*,\s*-?\d{1,3}(\.\d+)?){3}\s*$",
+    "a box as WEST,SOUTH,EAST,NORTH in decimal degrees", "-5,42,8,51",
+)  # fmt: skip
+FIELDS_PATTERN = described(
+    r"^[a-z_]+(,[a-z_]+)*$", "field names separated by commas (lower-case letters and underscores)", "slug,title",
+    lambda text: re.sub(r"\s+", "", text.lower()),
+)  # fmt: skip
+Point = Annotated[str, Field(pattern=POINT_PATTERN, max_length=60)]
+Box = Annotated[str, Field(pattern=BOX_PATTERN, max_length=120)]
 RadiusKm = Annotated[float, Field(gt=0, le=20_016)]  # half the Earth's circumference: everywhere
 NEAR = "Within `radius_km` of this point, `LATITUDE,LONGITUDE` in decimal degrees (WGS 84)."
 RADIUS = "Radius for `near`, in km (great-circle distance); default 50."
@@ -53,7 +79,7 @@ class PageQuery(BaseModel):
 
 
 class ListQuery(PageQuery):
-    fields: Annotated[str, Field(pattern=r"^[a-z_]+(,[a-z_]+)*$", max_length=300)] | None = Field(
+    fields: Annotated[str, Field(pattern=FIELDS_PATTERN, max_length=300)] | None = Field(
         None,
         description="Only these fields of each item, comma-separated (`slug,title,date`); every format. The item "
         "schemas below therefore mark no field as required: without `fields`, every field is present.",
@@ -91,15 +117,13 @@ class EventFilterQuery(BaseModel):
     )
     person: Slug | None = Field(None, description="Only events this person takes part in.", examples=["leon-trotsky"])
     near: Point | None = Field(None, description=f"Only events at a place {NEAR[0].lower()}{NEAR[1:]}")
-    radius_km: RadiusKm | None = Field(None, description=RADIUS)
+    radius_km: RadiusKm | None = Field(None, description=RADIUS, examples=[50])
     bbox: Box | None = Field(None, description=f"Only events at a place inside this box. {BBOX}")
     place: Slug | None = Field(
         None, description="Only events at this place or anywhere within it.", examples=["france"]
     )
     work: Slug | None = Field(None, description="Only events linked to this work.", examples=["my-life"])
-    kind: str | None = Field(
-        None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, description="Event kind.", examples=["exile"]
-    )
+    kind: Kind | None = Field(None, description="Event kind.", examples=["exile"])
     q: SearchText | None = Field(
         None,
         description=f"Words in the title or summary. {TEXT_QUERY}",
@@ -109,7 +133,7 @@ class EventFilterQuery(BaseModel):
 
 class EventQuery(ListQuery, EventFilterQuery):
     sort: Literal["date", "-date"] = Field("date", description="`date` (oldest first) or `-date` (newest first).")
-    include: Annotated[str, Field(pattern=r"^(people|places|works)(,(people|places|works))*$")] | None = Field(
+    include: Annotated[str, Field(pattern=names_pattern("people", "places", "works"))] | None = Field(
         None,
         description="Embed each event's links, comma-separated: `people`, `places` (with coordinates), `works`.",
         examples=["people,places"],
@@ -160,13 +184,7 @@ class PlaceQuery(ListQuery):
         examples=["Constantinople"],
     )
     within: Slug | None = Field(None, description="Only places within this place (at any depth).", examples=["france"])
-    kind: str | None = Field(
-        None,
-        pattern=r"^[a-z][a-z0-9-]*$",
-        max_length=40,
-        description="Place kind (country, city...).",
-        examples=["city"],
-    )
+    kind: Kind | None = Field(None, description="Place kind (country, city...).", examples=["city"])
     near: Point | None = Field(
         None, description=f"{NEAR} Then nearest first, with `distance_km`.", examples=["41.01,28.95"]
     )
@@ -188,15 +206,13 @@ class WorkQuery(ListQuery):
 
 class SourceQuery(ListQuery):
     q: SearchText | None = Field(None, description="Text in the title.", examples=["Wikipedia"])
-    kind: str | None = Field(
-        None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, description="Source kind.", examples=["article"]
-    )
+    kind: Kind | None = Field(None, description="Source kind.", examples=["article"])
 
 
 DAY_LISTS = ("events", "births", "deaths")
 YEAR_LISTS = ("events", "births", "deaths", "works")
-DayLists = Annotated[str, Field(pattern=r"^(events|births|deaths)(,(events|births|deaths))*$")]
-YearLists = Annotated[str, Field(pattern=r"^(events|births|deaths|works)(,(events|births|deaths|works))*$")]
+DayLists = Annotated[str, Field(pattern=names_pattern(*DAY_LISTS))]
+YearLists = Annotated[str, Field(pattern=names_pattern(*YEAR_LISTS))]
 
 
 class OnThisDayQuery(PageQuery):
@@ -208,9 +224,7 @@ class OnThisDayQuery(PageQuery):
     )
     from_: YearParam | None = Field(None, alias="from", description="Only years from this one (inclusive).")
     to: YearParam | None = Field(None, description="Only years up to this one (inclusive).")
-    kind: str | None = Field(
-        None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, description="Only events of this kind.", examples=["exile"]
-    )
+    kind: Kind | None = Field(None, description="Only events of this kind.", examples=["exile"])
     calendar: Literal["gregorian", "julian"] = Field(
         "gregorian", description="`julian`: match the day as recorded in the Julian calendar (25 October 1917 O.S.)."
     )
@@ -223,14 +237,12 @@ class YearQuery(PageQuery):
         "pages one list: give its name alone (each list's `next` link does).",
         examples=["events"],
     )
-    kind: str | None = Field(
-        None, pattern=r"^[a-z][a-z0-9-]*$", max_length=40, description="Only events of this kind.", examples=["exile"]
-    )
+    kind: Kind | None = Field(None, description="Only events of this kind.", examples=["exile"])
 
 
 class SearchQuery(ListQuery):
     q: SearchText = Field(description=f"What to search for. {TEXT_QUERY}", examples=["exile"])
-    type: Annotated[str, Field(pattern=r"^(event|person|place|work)(,(event|person|place|work))*$")] | None = Field(
+    type: Annotated[str, Field(pattern=names_pattern("event", "person", "place", "work"))] | None = Field(
         None,
         description="Only these record types, comma-separated: `event`, `person`, `place`, `work`. Default: all.",
         examples=["event,person"],
@@ -523,10 +535,14 @@ class ProblemDetail(BaseModel):
     type: str = Field(examples=["about:blank"])
     title: str = Field(examples=["Bad Request"])
     status: int = Field(examples=[400])
-    detail: str = Field(examples=["query parameter 'year': Input should be a valid integer"])
+    detail: str = Field(
+        examples=["query parameter 'year': must be a whole number from -9999 to 9999, such as 1929 (got 'abc')"]
+    )
     instance: str | None = Field(None, examples=["/v1/events"])
     invalid_params: list[dict[str, str]] | None = Field(
-        None, description="For 400s: each bad parameter with its name and the reason."
+        None,
+        description="For 400s and 422s: each bad parameter or field with its `name`, where it was given (`in`: "
+        "`query`, `path`, `header` or `body`) and the `reason`, in words and with an example.",
     )
 
 

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from app import json
 from app.dates import HistoricalDate
 from app.documents import EventIn, PersonIn, PlaceIn, SourceIn, WorkIn, canonical_document, record_adapter
+from app.errors import plain_reason
 from app.models import DATE_PARTS, Event, Person, Place, Record, Source, Work, name_key
 
 AnyRecordIn = SourceIn | PlaceIn | PersonIn | WorkIn | EventIn
@@ -231,7 +232,7 @@ def validate(raw_records: Sequence[Any], first_index: int = 0) -> tuple[list[Any
             records.append(record_adapter.validate_python(raw))
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
-                message = str(err["msg"]).removeprefix("Value error, ")
+                message = plain_reason(err)  # a pattern in words, never the pattern
                 where = _location(err["loc"])
                 if err["type"] in ("union_tag_not_found", "union_tag_invalid"):  # the discriminator
                     where, message = "type", "must be one of source, place, person, work, event"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
 from app.dates import MAX_YEAR, MIN_YEAR, MONTH_NAMES, days_in_month, year_bounds, year_label
-from app.errors import bad_parameter
+from app.errors import bad_parameter, described
 from app.isolation import read_db, read_endpoint
 from app.queries import calendar as queries
 from app.queries import events as event_queries
@@ -31,7 +31,14 @@ from app.routers.events import event_items
 from app.schemas import DAY_LISTS, YEAR_LISTS, OnThisDay, OnThisDayQuery, YearOverview, YearQuery
 
 router = APIRouter(tags=["calendar"])
-MonthDay = Annotated[str, Path(pattern=r"^\d{2}-\d{2}$", description="Month and day, `MM-DD`.", examples=["11-07"])]
+MONTH_DAY_PATTERN = described(
+    r"^\d{2}-\d{2}$", "a month and day as MM-DD", "02-12",
+    lambda text: "-".join(part.strip().zfill(2) for part in text.split("-")),  # 2-12 -> 02-12
+)  # fmt: skip
+MonthDay = Annotated[
+    str,
+    Path(pattern=MONTH_DAY_PATTERN, description="Month and day, `MM-DD` (`02-12`: 12 February).", examples=["11-07"]),
+]
 
 
 def _chosen(request: Request, names: str | None, every: tuple[str, ...], cursor: str | None) -> tuple[str, ...]:
@@ -114,7 +121,9 @@ def on_this_day(request: Request, month_day: MonthDay) -> Response:
     query = parse_query(request, OnThisDayQuery)
     month, day = int(month_day[:2]), int(month_day[3:])
     if not 1 <= month <= 12:
-        raise bad_parameter("month_day", f"there is no month {month}", where="path")
+        raise bad_parameter(
+            "month_day", f"there is no month {month}: use MM-DD, such as 02-12 for 12 February", where="path"
+        )
     if not 1 <= day <= days_in_month("julian", 2000, month):  # 29 February exists in leap years
         raise bad_parameter("month_day", f"{MONTH_NAMES[month - 1]} has no day {day}", where="path")
     if query.from_ is not None and query.to is not None and query.from_ > query.to:

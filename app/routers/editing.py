@@ -331,7 +331,7 @@ def _add_record_routes(collection: str, record_type: str) -> None:
     def revision(
         request: Request,
         slug: SlugPath,
-        number: Annotated[int, Path(ge=1, le=2**31 - 1, description="Revision number.")],
+        number: Annotated[int, Path(ge=1, le=2**31 - 1, description="Revision number.", examples=[1])],
     ) -> Response:
         parse_query(request, NoQuery)
         db = read_db(request)
