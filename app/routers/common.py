@@ -121,7 +121,8 @@ def query_docs(model: type[BaseModel]) -> dict[str, Any]:
     if "$defs" in schema:  # a nested model would need its definitions copied into the OpenAPI components
         raise TypeError(f"{model.__name__}: query parameters must be plain values, not models")
     parameters = []
-    for name, field_schema in schema["properties"].items():
+    for name, property_schema in schema["properties"].items():
+        field_schema = _never_null(property_schema)
         parameter = {
             "name": name,
             "in": "query",
@@ -132,6 +133,18 @@ def query_docs(model: type[BaseModel]) -> dict[str, Any]:
             parameter["description"] = field_schema["description"]
         parameters.append(parameter)
     return {"parameters": parameters}
+
+
+def _never_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """`X | None` as X: a query parameter is absent or a value, never null, and the explorers show
+    the nullable form badly (ReDoc: "Year (integer) or Year (null) (Year)")."""
+    arms = [arm for arm in schema.get("anyOf", ()) if arm.get("type") != "null"]
+    if len(arms) != len(schema.get("anyOf", ())) - 1 or len(arms) != 1:
+        return schema
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    if rest.get("default", ...) is None:
+        del rest["default"]  # absent: the parameter is not applied
+    return {**arms[0], **rest}
 
 
 def primary_db(request: Request) -> ReadConnection:
