@@ -53,6 +53,13 @@ NAMING_CONVENTION = {
 RECORD_TYPES = ("event", "person", "place", "work", "source")
 # Each type's collection in the API's paths (/v1/people/leon-trotsky).
 COLLECTIONS = {"event": "events", "person": "people", "place": "places", "work": "works", "source": "sources"}
+
+
+def with_article(record_type: str) -> str:
+    """`an event`, `a person`: for messages and summaries."""
+    return f"{'an' if record_type[0] in 'aeiou' else 'a'} {record_type}"
+
+
 DATE_PARTS = (
     "edtf", "calendar", "end_calendar", "min_jdn", "max_jdn", "span_level",
     "month", "day", "recorded_month", "recorded_day", "json",

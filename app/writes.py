@@ -36,7 +36,7 @@ from app.loader import (
     load_records,
     validate,
 )
-from app.models import COLLECTIONS, utcnow
+from app.models import COLLECTIONS, utcnow, with_article
 
 SHOWN_REFERRERS = 20
 
@@ -113,7 +113,9 @@ def _revision_of(tag: str) -> int | None:
 def _typed(record_type: str, body: Any) -> dict[str, Any]:
     """The body as a record document of `record_type` (`type` may be left out: the URL says it)."""
     if not isinstance(body, dict):
-        raise Problem(422, f"the body must be a JSON object (a {record_type} record), not {type(body).__name__}")
+        raise Problem(
+            422, f"the body must be a JSON object ({with_article(record_type)} record), not {type(body).__name__}"
+        )
     document: dict[str, Any] = {"type": record_type, **body}
     if document["type"] != record_type:
         reason = f"this URL takes {record_type} records, not {_shown(document['type'])}"
@@ -169,7 +171,7 @@ def create(session: Session, record_type: str, body: Any, author: str) -> str:
         ).first()
         if taken is not None:
             hint = "it was deleted: restore it, or choose another slug" if taken[0] else "PUT or PATCH changes it"
-            raise Problem(409, f"a {record_type} with slug {slug!r} exists already; {hint}")
+            raise Problem(409, f"{with_article(record_type)} with slug {slug!r} exists already; {hint}")
         # A new record may take a renamed record's old slug: the new record wins it.
         session.execute(delete(REDIRECTS).where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug == slug))
     _load(session, document, author)

@@ -43,7 +43,7 @@ from app.importer import MAX_DEPTH, free_import_memory, index_stream, too_deep
 from app.isolation import READS, compute_of, read_db, read_endpoint
 from app.keys import Caller, includes, note_use
 from app.loader import ImportIndex, LoadError, LoadOptions, LoadSummary, load_index
-from app.models import COLLECTIONS, AuditEntry, utcnow
+from app.models import COLLECTIONS, AuditEntry, utcnow, with_article
 from app.queries import history
 from app.queries.records import FoundRecord
 from app.routers import events, people, places, sources, works
@@ -257,7 +257,7 @@ def _history_of(request: Request, db: ReadConnection, record_type: str, slug: st
 def _add_record_routes(collection: str, record_type: str) -> None:
     prefix = f"/v1/{collection}"
     tag: list[str | Enum] = [collection]
-    a = "an" if record_type[0] in "aeiou" else "a"  # "an event", "a person"
+    a_record = with_article(record_type)  # "an event", "a person"
     example = EXAMPLES[record_type]
     SlugPath = Annotated[Slug, slug_path(example)]
     record_errors = {**AUTH_ERRORS, **BODY_ERRORS, **RECORD_ERRORS}
@@ -345,21 +345,21 @@ def _add_record_routes(collection: str, record_type: str) -> None:
     # No body: no 413, 415 or 422 (a restore that cannot be written is a 409, like a delete).
     bodyless_doc = {"responses": {**AUTH_ERRORS, 400: BODY_ERRORS[400], **RECORD_ERRORS}, "tags": tag}
     router.add_api_route(
-        prefix, create, methods=["POST"], status_code=201, summary=f"Create {a} {record_type}",
+        prefix, create, methods=["POST"], status_code=201, summary=f"Create {a_record}",
         description=f"A new {record_type} in the record format (`type` may be left out). Needs a write key. "
         "Answers 201 with the record as GET shows it, its `ETag` and `Location`.",
         openapi_extra=_body_doc(record_type), **write_doc,  # type: ignore[arg-type]
     )  # fmt: skip
     router.add_api_route(
         f"{prefix}/{{slug}}", replace, methods=["PUT"], name=f"replace_{record_type}",
-        summary=f"Replace {a} {record_type}",
+        summary=f"Replace {a_record}",
         description="The whole record, replaced: fields left out are removed. Needs a write key and `If-Match` "
         "(the record's `ETag`). A different `slug` in the body renames the record; the old slug then answers 301.",
         openapi_extra=_body_doc(record_type), **write_doc,  # type: ignore[arg-type]
     )  # fmt: skip
     router.add_api_route(
         f"{prefix}/{{slug}}", patch, methods=["PATCH"], name=f"patch_{record_type}",
-        summary=f"Change fields of {a} {record_type}",
+        summary=f"Change fields of {a_record}",
         description="A JSON merge patch (RFC 7396) of the record document: the fields given replace the "
         "current ones, `null` removes one, lists are replaced whole. Needs a write key and `If-Match`.",
         openapi_extra={"requestBody": {"required": True, "content": {
@@ -367,25 +367,25 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         }}}, **write_doc,  # type: ignore[arg-type]
     )  # fmt: skip
     router.add_api_route(
-        f"{prefix}/{{slug}}", delete, methods=["DELETE"], status_code=204, summary=f"Delete {a} {record_type}",
+        f"{prefix}/{{slug}}", delete, methods=["DELETE"], status_code=204, summary=f"Delete {a_record}",
         description="Needs a write key and `If-Match`. The record then answers 410; its history stays, and "
         "`POST .../restore` (admin) brings it back.",
         response_class=Response, openapi_extra=query_docs(DeleteQuery), **bodyless_doc,  # type: ignore[arg-type]
     )  # fmt: skip
     router.add_api_route(
-        f"{prefix}/{{slug}}/restore", restore, methods=["POST"], summary=f"Restore {a} {record_type}",
+        f"{prefix}/{{slug}}/restore", restore, methods=["POST"], summary=f"Restore {a_record}",
         description="Brings back a deleted record (its content before the deletion), or an earlier revision "
         "(`revision=`), as a new revision. Needs an admin key.",
         openapi_extra=query_docs(RestoreQuery), **bodyless_doc,  # type: ignore[arg-type]
     )  # fmt: skip
     router.add_api_route(
         f"{prefix}/{{slug}}/revisions", revisions, methods=["GET"], response_model=RevisionPage, tags=tag,
-        summary=f"Revisions of a {record_type}", description="Every change, oldest first: who, when, what changed.",
+        summary=f"Revisions of {a_record}", description="Every change, oldest first: who, when, what changed.",
         responses=HISTORY_ERRORS, openapi_extra=query_docs(PageQuery),
     )  # fmt: skip
     router.add_api_route(
         f"{prefix}/{{slug}}/revisions/{{number}}", revision, methods=["GET"], response_model=RevisionDetail, tags=tag,
-        summary=f"One revision of a {record_type}", description="The record's document as it was after that change.",
+        summary=f"One revision of {a_record}", description="The record's document as it was after that change.",
         responses=HISTORY_ERRORS,
     )  # fmt: skip
 
