@@ -503,6 +503,13 @@ def year_label(year: int) -> str:
     return f"{1 - year} BCE" if year <= 0 else str(year)
 
 
+def years_label(first: int | None, last: int | None) -> str:
+    """`45 BCE`, `1917 – 1940`, `1917 onwards`, `until 44 BCE`: a span of astronomical years, either end open."""
+    if first is not None and first == last:
+        return year_label(first)
+    return _interval_label("open" if first is None else year_label(first), "open" if last is None else year_label(last))
+
+
 def _day_label(jdn: int) -> str:
     year, month, day = jdn_to_gregorian(jdn)
     return f"{day} {MONTH_NAMES[month - 1]} {year_label(year)}"

@@ -100,14 +100,22 @@ class EventFilterQuery(BaseModel):
 
     year: YearParam | None = Field(
         None,
-        description="Events whose date range overlaps this year (astronomical: 0 = 1 BCE, -43 = 44 BCE). "
-        "`192X` and `1929?` match too; each date says how precise it is.",
+        description="Events whose dates overlap this year, a whole number. BCE years count astronomically, "
+        "with a year 0: 0 is 1 BCE and -43 is 44 BCE, so `year=-44` is 45 BCE; the answer's `searched` names the "
+        "year in words. An event dated less precisely is listed for every year it may fall in: one dated `192X` "
+        "(some year of the 1920s) or `1929?` (uncertain) is listed for `year=1929`, and each date says how "
+        "precise it is. The parameter itself takes a whole year only: `year=192X` or `year=1929?` is a 400.",
         examples=[1929],
     )
     from_: YearParam | None = Field(
-        None, alias="from", description="Start of a year range (inclusive); overlap, like `year`.", examples=[1917]
+        None,
+        alias="from",
+        description="Start of a year range (inclusive; astronomical, like `year`): events whose dates overlap it.",
+        examples=[1917],
     )
-    to: YearParam | None = Field(None, description="End of a year range (inclusive).", examples=[1940])
+    to: YearParam | None = Field(
+        None, description="End of a year range (inclusive; astronomical, like `year`).", examples=[1940]
+    )
     month: int | None = Field(None, ge=1, le=12, description="On this day: month (1-12), with `day`.", examples=[11])
     day: int | None = Field(None, ge=1, le=31, description="On this day: day of the month, with `month`.", examples=[7])
     calendar: Literal["gregorian", "julian"] = Field(
@@ -300,8 +308,23 @@ class EventSummary(BaseModel):
     works: list[LinkedWork] | None = Field(None, description="With `include=works` only.")
 
 
+class Searched(BaseModel):
+    """The years a list searched, as given and in words: `year=-44` searched 45 BCE."""
+
+    year: int | None = Field(None, description="`year`, as given (astronomical).", examples=[-44])
+    from_: int | None = Field(None, alias="from", description="`from`, as given (astronomical).")
+    to: int | None = Field(None, description="`to`, as given (astronomical).")
+    label: str = Field(
+        description="The years searched, in words (BCE years as historians write them).",
+        examples=["45 BCE", "1917 – 1940", "1917 onwards", "until 44 BCE"],
+    )
+
+
 class EventPage(PageBase):
     items: list[EventSummary]
+    searched: Searched | None = Field(
+        None, description="With `year`, `from` or `to` only: the years searched, in words."
+    )
 
 
 class SourceRef(BaseModel):
@@ -607,6 +630,9 @@ class TimelineBucket(BaseModel):
 
 class Timeline(BaseModel):
     bucket: Literal["year", "decade", "century"]
+    searched: Searched | None = Field(
+        None, description="With `year`, `from` or `to` only: the years counted over, in words."
+    )
     items: list[TimelineBucket] = Field(
         description="Every bucket from the first to the last (or over from/to), empty ones included. An event "
         "counts in every bucket its date overlaps - as `/v1/events?from=START&to=END` lists it - so a war of "

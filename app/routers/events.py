@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.dates import days_in_month
+from app.dates import days_in_month, year_label, years_label
 from app.db import ReadConnection
 from app.errors import bad_parameter
 from app.isolation import read_db, read_endpoint
@@ -91,10 +91,24 @@ def list_events(request: Request) -> Response:
                 item.update({kind: links[kind][row[-1]] for kind in include})
         return page, items
 
+    searched = searched_years(query)
     return list_response(
         request, fmt=fmt, fields=query.fields, cursor=query.cursor, limit=query.limit, sort=query.sort, build=build,
         item_model=EventSummary, name="events", features=event_features,
+        extra=None if searched is None else lambda _db: {"searched": searched},
     )  # fmt: skip
+
+
+def searched_years(query: EventFilterQuery) -> dict[str, Any] | None:
+    """The years searched, as given and in words (schemas.Searched): `year=-44` is 45 BCE in the
+    astronomical numbering the API uses, which few clients expect, so the answer says so."""
+    if query.year is not None:
+        return {"year": query.year, "label": year_label(query.year)}
+    if query.from_ is None and query.to is None:
+        return None
+    given = {"from": query.from_, "to": query.to}
+    label = years_label(query.from_, query.to)
+    return {**{name: year for name, year in given.items() if year is not None}, "label": label}
 
 
 def event_items(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:

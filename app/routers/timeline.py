@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -19,7 +21,7 @@ from app.routers.common import (
     parse_query,
     query_docs,
 )
-from app.routers.events import event_filters
+from app.routers.events import event_filters, searched_years
 from app.schemas import Timeline, TimelineQuery
 
 router = APIRouter(prefix="/v1/timeline", tags=["events"])
@@ -47,12 +49,16 @@ def timeline(request: Request) -> Response:
 
 def _timeline(request: Request, query: TimelineQuery, filters: EventFilters) -> Response:
     db = read_db(request)
+    searched = searched_years(query)
+    answer: dict[str, Any] = (
+        {"bucket": query.bucket} if searched is None else {"bucket": query.bucket, "searched": searched}
+    )
     if filters.min_jdn is not None and filters.max_jdn is not None:
         first, last = jdn_to_gregorian(filters.min_jdn)[0], jdn_to_gregorian(filters.max_jdn)[0]
     else:
         found = queries.extent(db, filters)
         if found is None:
-            return json_response({"bucket": query.bucket, "items": []})
+            return json_response({**answer, "items": []})
         first, last = found
         if filters.min_jdn is not None:
             first = jdn_to_gregorian(filters.min_jdn)[0]
@@ -72,4 +78,4 @@ def _timeline(request: Request, query: TimelineQuery, filters: EventFilters) -> 
          "label": year_label(start) if start == end else f"{year_label(start)}-{year_label(end)}"}
         for start, end, _lo, _hi in spans
     ]  # fmt: skip
-    return json_response({"bucket": query.bucket, "items": items})
+    return json_response({**answer, "items": items})
