@@ -426,6 +426,9 @@ class DryRun(Exception):
         return summary
 
 
+IMPORT_IN_MEMORY_BYTES = 2**20  # an import body past this waits on disk, and its memory is given back after
+
+
 @router.post(
     "/v1/import", response_model=ImportReport, tags=["import and export"], summary="Import records",
     responses={**AUTH_ERRORS, **BODY_ERRORS, 409: {**_PROBLEM, "description": "Records an editor changed since."}},
@@ -449,8 +452,10 @@ async def import_records(request: Request) -> Response:
     # Past 1 MiB the body waits on disk, not in memory (its size is capped by app.limits.BodyLimit).
     # It is read twice (app.loader): validated and indexed here, before the write lock is taken, so
     # that other writers wait only for the checks and the writing; then read again to write.
-    with tempfile.SpooledTemporaryFile(max_size=2**20) as spool:
+    received = 0
+    with tempfile.SpooledTemporaryFile(max_size=IMPORT_IN_MEMORY_BYTES) as spool:
         async for chunk in request.stream():
+            received += len(chunk)
             spool.write(chunk)
         spool.seek(0)
         index: ImportIndex | None = await run_in_threadpool(lambda: index_stream(spool, ndjson=ndjson))
@@ -484,7 +489,10 @@ async def import_records(request: Request) -> Response:
             del done
         finally:
             # Nothing of the import outlives its answer: the index (which `work`, and the frames of a
-            # refusal's traceback, hold), what reference cycles hold, and the freed heap.
+            # refusal's traceback, hold), and, after a large one, what reference cycles hold and the
+            # freed heap (a full collection holds the GIL for as long as it walks every object:
+            # not worth it for a few records).
             index = None
-            await run_in_threadpool(free_import_memory)
+            if received > IMPORT_IN_MEMORY_BYTES:
+                await run_in_threadpool(free_import_memory)
     return answer
