@@ -407,7 +407,10 @@ class SQLiteReads(ReadConnection):
         try:
             return connection.execute(query, values).fetchall()
         except sqlite3.OperationalError as exc:
-            if str(exc) != "interrupted":
+            # An interrupt that lands inside SQLite's own machinery is told otherwise: while FTS5 builds
+            # its virtual table (a connection's first full-text read), "vtable constructor failed".
+            stopped = str(exc) == "interrupted" or self._interrupted or time.monotonic() > self._deadline
+            if not stopped:
                 raise
             if self._interrupted:
                 raise Cancelled from None

@@ -22,7 +22,10 @@ def run_pass(engine: str, options: list[str], report: Path) -> tuple[int, float]
     """One engine's pass in its own pytest process; its exit status and wall time."""
     print(f"\n=== The {ENGINES[engine]} pass ===", flush=True)
     started = time.monotonic()
-    command = [sys.executable, "-m", "pytest", "--engine", engine, "-n", "auto", f"--junitxml={report}", *options]
+    command = [
+        sys.executable, "-m", "pytest", "--engine", engine, "-n", "auto", "--dist", "worksteal",
+        f"--junitxml={report}", *options,
+    ]  # fmt: skip
     status = subprocess.call(command)
     return status, time.monotonic() - started
 
@@ -31,8 +34,8 @@ def counts(report: Path) -> str:
     """ "1,650 passed, 12 skipped" from a pass's JUnit report (empty if it wrote none)."""
     if not report.exists():
         return "no report"
-    suite = ElementTree.parse(report).getroot()
-    suite = suite.find("testsuite") if suite.tag == "testsuites" else suite
+    root = ElementTree.parse(report).getroot()
+    suite = root.find("testsuite") if root.tag == "testsuites" else root
     assert suite is not None
     failed, errors, skipped = (int(suite.get(name, 0)) for name in ("failures", "errors", "skipped"))
     passed = int(suite.get("tests", 0)) - failed - errors - skipped

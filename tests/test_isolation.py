@@ -11,6 +11,7 @@ a generous bound that only a broken server reaches.
 from __future__ import annotations
 
 import socket
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,6 +125,36 @@ def test_the_loop_budget_stops_a_read_s_queries_together(seeded_url: str) -> Non
         with pytest.raises(QueryTooSlow):
             runaway(db)
     finally:
+        db.close()
+
+
+class StoppedInsideSQLite:
+    """A connection whose statement fails as SQLite tells an interrupt that landed while FTS5 was
+    building its virtual table (seen under load: a 500 instead of the read moving off the loop)."""
+
+    def __init__(self, db: ReadConnection, *, deadline_passes: bool) -> None:
+        self.db, self.deadline_passes = db, deadline_passes
+
+    def execute(self, *_args: object) -> None:
+        if self.deadline_passes:
+            self.db._deadline = 0.0  # type: ignore[attr-defined]  # the budget ran out meanwhile
+        raise sqlite3.OperationalError("vtable constructor failed: events_fts")
+
+
+@pytest.mark.sqlite_only
+def test_an_interrupt_told_as_another_error_is_still_the_budget(seeded_url: str) -> None:
+    db = read_connection(seeded_url, time_limit_ms=60_000, budget_ms=50)
+    try:
+        db.start_budget()
+        db._connection = StoppedInsideSQLite(db, deadline_passes=True)  # type: ignore[attr-defined]
+        with pytest.raises(OverBudget):
+            db.all("SELECT rowid FROM events_fts WHERE events_fts MATCH 'exile'")
+        db.end_budget()
+        db._connection = StoppedInsideSQLite(db, deadline_passes=False)  # type: ignore[attr-defined]
+        with pytest.raises(sqlite3.OperationalError, match="vtable constructor failed"):  # a real failure stays one
+            db.all("SELECT rowid FROM events_fts WHERE events_fts MATCH 'exile'")
+    finally:
+        db._connection = None  # type: ignore[attr-defined]
         db.close()
 
 
