@@ -53,6 +53,11 @@ POSTGRES_URL = os.environ.get("CHRONICLE_TEST_POSTGRES_URL", "postgresql://postg
 ENGINE = "sqlite"  # set from --engine by pytest_configure
 BOUND = 60.0  # seconds: far beyond what a working server needs, for waits that would otherwise hang
 
+# httpx gives up on an answer after 5 s by default: on a busy machine a slow answer is no failure. Every
+# client in the suite waits up to BOUND unless a test says otherwise (a hung server still fails).
+_HTTPX_DEFAULT = httpx._config.DEFAULT_TIMEOUT_CONFIG  # the object httpx.Client() and httpx.get() default to
+_HTTPX_DEFAULT.connect = _HTTPX_DEFAULT.read = _HTTPX_DEFAULT.write = _HTTPX_DEFAULT.pool = BOUND
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -242,7 +247,7 @@ class LiveServer:
 
     def __enter__(self) -> str:
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + BOUND
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the test server did not start")
@@ -252,7 +257,7 @@ class LiveServer:
 
     def __exit__(self, *_exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=BOUND)
 
 
 @pytest.fixture(scope="session")
@@ -269,5 +274,5 @@ def base_url(seeded_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=10) as http:
+    with httpx.Client(base_url=base_url, timeout=BOUND) as http:
         yield http

@@ -79,7 +79,7 @@ def test_explorer_renders_in_headless_chromium_offline(base_url: str, page: str,
             lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
         )
         tab.goto(base_url + page)
-        tab.wait_for_selector(selector, timeout=20_000)
+        tab.wait_for_selector(selector, timeout=60_000)
         text = tab.inner_text("body")
         browser.close()
     assert "List events" in text and "Get one person" in text
