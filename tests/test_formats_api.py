@@ -193,7 +193,7 @@ def test_fields_narrows_every_format(client: httpx.Client) -> None:
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path: Path) -> None:
     """OWASP's CSV injection: a text cell that begins with = + - @ tab or CR gets a leading ' so that a
-    spreadsheet shows it as text; numbers (a negative latitude) stay numbers."""
+    spreadsheet shows it as text; numbers (a negative latitude) and BCE dates stay as they are."""
     url = make_database(tmp_path / "formulas.sqlite3")
     titles = ['=HYPERLINK("http://x.example","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tTab", "Plain"]
     cited = [{"source": "wikipedia-leon-trotsky"}]
@@ -213,3 +213,6 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path: Path) 
         exported = http.get("/v1/places", params={"format": "csv", "q": "somewhere"}).text
         places = list(csv.DictReader(io.StringIO(exported)))
         assert places[0]["name"] == "'=Somewhere" and places[0]["latitude"] == "-33.87"
+        # A BCE date calls nothing: a program reading the CSV gets it as recorded.
+        bce = list(csv.DictReader(io.StringIO(http.get("/v1/events", params={"format": "csv", "year": -43}).text)))
+        assert [(row["slug"], row["date.edtf"]) for row in bce] == [("assassination-of-julius-caesar", "-0043-03-15")]

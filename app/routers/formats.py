@@ -11,6 +11,7 @@ import csv
 import io
 import logging
 import math
+import re
 import threading
 import time
 import types
@@ -203,6 +204,10 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 # @SUM(...)), or after a tab or carriage return: such text cells get a leading ' (OWASP, "CSV
 # Injection"), which spreadsheets show as text and do not display. Numbers are written as numbers.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A value of nothing but digits and a date's or number's punctuation calls nothing (no name, no
+# parenthesis) and is written as it is, so that a program reading the CSV gets the value itself: a BCE
+# date (-0043-03-15, -0330~), a negative number.
+PLAIN_VALUE = re.compile(r"[+-]?[0-9][0-9X.:/~?%-]*")
 
 
 def _cell(item: Any, path: tuple[str, ...]) -> Any:
@@ -216,7 +221,7 @@ def _cell(item: Any, path: tuple[str, ...]) -> Any:
         return "true" if item else "false"
     if isinstance(item, list | dict):
         item = json.dumps(item).decode()
-    if isinstance(item, str) and item.startswith(FORMULA_STARTS):
+    if isinstance(item, str) and item.startswith(FORMULA_STARTS) and not PLAIN_VALUE.fullmatch(item):
         return "'" + item
     return item
 
