@@ -90,6 +90,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=unreachable))
         elif item.get_closest_marker("sqlite_only"):
             item.add_marker(pytest.mark.skip(reason="tests SQLite itself"))
+        elif item.get_closest_marker("engine_neutral"):
+            item.add_marker(pytest.mark.skip(reason="does not depend on the engine: the SQLite pass runs it"))
 
 
 def _postgres_unreachable() -> str | None:

@@ -23,6 +23,8 @@ from app.dates import (
     year_bounds,
 )
 
+pytestmark = pytest.mark.engine_neutral  # calendar arithmetic and parsing: no database
+
 
 @pytest.mark.parametrize(
     ("edtf", "calendar", "end_calendar", "label", "gregorian", "earliest", "latest", "precision"),

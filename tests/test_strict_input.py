@@ -27,7 +27,8 @@ from app.writes import Current, _revision_of
 from tests.test_editing_api import Editing
 from tests.test_editing_api import editing as editing  # a fixture
 
-pytestmark = pytest.mark.hostile  # a battery: `-m "not hostile"` leaves it out (pyproject.toml, markers)
+# A battery (`-m "not hostile"` leaves it out); the format's own checks, and bodies refused before any query.
+pytestmark = [pytest.mark.hostile, pytest.mark.engine_neutral]
 
 NON_ASCII_DIGITS = [
     "\uff11\uff19\uff11\uff17",  # fullwidth

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from app.errors import Problem
 from app.queries.text import MAX_PREFIXES, MAX_TERMS, MIN_PREFIX_LENGTH, fts_query
 
+pytestmark = pytest.mark.engine_neutral  # the query language, and its FTS5 form checked with sqlite3
+
 
 @pytest.mark.parametrize(
     ("typed", "expression"),
