@@ -60,14 +60,20 @@ def test_counting_reads_the_index_alone(seeded_url: str, name: str) -> None:
     assert searches and all("COVERING INDEX" in step for step in searches), plan
 
 
-def test_people_by_name_prefix_use_the_name_key_index_and_count_from_it(seeded_url: str) -> None:
-    filters = PeopleFilters(name_prefix="leon")
+def people_plans(seeded_url: str, filters: PeopleFilters) -> list[list[str]]:
+    """SQLite's plans for a page of people and for their count."""
     with sqlite3.connect(Path(seeded_url.removeprefix("sqlite:///"))) as connection:
         plans = []
         for ordered in (True, False):
             statement = people_statement(filters, False, ordered=ordered).compile(dialect=SQLiteReads._sql_dialect)
             params = {**filters.params, "limit": 21, **{k: v for k, v in statement.params.items() if v is not None}}
             plans.append([row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)])
+    return plans
+
+
+def test_people_by_name_prefix_use_the_name_key_index_and_count_from_it(seeded_url: str) -> None:
+    filters = PeopleFilters(name_prefix="leon")
+    plans = people_plans(seeded_url, filters)
     page, count = plans
     assert "SEARCH people USING INDEX ix_people_name_key (name_key>? AND name_key<?)" in page, page
     assert not [step for step in page if "TEMP B-TREE" in step], page
@@ -79,12 +85,7 @@ def test_people_by_name_prefix_use_the_name_key_index_and_count_from_it(seeded_u
 @pytest.mark.parametrize("filters", [PeopleFilters(dated=False), PeopleFilters(dated=False, name_prefix="r")], ids=str)
 def test_people_without_dates_are_read_from_their_own_index(seeded_url: str, filters: PeopleFilters) -> None:
     """`dated=false` and alive_in's `unplaced` count: the partial index of undated people, never all people."""
-    with sqlite3.connect(Path(seeded_url.removeprefix("sqlite:///"))) as connection:
-        plans = []
-        for ordered in (True, False):
-            statement = people_statement(filters, False, ordered=ordered).compile(dialect=SQLiteReads._sql_dialect)
-            params = {**filters.params, "limit": 21, **{k: v for k, v in statement.params.items() if v is not None}}
-            plans.append([row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)])
+    plans = people_plans(seeded_url, filters)
     for plan in plans:
         people = [step for step in plan if " people " in f"{step} "]
         assert people and all("ix_people_undated" in step for step in people), plan
