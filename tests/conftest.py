@@ -1,10 +1,11 @@
 """Fixtures: a seeded database and the real app served by uvicorn on 127.0.0.1 (a free port).
 
-The suite runs on one engine per pass: SQLite files (the default), or PostgreSQL with
-`--engine postgresql` (or CHRONICLE_TEST_ENGINE=postgresql), where every database a test makes is a
-new database on the server at CHRONICLE_TEST_POSTGRES_URL, dropped when the session ends. Without a
-reachable server that pass is skipped with the reason, unless CHRONICLE_REQUIRE_POSTGRES=1 (CI),
-which makes it fail. Tests of SQLite itself are marked `sqlite_only`.
+The suite runs on one engine per pass (`python -m tests` runs both, tests/__main__.py): SQLite files
+(the default), or PostgreSQL with `--engine postgresql` (or CHRONICLE_TEST_ENGINE=postgresql), where
+every database a test makes is a new database on the server at CHRONICLE_TEST_POSTGRES_URL, dropped
+when the session ends. Without a reachable server that pass is skipped with the reason, unless
+CHRONICLE_REQUIRE_POSTGRES=1 (CI), which makes it fail. Tests of SQLite itself are marked
+`sqlite_only`; tests whose outcome cannot depend on the engine, `engine_neutral` (the SQLite pass only).
 """
 
 from __future__ import annotations
