@@ -137,7 +137,9 @@ class Interrupts:
     def __enter__(self) -> Interrupts:
         import signal
 
-        self._previous_handler = signal.signal(signal.SIGINT, self._handle)
+        self._previous_handler = signal.getsignal(signal.SIGINT)
+        if self._previous_handler is not signal.SIG_IGN:  # started with Ctrl-C ignored (nohup, `&`): it stays so
+            signal.signal(signal.SIGINT, self._handle)
         self._previous_hook = sys.unraisablehook
         sys.unraisablehook = self._unraisable
         return self

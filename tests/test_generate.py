@@ -143,10 +143,26 @@ def test_a_ctrl_c_python_dropped_still_stops_the_run(tmp_path: Path, monkeypatch
         return real(*args, **kwargs)
 
     monkeypatch.setattr(app.loader, "load_prepared", interrupted_where_python_drops_it)
-    result = CliRunner().invoke(main, ["generate", str(tmp_path / "g.sqlite3"), "--events", "400"])
+    # As in a terminal: Ctrl-C raises KeyboardInterrupt (a test run in the background starts with it ignored).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = CliRunner().invoke(main, ["generate", str(tmp_path / "g.sqlite3"), "--events", "400"])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert result.exit_code == 1 and "Aborted!" in result.output
     assert list(tmp_path.iterdir()) == []
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_a_run_started_with_ctrl_c_ignored_leaves_it_ignored(tmp_path: Path) -> None:
+    """`nohup chronicle generate ... &`: the shell meant Ctrl-C not to reach it, and it does not."""
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result = CliRunner().invoke(main, ["generate", str(tmp_path / "g.sqlite3"), "--events", "10"])
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+    assert result.exit_code == 0, result.output
 
 
 def test_progress_names_each_phase_and_index(tmp_path: Path) -> None:
