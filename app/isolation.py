@@ -109,9 +109,10 @@ class OffLoop:
         return self._executor
 
     def close(self) -> None:
-        """At the app's shutdown: the threads stop (after their work) and their connections close."""
+        """At the app's shutdown: the threads stop after their work, queued work included (an export's
+        clean-up, which closes its connection, is queued when its answer ends), and their connections close."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor.shutdown(wait=True)
             self._executor = None
         for connection in self.all_connections:
             connection.close()

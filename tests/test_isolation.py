@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from app.config import Settings
 from app.db import Cancelled, OverBudget, QueryTooSlow, ReadConnection, read_connection
-from app.isolation import read_db, read_endpoint
+from app.isolation import OffLoop, read_db, read_endpoint
 from app.main import create_app
 from app.routers.formats import ExportStream
 from tests.conftest import BOUND, LiveServer, make_database, metric, wait_until
@@ -156,6 +156,25 @@ def test_an_interrupt_told_as_another_error_is_still_the_budget(seeded_url: str)
     finally:
         db._connection = None  # type: ignore[attr-defined]
         db.close()
+
+
+def test_work_queued_as_the_app_stops_still_runs(seeded_url: str) -> None:
+    """An export's clean-up, which closes its connection, is queued as its answer ends: an app
+    stopping just then runs it, never drops it (a psycopg connection was left open to the garbage
+    collector, seen once as a ResourceWarning)."""
+    off_loop = OffLoop(read_connection(seeded_url), threads=1, wait_seconds=BOUND)
+    executor = off_loop.executor
+    ran: list[str] = []
+
+    def busy_until_the_app_stops() -> None:
+        wait_until(lambda: executor._shutdown, "stopping")
+        with executor._shutdown_lock:  # shutdown has dealt with the queue
+            pass
+
+    executor.submit(busy_until_the_app_stops)
+    executor.submit(lambda: ran.append("clean-up"))
+    off_loop.close()
+    assert ran == ["clean-up"]
 
 
 def test_interrupt_stops_a_query_from_another_thread(seeded_url: str) -> None:

@@ -285,10 +285,12 @@ class ExportStream(StreamingResponse):
     def _close(self) -> None:
         with self.lock:
             self.closed = True
-            close = getattr(self.chunks, "close", None)  # a generator: its own clean-up runs now
-            if close is not None:
-                close()
-            self.db.close()
+            try:
+                close = getattr(self.chunks, "close", None)  # a generator: its own clean-up runs now
+                if close is not None:
+                    close()
+            finally:
+                self.db.close()  # whatever the generator's clean-up raised: no connection is left open
         release_memory()  # the pages built for it (app.memory)
 
     async def _chunk(self) -> bytes | None:
