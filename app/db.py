@@ -381,10 +381,12 @@ class SQLiteReads(ReadConnection):
         return time.monotonic() > self._deadline  # True: SQLite stops the statement ("interrupted")
 
     def stop_if_past(self, now: float) -> None:
-        """Interrupts the running query if it is past its deadline. (Should it have just ended, SQLite
-        clears the interrupt when the next statement starts.)"""
+        """Interrupts the running query if it is past its deadline, or if it was interrupted: an
+        interrupt that came as the query was starting found nothing to stop. (Should it have just
+        ended, SQLite clears the interrupt when the next statement starts.)"""
         connection = self._connection
-        if now > self._deadline and connection is not None:
+        running = self._deadline < math.inf  # all() sets a deadline for the statement it runs
+        if connection is not None and (now > self._deadline or (self._interrupted and running)):
             connection.interrupt()
 
     def open(self) -> None:
@@ -422,6 +424,7 @@ class SQLiteReads(ReadConnection):
 
     def interrupt(self) -> None:
         self._interrupted = True
+        WATCHDOG.watch(self)  # it interrupts again should this one come before the statement (stop_if_past)
         if self._connection is not None:
             self._connection.interrupt()
 
@@ -487,8 +490,13 @@ class PostgresReads(ReadConnection):
 
     def stop_if_past(self, now: float) -> None:
         connection = self._connection
-        if now > self._deadline and connection is not None and not connection.closed:
+        if connection is None or connection.closed:
+            return
+        if now > self._deadline:
             self._deadline = math.inf  # one cancel request is enough
+            connection.cancel_safe(timeout=2)
+        elif self._interrupted and connection.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
+            # A cancel that came as the statement was being sent found nothing to stop: again, until it ends.
             connection.cancel_safe(timeout=2)
 
     def open(self) -> None:
@@ -553,6 +561,7 @@ class PostgresReads(ReadConnection):
         """Asks the server to cancel the running statement: a round trip to the server, so call it
         from a thread, not from the event loop."""
         self._interrupted = True
+        WATCHDOG.watch(self)  # it cancels again should this one come before the statement (stop_if_past)
         connection = self._connection
         if connection is not None and not connection.closed:
             connection.cancel_safe(timeout=2)

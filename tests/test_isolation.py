@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -175,6 +176,32 @@ def test_work_queued_as_the_app_stops_still_runs(seeded_url: str) -> None:
     executor.submit(lambda: ran.append("clean-up"))
     off_loop.close()
     assert ran == ["clean-up"]
+
+
+def test_an_interrupt_that_comes_as_the_statement_starts_still_stops_it(seeded_url: str) -> None:
+    """The race of a client leaving an export: the interrupt comes after the read checked for one and
+    before its statement reached the database, where there was nothing yet to stop. The watchdog
+    interrupts again while the statement runs. (Seen on PostgreSQL: an export's thread held 60 s.)"""
+    db = read_connection(seeded_url, time_limit_ms=600_000).for_export()
+    stopped: list[BaseException] = []
+    db.open()
+    db.interrupt()  # nothing runs yet: this one finds nothing to stop
+
+    def statement_that_missed_the_check() -> None:  # as all() runs it, its check for an interrupt passed
+        db._deadline = time.monotonic() + 600  # type: ignore[attr-defined]
+        try:
+            db.connection.execute(RUNAWAY_SQL[db.dialect])  # type: ignore[attr-defined]
+        except Exception as exc:
+            stopped.append(exc)
+
+    try:
+        worker = threading.Thread(target=statement_that_missed_the_check)
+        worker.start()
+        worker.join(timeout=BOUND)
+        assert not worker.is_alive(), "the statement ran on, interrupt or not"
+        assert [type(exc).__name__ for exc in stopped] in (["OperationalError"], ["QueryCanceled"])
+    finally:
+        db.close()
 
 
 def test_interrupt_stops_a_query_from_another_thread(seeded_url: str) -> None:
