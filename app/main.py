@@ -23,6 +23,7 @@ from app.auth import ReadKeyRequired
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, read_connection
 from app.errors import PROBLEM_JSON
+from app.etags import compressed
 from app.isolation import OffLoop
 from app.limits import BodyLimit, ConcurrencyLimit, Load
 from app.models import COLLECTIONS
@@ -146,7 +147,7 @@ LIST_ITEMS = ("EventSummary", "PersonSummary", "PlaceSummary", "WorkSummary", "S
 class Compression:
     """gzip for clients that accept it (Starlette's GZipMiddleware, level 6), and a strong ETag per
     encoding: a strong ETag names one exact sequence of bytes, so a compressed answer cannot carry
-    the identity answer's; it gets `"<tag>-gzip"` (app.routers.common.conditional reads it back).
+    the identity answer's; it gets `"<tag>-gzip"` (app.etags makes and reads back every tag).
     Weak ETags (lists) stand for both encodings and stay. Requests that do not accept gzip skip the
     middleware entirely: even its pass-through path cost ~100 us a request, by measurement."""
 
@@ -165,8 +166,8 @@ class Compression:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 etag = headers.get("etag")
-                if etag and not etag.startswith("W/") and headers.get("content-encoding") == "gzip":
-                    headers["etag"] = etag[:-1] + '-gzip"'
+                if etag and headers.get("content-encoding") == "gzip" and compressed(etag) != etag:
+                    headers["etag"] = compressed(etag)  # (a weak tag stays: no header rewritten)
             await send(message)
 
         await self.gzip(scope, receive, send_with_etag)

@@ -9,7 +9,6 @@ the revision history and the data version behave as for an import. Problems are 
 
 from __future__ import annotations
 
-import re
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, text, update
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import json
 from app.errors import Problem
+from app.etags import record_tag, revision_of
 from app.export import SessionFetch, record_documents
 from app.loader import (
     LINK_COLUMNS,
@@ -72,16 +72,16 @@ class Current:
         must not (RFC 9110 13.1.2): `*`, or a tag naming the current revision, is a 412 whatever If-Match says."""
         if if_match is None:
             raise Problem(428, "this write needs If-Match with the record's current ETag (GET it first)")
-        current = f'"{self.revision}"'
+        current = record_tag(self.revision)
         tags = [tag.strip() for tag in if_match.split(",")]  # strong comparison: a W/ tag never matches
-        if tags != ["*"] and self.revision not in map(_revision_of, tags):
+        if tags != ["*"] and self.revision not in map(revision_of, tags):
             raise Problem(
                 412, f"the {self.type} {self.slug!r} is at revision {self.revision}; If-Match named {if_match}",
                 headers={"ETag": current},
             )  # fmt: skip
         if if_none_match is not None:
             tags = [tag.strip() for tag in if_none_match.split(",")]  # weak comparison: W/ is ignored
-            if tags == ["*"] or self.revision in (_revision_of(tag.removeprefix("W/")) for tag in tags):
+            if tags == ["*"] or self.revision in (revision_of(tag.removeprefix("W/")) for tag in tags):
                 raise Problem(
                     412, f"If-None-Match names the {self.type} {self.slug!r} as it is (revision {self.revision}): "
                     "the write is refused", headers={"ETag": current},
@@ -96,18 +96,6 @@ class Current:
     def keep_unrecorded(self, session: Session) -> None:
         """A snapshot of the record as it is, if its current revision has no history row yet."""
         _documents_before(session, [Existing(self.id, None, self.revision, self.deleted, False)], utcnow())
-
-
-# The strong ETags of a record, exactly as they are issued: its revision, then the representation
-# (app.routers.common.record_validators: "3", "3.ld", "3.geojson"), then "-gzip" when the answer was
-# compressed (app.main.Compression). Anything else names no revision: "03", "3.bogus", "³".
-RECORD_ETAG = re.compile(r'"([1-9][0-9]{0,17})(?:\.(?:ld|geojson))?(?:-gzip)?"')
-
-
-def _revision_of(tag: str) -> int | None:
-    """The revision a strong ETag of a record names: "3", "3-gzip", "3.ld", "3.geojson-gzip"."""
-    match = RECORD_ETAG.fullmatch(tag)
-    return int(match[1]) if match else None
 
 
 def _typed(record_type: str, body: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.cli import SEED_FILE
+from app.etags import compressed, list_tag, opaque, record_tag, revision_of
 from app.loader import read_file
 from tests.conftest import load, make_database, serving
 
@@ -104,3 +105,13 @@ def test_remembered_answers_follow_the_data(changing: tuple[str, httpx.Client]) 
                 "citations": [{"source": "the-exile-of-leon-trotsky"}]}])  # fmt: skip
     after = client.get("/v1/timeline", params={"bucket": "century"}).json()["items"]
     assert [b["count"] for b in after] == [b["count"] + (b["start"] == 1900) for b in before]
+
+
+def test_entity_tags_are_made_and_read_back_in_one_place() -> None:
+    """app.etags: a gzipped answer's strong tag names the same revision, and compares equal weakly."""
+    for representation in ("", "ld", "geojson"):
+        tag = record_tag(3, representation)
+        assert revision_of(tag) == revision_of(compressed(tag)) == 3
+        assert opaque(compressed(tag)) == opaque(tag) == tag
+    assert compressed(list_tag(42, "json")) == list_tag(42, "json") == 'W/"d42.json"'  # weak: no suffix
+    assert revision_of(list_tag(42, "json")) is None

@@ -20,10 +20,11 @@ from app import importer, json, writes
 from app.dates import DateError, parse_date
 from app.documents import MAX_OTHER_NAMES, NO_NUL, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
 from app.errors import Problem
+from app.etags import revision_of
 from app.generate import generate
 from app.loader import validate
 from app.models import Base, name_key
-from app.writes import Current, _revision_of
+from app.writes import Current
 from tests.test_editing_api import Editing
 from tests.test_editing_api import editing as editing  # a fixture
 
@@ -283,7 +284,7 @@ def test_a_person_name_whose_key_outgrows_its_column_is_refused() -> None:
     ],
 )  # fmt: skip
 def test_if_match_names_a_revision_only_by_an_etag_the_api_issues(tag: str, revision: int | None) -> None:
-    assert _revision_of(tag) == revision
+    assert revision_of(tag) == revision
 
 
 class FakeCurrent(Current):

@@ -22,6 +22,7 @@ from app import json
 from app.db import ReadConnection
 from app.editor_schemas import NoQuery
 from app.errors import PROBLEM_JSON, Moved, Problem, bad_parameter
+from app.etags import list_tag, opaque, record_tag
 from app.isolation import read_db
 from app.queries.common import Cursor, Page, Total, cursor_secret
 from app.queries.geo import Area
@@ -221,20 +222,14 @@ def _raw_headers(etag: str, last_modified: str, vary: str) -> tuple[tuple[bytes,
 def list_validators(request: Request, fmt: str = "json") -> Validators:
     """A list's: the data version (weak: the same data may come in other bytes), per format."""
     version, changed_at = data_version(read_db(request))
-    return Validators(f'W/"d{version}.{fmt}"', http_date(changed_at), vary="Accept, Accept-Encoding")
+    return Validators(list_tag(version, fmt), http_date(changed_at), vary="Accept, Accept-Encoding")
 
 
 def record_validators(found: FoundRecord, representation: str = "") -> Validators:
     """A record's: its revision (strong; what If-Match checks), one per representation."""
-    suffix = f".{representation}" if representation else ""
-    return Validators(f'"{found.revision}{suffix}"', http_date(found.updated_at), vary="Accept, Accept-Encoding")
-
-
-def _opaque(tag: str) -> str:
-    """An entity tag compared weakly (If-None-Match): without W/, and without the gzip suffix that
-    app.main.Compression adds to strong tags of compressed answers."""
-    tag = tag.strip().removeprefix("W/")
-    return tag[:-6] + '"' if tag.endswith('-gzip"') else tag
+    return Validators(
+        record_tag(found.revision, representation), http_date(found.updated_at), vary="Accept, Accept-Encoding"
+    )
 
 
 class AnswerCache:
@@ -275,8 +270,8 @@ def conditional(request: Request, validators: Validators, answer: Callable[[], R
     If-None-Match is a precondition of the write itself (app.writes), never a 304."""
     wanted = request.headers.get("if-none-match")
     if wanted is not None and request.method in ("GET", "HEAD"):
-        current = _opaque(validators.etag)
-        if wanted.strip() == "*" or any(_opaque(tag) == current for tag in wanted.split(",")):
+        current = opaque(validators.etag)
+        if wanted.strip() == "*" or any(opaque(tag) == current for tag in wanted.split(",")):
             return Response(status_code=304, headers=validators.headers())
     response = answer()
     validators.add_to(response)
