@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from convertdate import gregorian, julian
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.dates import (
@@ -199,6 +199,7 @@ def plain_dates(draw: st.DrawFn) -> tuple[str, str]:
     return _iso(year, month, draw(st.integers(min_value=1, max_value=last))), calendar
 
 
+@settings(deadline=None)
 @given(plain_dates())
 def test_fast_path_agrees_with_the_edtf_parser(case: tuple[str, str]) -> None:
     value, calendar = case
@@ -234,6 +235,7 @@ def _outcome(parse: Any) -> Any:
         return "error"
 
 
+@settings(deadline=None)
 @given(
     fast_path_shapes(),
     st.sampled_from(["gregorian", "julian"]),
@@ -247,6 +249,7 @@ def test_fast_path_agrees_with_the_edtf_parser_on_qualifiers_and_intervals(
     assert fast == slow
 
 
+@settings(deadline=None)
 @given(plain_dates())
 def test_bounds_are_ordered_and_labels_say_bce(case: tuple[str, str]) -> None:
     value, calendar = case
@@ -257,6 +260,7 @@ def test_bounds_are_ordered_and_labels_say_bce(case: tuple[str, str]) -> None:
     assert ("(O.S.)" in date.label) == (calendar == "julian")
 
 
+@settings(deadline=None)
 @given(
     st.sampled_from(["gregorian", "julian"]),
     st.integers(min_value=-9999, max_value=9999),
@@ -272,6 +276,7 @@ def test_calendar_arithmetic_matches_convertdate(calendar: Calendar, year: int, 
     assert jdn_to_gregorian(jdn) == tuple(int(part) for part in gregorian.from_jd(jdn - 0.5))
 
 
+@settings(deadline=None)
 @given(st.dates(min_value=datetime.date(1, 1, 1), max_value=datetime.date(9999, 12, 31)))
 def test_gregorian_day_numbers_match_the_standard_library(day: datetime.date) -> None:
     jdn = to_jdn("gregorian", day.year, day.month, day.day)
@@ -279,6 +284,7 @@ def test_gregorian_day_numbers_match_the_standard_library(day: datetime.date) ->
     assert jdn_to_iso(jdn) == day.isoformat()
 
 
+@settings(deadline=None)
 @given(st.dates(min_value=datetime.date(1, 1, 1), max_value=datetime.date(9999, 12, 31)),
        st.dates(min_value=datetime.date(1, 1, 1), max_value=datetime.date(9999, 12, 31)))  # fmt: skip
 def test_order_of_days_is_the_order_of_bounds(a: datetime.date, b: datetime.date) -> None:
@@ -286,6 +292,7 @@ def test_order_of_days_is_the_order_of_bounds(a: datetime.date, b: datetime.date
     assert (a < b) == (first.min_jdn < second.min_jdn)
 
 
+@settings(deadline=None)
 @given(years, months)
 def test_a_month_lies_within_its_year(year: int, month: int) -> None:
     month_date, year_date = parse_date(_iso(year, month)), parse_date(_iso(year))
