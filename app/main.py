@@ -166,8 +166,8 @@ class Compression:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 etag = headers.get("etag")
-                if etag and headers.get("content-encoding") == "gzip" and compressed(etag) != etag:
-                    headers["etag"] = compressed(etag)  # (a weak tag stays: no header rewritten)
+                if etag and headers.get("content-encoding") == "gzip" and (tagged := compressed(etag)) != etag:
+                    headers["etag"] = tagged  # (a weak tag stays: no header rewritten)
             await send(message)
 
         await self.gzip(scope, receive, send_with_etag)
