@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import json
 from app.dialects.json import JSON
-from app.documents import canonical_document, record_adapter
+from app.documents import canonical_document
+from app.record_types import IDENTIFIERS, Link, RecordType
+from app.registry import COMMON_LINKS, TYPES, record_adapter
 
 Document = dict[str, Any]
 
@@ -53,79 +55,45 @@ def _sql(template: str, dialect: str) -> str:
     return template.replace(_IDS, JSON[dialect].in_ids("ids"))
 
 
-class Shape(NamedTuple):
-    """How a record type is stored: its table, own columns (named as the document's fields), dates
-    (`<date>_edtf`, `_calendar`, `_end_calendar`) and references to other records (field, column)."""
-
-    table: str
-    columns: tuple[str, ...]
-    dates: tuple[str, ...] = ()
-    references: tuple[tuple[str, str], ...] = ()
-
-
-# In export order: what a record refers to comes first (sources, places, people, works, events).
-TYPES = {
-    "source": Shape("sources", ("title", "kind", "url", "author", "publisher", "description"), ("published",)),
-    "place": Shape("places", ("name", "kind", "description", "latitude", "longitude"), (), (("parent", "parent_id"),)),
-    "person": Shape(
-        "people", ("name", "description"), ("born", "died"),
-        (("birth_place", "birth_place_id"), ("death_place", "death_place_id")),
-    ),
-    "work": Shape(
-        "works", ("title", "kind", "description", "publisher", "language"), ("published",),
-        (("publication_place", "publication_place_id"),),
-    ),
-    "event": Shape("events", ("title", "summary", "kind"), ("date",), (("part_of", "part_of_id"),)),
-}  # fmt: skip
-
-
-def _record_sql(shape: Shape) -> str:
-    selected = [f"t.{c}" for c in shape.columns]
-    selected += [f"t.{d}_{part}" for d in shape.dates for part in ("edtf", "calendar", "end_calendar")]
-    selected += [f"(SELECT slug FROM records WHERE id = t.{column})" for _field, column in shape.references]
+def _record_sql(record_type: RecordType) -> str:
+    """A batch of records of one type: id, slug, notes, then its columns, dates and references."""
+    selected = [f"t.{c}" for c in record_type.columns]
+    selected += [f"t.{d}_{part}" for d in record_type.dates for part in ("edtf", "calendar", "end_calendar")]
+    selected += [f"(SELECT slug FROM records WHERE id = t.{r.column})" for r in record_type.references]
     return (
-        f"SELECT t.id, r.slug, r.notes, {', '.join(selected)} FROM {shape.table} t JOIN records r ON r.id = t.id "
-        f"WHERE t.id {_IDS}"
+        f"SELECT t.id, r.slug, r.notes, {', '.join(selected)} FROM {record_type.table} t "
+        f"JOIN records r ON r.id = t.id WHERE t.id {_IDS}"
     )
 
 
-RECORD_SQL = {record_type: _record_sql(shape) for record_type, shape in TYPES.items()}
+def _link_sql(link: Link) -> str:
+    """The items of a batch of records' owned rows: the owner's id first, items in their stored
+    order; a referred record's slug from its id; a date's three recorded columns."""
+    selected = []
+    for key in link.keys or link.columns:
+        if key in link.dates:
+            selected += [f"l.{key}_{part}" for part in ("edtf", "calendar", "end_calendar")]
+        elif link.refers_to and key == link.keys[0]:  # type: ignore[index]
+            selected.append("r.slug")
+        else:
+            selected.append(f"l.{key}")
+    joined = f" JOIN records r ON r.id = l.{link.reference_column}" if link.refers_to else ""
+    order = f" ORDER BY l.{link.owner}, l.{link.order}" if link.order else ""
+    where = f"WHERE l.{link.owner} {_IDS}"
+    return f"SELECT l.{link.owner}, {', '.join(selected)} FROM {link.table} l{joined} {where}{order}"
 
-# The rows a record owns, by field: the owner's type (None: every type), the item's keys (None: the
-# item is a plain string) and the statement - the owner's id first, items in their stored order.
-LINKS: dict[str, tuple[str | None, tuple[str, ...] | None, str]] = {
-    "names": ("place", ("name", "language", "from_year", "to_year", "note"), f"""
-SELECT place_id, name, language, from_year, to_year, note FROM place_names
-WHERE place_id {_IDS} ORDER BY place_id, id"""),
-    "aliases": ("person", ("name", "kind", "language"), f"""
-SELECT person_id, name, kind, language FROM person_aliases WHERE person_id {_IDS} ORDER BY person_id, id"""),
-    "creators": ("work", ("person", "role"), f"""
-SELECT wc.work_id, r.slug, wc.role FROM work_creators wc JOIN records r ON r.id = wc.person_id
-WHERE wc.work_id {_IDS} ORDER BY wc.work_id, wc.position, r.slug, wc.role"""),
-    "subjects": ("work", None, f"SELECT work_id, subject FROM work_subjects WHERE work_id {_IDS}"),
-    # People, places, works, tags: no stored order; canonical_document sorts them.
-    "people": ("event", ("person", "role"), f"""
-SELECT ep.event_id, r.slug, ep.role FROM event_people ep JOIN records r ON r.id = ep.person_id
-WHERE ep.event_id {_IDS}"""),
-    "places": ("event", ("place", "role"), f"""
-SELECT ep.event_id, r.slug, ep.role FROM event_places ep JOIN records r ON r.id = ep.place_id
-WHERE ep.event_id {_IDS}"""),
-    "works": ("event", ("work", "role"), f"""
-SELECT ew.event_id, r.slug, ew.role FROM event_works ew JOIN records r ON r.id = ew.work_id
-WHERE ew.event_id {_IDS}"""),
-    "tags": ("event", None, f"SELECT event_id, tag FROM event_tags WHERE event_id {_IDS}"),
-    "identifiers": (None, ("scheme", "value"), f"""
-SELECT record_id, scheme, value FROM identifiers WHERE record_id {_IDS}"""),
-    "citations": (None, ("source", "page", "quote", "note"), f"""
-SELECT c.record_id, r.slug, c.page, c.quote, c.note FROM citations c JOIN records r ON r.id = c.source_id
-WHERE c.record_id {_IDS} ORDER BY c.record_id, c.id"""),
-}  # fmt: skip
+
+RECORD_SQL = {name: _record_sql(record_type) for name, record_type in TYPES.items()}
+# Owned rows: the owner's type (None: every type's), the link, its statement.
+LINK_SQL: list[tuple[str | None, Link, str]] = [
+    (name, link, _link_sql(link)) for name, t in TYPES.items() for link in t.links
+] + [(None, link, _link_sql(link)) for link in COMMON_LINKS]
 
 # Live records of one type in slug order, a batch after `after` (keyset on records' (type, slug) index).
 KEYSET_SQL = {
-    record_type: f"SELECT r.id, r.slug FROM records r JOIN {shape.table} t ON t.id = r.id "
+    name: f"SELECT r.id, r.slug FROM records r JOIN {record_type.table} t ON t.id = r.id "
     "WHERE r.type = :type AND r.slug > :after ORDER BY r.slug LIMIT :limit"
-    for record_type, shape in TYPES.items()
+    for name, record_type in TYPES.items()
 }
 
 
@@ -141,30 +109,37 @@ def record_documents(fetch: Fetch, record_ids: list[int]) -> dict[int, Document]
 def _batch(fetch: Fetch, record_ids: list[int]) -> dict[int, Document]:
     ids = json.dumps(record_ids).decode()
     raw: dict[int, Document] = {}
-    for record_type, shape in TYPES.items():
-        for record_id, slug, notes, *values in fetch.all(_sql(RECORD_SQL[record_type], fetch.dialect), {"ids": ids}):
-            raw[record_id] = {"type": record_type, "slug": slug, "notes": notes, **_own_fields(shape, values)}
-    for name, (owner, keys, sql) in LINKS.items():
+    for name, record_type in TYPES.items():
+        for record_id, slug, notes, *values in fetch.all(_sql(RECORD_SQL[name], fetch.dialect), {"ids": ids}):
+            fields = _fields((*record_type.columns, *record_type.dates), record_type.dates, values)
+            references = values[len(record_type.columns) + 3 * len(record_type.dates) :]
+            fields.update(zip([r.field for r in record_type.references], references, strict=True))
+            raw[record_id] = {"type": name, "slug": slug, "notes": notes, **fields}
+    for owner, link, sql in LINK_SQL:
         owned = [i for i, document in raw.items() if owner is None or document["type"] == owner]
         if not owned:
             continue
         items: dict[int, list[Any]] = {i: [] for i in owned}
         for record_id, *values in fetch.all(_sql(sql, fetch.dialect), {"ids": json.dumps(owned).decode()}):
-            items[record_id].append(values[0] if keys is None else dict(zip(keys, values, strict=True)))
+            items[record_id].append(values[0] if link.keys is None else _fields(link.keys, link.dates, values))
         for record_id, found in items.items():
-            raw[record_id][name] = {i["scheme"]: i["value"] for i in found} if name == "identifiers" else found
+            raw[record_id][link.field] = {i["scheme"]: i["value"] for i in found} if link is IDENTIFIERS else found
     return {i: canonical_document(record_adapter.validate_python(document)) for i, document in raw.items()}
 
 
-def _own_fields(shape: Shape, values: list[Any]) -> Document:
-    """A record's fields from its own row, in RECORD_SQL's order: columns, dates, references."""
-    fields = dict(zip(shape.columns, values, strict=False))
-    at = len(shape.columns)
-    for name in shape.dates:
-        edtf, calendar, end_calendar = values[at : at + 3]
-        fields[name] = None if edtf is None else {"edtf": edtf, "calendar": calendar, "end_calendar": end_calendar}
-        at += 3
-    fields.update(zip([name for name, _column in shape.references], values[at:], strict=True))
+def _fields(names: tuple[str, ...], dates: tuple[str, ...], values: list[Any]) -> Document:
+    """Fields read back in the order they were selected: each name's value, a date's three columns
+    (edtf, calendar, end_calendar) as one date object (None when there is no date)."""
+    fields: Document = {}
+    at = 0
+    for name in names:
+        if name in dates:
+            edtf, calendar, end_calendar = values[at : at + 3]
+            fields[name] = None if edtf is None else {"edtf": edtf, "calendar": calendar, "end_calendar": end_calendar}
+            at += 3
+        else:
+            fields[name] = values[at]
+            at += 1
     return fields
 
 

@@ -31,7 +31,6 @@ from app.loading.index import ImportIndex, indexed
 from app.loading.records import (
     MAX_ERRORS,
     MAX_ISSUES,
-    MODELS,
     SELF_REFERENCES,
     AnyRecordIn,
     KeyList,
@@ -41,7 +40,6 @@ from app.loading.records import (
     LoadSummary,
     OnConflict,
     Prepared,
-    Ref,
     prepare,
     prepare_one,
     read_file,
@@ -62,6 +60,7 @@ from app.loading.tables import (
 )
 from app.loading.write import BATCH_SIZE, write
 from app.models import utcnow
+from app.record_types import Ref
 
 DEFAULT_OPTIONS = LoadOptions()  # an import or seed by "loader"
 
@@ -70,7 +69,7 @@ _documents_before = documents_before
 _insert_many = insert_many
 
 __all__ = [
-    "BATCH_SIZE", "IDENTIFIERS", "LINK_COLUMNS", "MAX_ERRORS", "MAX_ISSUES", "MODELS", "RECORDS", "RECORD_COLUMNS",
+    "BATCH_SIZE", "IDENTIFIERS", "LINK_COLUMNS", "MAX_ERRORS", "MAX_ISSUES", "RECORDS", "RECORD_COLUMNS",
     "REDIRECTS", "REVISIONS", "REVISION_COLUMNS", "SELF_REFERENCES", "AnyRecordIn", "Existing", "ImportIndex",
     "KeyList", "LoadError", "LoadIssue", "LoadOptions", "LoadSummary", "OnConflict", "Prepared", "Ref",
     "bump_data_version", "load_index", "load_prepared", "load_records", "prepare", "prepare_one", "read_file",

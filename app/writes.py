@@ -9,9 +9,9 @@ the revision history and the data version behave as for an import. Problems are 
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app import json
@@ -20,7 +20,6 @@ from app.etags import record_tag, revision_of
 from app.export import SessionFetch, record_documents
 from app.loader import (
     LINK_COLUMNS,
-    MODELS,
     RECORDS,
     REDIRECTS,
     REVISION_COLUMNS,
@@ -36,7 +35,9 @@ from app.loader import (
     load_records,
     validate,
 )
+from app.loading.tables import TYPE_TABLES
 from app.models import COLLECTIONS, utcnow, with_article
+from app.registry import COMMON_LINKS, TYPES
 
 SHOWN_REFERRERS = 20
 
@@ -247,28 +248,29 @@ def _rename(session: Session, current: Current, new_slug: str) -> None:
 
 # --- deletion ------------------------------------------------------------------------------------------
 
-# Who links to a record of each type: (referring type, SQL giving the referrers' ids).
-REFERRERS = {
-    "place": [
-        ("place", "SELECT id FROM places WHERE parent_id = :id"),
-        ("person", "SELECT id FROM people WHERE birth_place_id = :id OR death_place_id = :id"),
-        ("work", "SELECT id FROM works WHERE publication_place_id = :id"),
-        ("event", "SELECT event_id FROM event_places WHERE place_id = :id"),
-    ],
-    "person": [
-        ("event", "SELECT event_id FROM event_people WHERE person_id = :id"),
-        ("work", "SELECT work_id FROM work_creators WHERE person_id = :id"),
-    ],
-    "work": [("event", "SELECT event_id FROM event_works WHERE work_id = :id")],
-    "event": [("event", "SELECT id FROM events WHERE part_of_id = :id")],
-    "source": [("*", "SELECT record_id FROM citations WHERE source_id = :id")],
-}
+
+def _referrers_sql() -> dict[str, list[str]]:
+    """For each type, the statements giving the ids of the records that link to one of its records
+    (bound as :id): from the registry's references and links."""
+    found: dict[str, list[str]] = {name: [] for name in TYPES}
+    for record_type in TYPES.values():
+        for reference in record_type.references:
+            found[reference.target].append(f"SELECT id FROM {record_type.table} WHERE {reference.column} = :id")
+        for link in (*record_type.links, *COMMON_LINKS):
+            if link.refers_to:
+                sql = f"SELECT {link.owner} FROM {link.table} WHERE {link.reference_column} = :id"
+                if sql not in found[link.refers_to]:  # the common links, once
+                    found[link.refers_to].append(sql)
+    return found
+
+
+REFERRERS = _referrers_sql()
 
 
 def referrers(session: Session, current: Current) -> list[tuple[int, str, str]]:
     """(id, type, slug) of the live records that link to `current`."""
     ids: set[int] = set()
-    for _type, sql in REFERRERS[current.type]:
+    for sql in REFERRERS[current.type]:
         ids.update(int(row[0]) for row in session.execute(text(sql), {"id": current.id}))
     ids.discard(current.id)
     if not ids:
@@ -284,19 +286,14 @@ def referrers(session: Session, current: Current) -> list[tuple[int, str, str]]:
 def _without_references(document: dict[str, Any], target: Ref) -> dict[str, Any]:
     """The document with every reference to `target` removed."""
     document = dict(document)
-    single = {"place": ("parent", "birth_place", "death_place", "publication_place"), "event": ("part_of",)}
-    for name in single.get(target.type, ()):
-        if document.get(name) == target.slug:
-            del document[name]
-    lists = {"place": ("places", "place"), "person": ("people", "person"), "work": ("works", "work")}
-    if target.type in lists:
-        name, key = lists[target.type]
-        if name in document:
-            document[name] = [link for link in document[name] if link.get(key) != target.slug]
-    if target.type == "person" and "creators" in document:
-        document["creators"] = [c for c in document["creators"] if c.get("person") != target.slug]
-    if target.type == "source" and "citations" in document:
-        document["citations"] = [c for c in document["citations"] if c.get("source") != target.slug]
+    record_type = TYPES[document["type"]]
+    for reference in record_type.references:
+        if reference.target == target.type and document.get(reference.field) == target.slug:
+            del document[reference.field]
+    for link in (*record_type.links, *COMMON_LINKS):
+        if link.refers_to == target.type and link.field in document:
+            key = link.keys[0]  # type: ignore[index]  # a link that refers to records has keys
+            document[link.field] = [item for item in document[link.field] if item.get(key) != target.slug]
     return document
 
 
@@ -342,7 +339,7 @@ def remove(
     now = utcnow()
     for table, columns in LINK_COLUMNS.values():
         session.execute(delete(table).where(table.c[columns[0]] == current.id))
-    model_table = cast(Table, MODELS[record_type].__table__)
+    model_table = TYPE_TABLES[record_type]
     session.execute(delete(model_table).where(model_table.c.id == current.id))
     session.execute(
         update(RECORDS)

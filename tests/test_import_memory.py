@@ -258,10 +258,10 @@ def test_nothing_of_an_api_import_outlives_its_answer(tmp_path: Path) -> None:
 def test_the_loaders_date_values_are_the_models(edtf: str) -> None:
     """The loader's date_values shares its column names between records; the values are app.models'."""
     from app.documents import DateIn
-    from app.loading.records import date_values
     from app.models import date_values as model_date_values
+    from app.record_types import date_values
 
     for calendar in ("gregorian", "julian"):
-        date = DateIn(edtf=edtf, calendar=calendar).parsed()
-        assert date_values("born", date) == model_date_values("born", date)
+        date = DateIn(edtf=edtf, calendar=calendar)
+        assert date_values("born", date) == model_date_values("born", date.parsed())
     assert date_values("died", None) == model_date_values("died", None)

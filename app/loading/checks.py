@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.loading.index import NONE, TYPE_CODES, TYPES, ImportIndex, same_hash
-from app.loading.records import MODELS, SELF_REFERENCES, Issues, KeyList, LoadIssue, LoadOptions, LoadSummary
-from app.loading.tables import IDENTIFIERS, RECORDS, REDIRECTS, chunks, next_record_id, table_of
+from app.loading.records import SELF_REFERENCES, Issues, KeyList, LoadIssue, LoadOptions, LoadSummary
+from app.loading.tables import IDENTIFIERS, RECORDS, REDIRECTS, TYPE_TABLES, chunks, next_record_id
 
 # What a load does with each key (Plan.state). REFERRED: a key only referred to (in the database).
 REFERRED, NEW, CHANGED, RESTORED, UNCHANGED, SKIPPED, SKIPPED_GONE = range(7)
@@ -209,7 +209,7 @@ def _parents_in_database(
 ) -> dict[int, int]:
     """key -> its parent's key, for the keys outside the input that chains from `keys` reach, from
     the database (level by level, in chunks)."""
-    table = table_of(MODELS[record_type])
+    table = TYPE_TABLES[record_type]
     parent = RECORDS.alias("parent")
     found: dict[int, int] = {}
     frontier = sorted(key for key in keys if index.defined_by[key] == NONE)

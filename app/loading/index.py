@@ -23,9 +23,11 @@ from array import array
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from app.loading.records import MODELS, Issues, LoadIssue, Outline, Prepared, Ref, describe
+from app.loading.records import Issues, LoadIssue, Outline, Prepared, describe
+from app.record_types import Ref
+from app.registry import TYPES as REGISTRY
 
-TYPES = tuple(MODELS)  # a record's type code is its type's position here
+TYPES = tuple(REGISTRY)  # a record's type code is its type's position here
 TYPE_CODES = {record_type: code for code, record_type in enumerate(TYPES)}
 NO_TYPE = 255  # an invalid record's type code
 NONE = -1  # no key, no record

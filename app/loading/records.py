@@ -8,7 +8,6 @@ the parent and what the record refers to - a fifth of the work, none of the rows
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,16 +18,14 @@ from typing import Any, Literal, NamedTuple, overload
 from pydantic import ValidationError
 
 from app import json
-from app.dates import HistoricalDate
-from app.documents import EventIn, PersonIn, PlaceIn, SourceIn, WorkIn, canonical_document, record_adapter
+from app.documents import RecordIn, canonical_document
 from app.errors import plain_reason
-from app.models import DATE_PARTS, Event, Person, Place, Record, Source, Work, name_key
+from app.record_types import CITATIONS, IDENTIFIERS, Ref
+from app.registry import TYPES, record_adapter
 
-AnyRecordIn = SourceIn | PlaceIn | PersonIn | WorkIn | EventIn
-# In dependency order: a record refers only to records of its own type or of types before it.
-MODELS: dict[str, type[Record]] = {"source": Source, "place": Place, "person": Person, "work": Work, "event": Event}
+AnyRecordIn = RecordIn  # a document of one of the registry's types
 # A record may refer to another of its own type by a column of its own table.
-SELF_REFERENCES = {"place": "parent_id", "event": "part_of_id"}
+SELF_REFERENCES = {name: t.parent.column for name, t in TYPES.items() if t.parent}
 MAX_ERRORS = 100  # errors a LoadError's message shows
 MAX_ISSUES = 1000  # errors reported for one input (each kind of check); past it the input is plainly wrong
 OnConflict = Literal["fail", "skip", "overwrite"]
@@ -216,7 +213,7 @@ def _shown(value: Any, length: int, *, quoted: bool = False) -> str:
 
 def _location(loc: tuple[int | str, ...]) -> str:
     # Drop the union tag pydantic adds ("event", ...) after the discriminator has chosen the model.
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in MODELS else [str(p) for p in loc]
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in TYPES else [str(p) for p in loc]
     text = ""
     for part in parts:
         text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
@@ -235,21 +232,9 @@ def validate(raw_records: Sequence[Any], first_index: int = 0) -> tuple[list[Any
                 message = plain_reason(err)  # a pattern in words, never the pattern
                 where = _location(err["loc"])
                 if err["type"] in ("union_tag_not_found", "union_tag_invalid"):  # the discriminator
-                    where, message = "type", "must be one of source, place, person, work, event"
+                    where, message = "type", f"must be one of {', '.join(TYPES)}"
                 errors.append(LoadIssue(index, _describe(raw), where, message))
     return records, errors
-
-
-class Ref(NamedTuple):
-    """A reference to a record by type and slug, resolved to an id when written."""
-
-    type: str
-    slug: str
-
-    @property
-    def name(self) -> str:
-        """ "type/slug": how a load names a record (its index's keys, its answer's lists)."""
-        return f"{self.type}/{self.slug}"
 
 
 def describe(key: Ref) -> str:
@@ -297,7 +282,7 @@ class Prepared:
     def outline(self) -> Outline:
         column = SELF_REFERENCES.get(self.type)
         parent = self.values[column] if column is not None else None
-        identifiers = [(row[0], row[1]) for table, row in self.links if table == "identifiers"]
+        identifiers = [(row[0], row[1]) for table, row in self.links if table == IDENTIFIERS.table]
         return Outline(self.key, self.content_hash, self.legacy_hash, parent, self.references, identifiers)
 
 
@@ -321,11 +306,10 @@ def _hashes(record: AnyRecordIn, legacy: bool) -> tuple[bytes, str, str]:
 
 
 def _parent(record: AnyRecordIn) -> Ref | None:
-    if isinstance(record, PlaceIn) and record.parent:
-        return Ref("place", record.parent)
-    if isinstance(record, EventIn) and record.part_of:
-        return Ref("event", record.part_of)
-    return None
+    """A place's parent, an event's larger event: the record of its own type it refers to."""
+    parent = TYPES[record.type].parent
+    slug = None if parent is None else getattr(record, parent.field)
+    return None if slug is None else Ref(record.type, slug)
 
 
 def outline(record: AnyRecordIn, documents: bool = True) -> Outline:
@@ -338,23 +322,6 @@ def outline(record: AnyRecordIn, documents: bool = True) -> Outline:
     )  # fmt: skip
 
 
-@functools.cache
-def _date_columns(prefix: str) -> tuple[str, ...]:
-    """The names of `date_columns(prefix)` (app.models), made once: each record's values share them."""
-    return tuple(f"{prefix}_{part}" for part in DATE_PARTS)
-
-
-def date_values(prefix: str, date: HistoricalDate | None) -> dict[str, Any]:
-    """app.models.date_values, with the column names made once rather than eleven f-strings a date."""
-    names = _date_columns(prefix)
-    if date is None:
-        return dict.fromkeys(names)
-    return dict(zip(names, (
-        date.edtf, date.calendar, date.end_calendar, date.min_jdn, date.max_jdn, date.span_level, date.month,
-        date.day, date.recorded_month, date.recorded_day, json.dumps(date.as_json()).decode(),
-    ), strict=True))  # fmt: skip
-
-
 def prepare_one(record: AnyRecordIn, documents: bool = True, *, legacy: bool | None = None) -> Prepared:
     """The record as rows. Without `documents` the canonical document is not kept (a load without
     history); the legacy hash is computed with it unless `legacy` says otherwise (the write of an
@@ -362,59 +329,11 @@ def prepare_one(record: AnyRecordIn, documents: bool = True, *, legacy: bool | N
     references: list[tuple[str, Ref]] = [(f, Ref(t, s)) for f, t, s in record.references()]
     # A citation given twice (the same object) is one citation (RecordIn.distinct_citations).
     links: list[tuple[str, tuple[Any, ...]]] = [
-        ("citations", (Ref("source", c.source), c.page, c.quote, c.note)) for c in record.distinct_citations()
+        (CITATIONS.table, (Ref("source", c.source), c.page, c.quote, c.note)) for c in record.distinct_citations()
     ]
-    links += [("identifiers", (scheme, value)) for scheme, value in record.identifiers.items()]
-    values: dict[str, Any]
-    if isinstance(record, SourceIn):
-        values = {
-            "title": record.title, "kind": record.kind, "url": record.url, "author": record.author,
-            "publisher": record.publisher, "description": record.description,
-            **date_values("published", record.published.parsed() if record.published else None),
-        }  # fmt: skip
-    elif isinstance(record, PlaceIn):
-        values = {
-            "name": record.name, "kind": record.kind, "description": record.description,
-            "latitude": record.latitude, "longitude": record.longitude,
-            "parent_id": Ref("place", record.parent) if record.parent else None,
-        }  # fmt: skip
-        links += [("place_names", (n.name, n.language, n.from_year, n.to_year, n.note)) for n in record.names]
-    elif isinstance(record, PersonIn):
-        values = {
-            "name": record.name, "name_key": name_key(record.name), "description": record.description,
-            "birth_place_id": Ref("place", record.birth_place) if record.birth_place else None,
-            "death_place_id": Ref("place", record.death_place) if record.death_place else None,
-            **date_values("born", record.born.parsed() if record.born else None),
-            **date_values("died", record.died.parsed() if record.died else None),
-        }  # fmt: skip
-        links += [("person_aliases", (a.name, a.kind, a.language)) for a in record.aliases]
-    elif isinstance(record, WorkIn):
-        values = {
-            "title": record.title, "kind": record.kind, "description": record.description,
-            "publisher": record.publisher, "language": record.language,
-            "publication_place_id": Ref("place", record.publication_place) if record.publication_place else None,
-            **date_values("published", record.published.parsed() if record.published else None),
-        }  # fmt: skip
-        # dict.fromkeys: a link given twice is one link (the primary key would refuse the second).
-        creators = dict.fromkeys((c.person, c.role) for c in record.creators)
-        links += [("work_creators", (Ref("person", person), role, i)) for i, (person, role) in enumerate(creators)]
-        links += [("work_subjects", (subject,)) for subject in dict.fromkeys(record.subjects)]
-    else:
-        values = {
-            "title": record.title, "summary": record.summary, "kind": record.kind,
-            "part_of_id": Ref("event", record.part_of) if record.part_of else None,
-            **date_values("date", record.date.parsed()),
-        }  # fmt: skip
-        links += [
-            ("event_people", (Ref("person", p), r)) for p, r in dict.fromkeys((p.person, p.role) for p in record.people)
-        ]
-        links += [
-            ("event_places", (Ref("place", p), r)) for p, r in dict.fromkeys((p.place, p.role) for p in record.places)
-        ]
-        links += [
-            ("event_works", (Ref("work", w), r)) for w, r in dict.fromkeys((w.work, w.role) for w in record.works)
-        ]
-        links += [("event_tags", (tag,)) for tag in dict.fromkeys(record.tags)]
+    links += [(IDENTIFIERS.table, (scheme, value)) for scheme, value in record.identifiers.items()]
+    values, owned = TYPES[record.type].rows(record)
+    links += owned
     document, content_hash, legacy_hash = _hashes(record, documents if legacy is None else legacy)
     return Prepared(
         Ref(record.type, record.slug), content_hash, legacy_hash, document.decode() if documents else None,

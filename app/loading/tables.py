@@ -10,22 +10,8 @@ from sqlalchemy import Table, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app import json
-from app.models import (
-    Citation,
-    DataVersion,
-    EventPerson,
-    EventPlace,
-    EventTag,
-    EventWork,
-    Identifier,
-    PersonAlias,
-    PlaceName,
-    Record,
-    Revision,
-    SlugRedirect,
-    WorkCreator,
-    WorkSubject,
-)
+from app.models import Base, DataVersion, Identifier, Record, Revision, SlugRedirect
+from app.registry import LINKS, TYPES
 
 T = TypeVar("T")
 
@@ -43,19 +29,17 @@ REVISIONS = table_of(Revision)
 IDENTIFIERS = table_of(Identifier)
 REDIRECTS = table_of(SlugRedirect)
 
+
+def table_named(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
 # The rows a record owns: the table, then its columns - the owner's id first - in Prepared.links order.
 LINK_COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
-    "citations": (table_of(Citation), ("record_id", "source_id", "page", "quote", "note")),
-    "identifiers": (table_of(Identifier), ("record_id", "scheme", "value")),
-    "place_names": (table_of(PlaceName), ("place_id", "name", "language", "from_year", "to_year", "note")),
-    "person_aliases": (table_of(PersonAlias), ("person_id", "name", "kind", "language")),
-    "work_creators": (table_of(WorkCreator), ("work_id", "person_id", "role", "position")),
-    "work_subjects": (table_of(WorkSubject), ("work_id", "subject")),
-    "event_people": (table_of(EventPerson), ("event_id", "person_id", "role")),
-    "event_places": (table_of(EventPlace), ("event_id", "place_id", "role")),
-    "event_works": (table_of(EventWork), ("event_id", "work_id", "role")),
-    "event_tags": (table_of(EventTag), ("event_id", "tag")),
+    name: (table_named(name), (link.owner, *link.columns)) for name, link in LINKS.items()
 }
+# Each type's own table.
+TYPE_TABLES: dict[str, Table] = {name: table_named(t.table) for name, t in TYPES.items()}
 
 
 class Existing(NamedTuple):

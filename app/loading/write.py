@@ -2,7 +2,7 @@
 prepared and written in batches - records rows, their own table's rows, the rows they own, and their
 revisions - one executemany per table and batch.
 
-Types are written in MODELS order (sources, places, people, works, events), one read of the input
+Types are written in the registry's order (app.registry: sources, places, people, works, events), one read of the input
 each, so that a row only ever links to rows of types already written: foreign keys hold at every
 statement, whatever order the input gives. Within a type a record may refer to a later one (a place
 to its parent, an event to the larger event, a source citing a source): inside one batch, parents are
@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 from app import json
 from app.loading.checks import CHANGED, NEW, WRITTEN, Plan
 from app.loading.index import HASH_BYTES, TYPES
-from app.loading.records import MODELS, SELF_REFERENCES, LoadError, LoadIssue, LoadOptions, Prepared, Ref
+from app.loading.records import SELF_REFERENCES, LoadError, LoadIssue, LoadOptions, Prepared
 from app.loading.tables import (
     LINK_COLUMNS,
     RECORD_COLUMNS,
     RECORDS,
     REVISION_COLUMNS,
     REVISIONS,
+    TYPE_TABLES,
     Existing,
     bump_data_version,
     changed_fields,
@@ -39,8 +40,8 @@ from app.loading.tables import (
     documents_before,
     insert_many,
     parents_first,
-    table_of,
 )
+from app.record_types import Ref
 
 BATCH_SIZE = 1_000  # records prepared and written at a time (~2-7 KB each while they are)
 
@@ -125,7 +126,7 @@ class _Writer:
             (ids[r.key], *r.key, 1, r.notes, r.content_hash, now, now, self.edited_at) for r in new
         ])  # fmt: skip
 
-        table = table_of(MODELS[record_type])
+        table = TYPE_TABLES[record_type]
         column = SELF_REFERENCES.get(record_type)
         inserts = new + restored
         if inserts:
@@ -195,7 +196,7 @@ class _Writer:
         """Once every record of the type is written: the parents and links that waited."""
         plan, index = self.plan, self.index
         if self.later_parents:
-            table, column = table_of(MODELS[record_type]), SELF_REFERENCES[record_type]
+            table, column = TYPE_TABLES[record_type], SELF_REFERENCES[record_type]
             pairs = self.later_parents
             self.session.execute(
                 update(table).where(table.c.id == bindparam("record_id")).values({column: bindparam("parent")}),

@@ -1,0 +1,33 @@
+"""Events: what happened, when, where, to whom, and the larger event it was part of."""
+
+from __future__ import annotations
+
+from app.documents import EventIn
+from app.record_types import Link, LinkRow, RecordType, Reference, Rows, date_values, ref
+
+PEOPLE = Link("people", "event_people", "event_id", ("person_id", "role"), ("person", "role"), "person", order="")
+PLACES = Link("places", "event_places", "event_id", ("place_id", "role"), ("place", "role"), "place", order="")
+WORKS = Link("works", "event_works", "event_id", ("work_id", "role"), ("work", "role"), "work", order="")
+TAGS = Link("tags", "event_tags", "event_id", ("tag",), None, order="")
+
+
+def rows(record: EventIn) -> Rows:
+    values = {
+        "title": record.title, "summary": record.summary, "kind": record.kind,
+        "part_of_id": ref("event", record.part_of), **date_values("date", record.date),
+    }  # fmt: skip
+    # dict.fromkeys: a link given twice is one link (the primary key would refuse the second).
+    links: list[LinkRow] = [
+        (PEOPLE.table, (ref("person", p), r)) for p, r in dict.fromkeys((p.person, p.role) for p in record.people)
+    ]
+    links += [(PLACES.table, (ref("place", p), r)) for p, r in dict.fromkeys((p.place, p.role) for p in record.places)]
+    links += [(WORKS.table, (ref("work", w), r)) for w, r in dict.fromkeys((w.work, w.role) for w in record.works)]
+    links += [(TAGS.table, (tag,)) for tag in dict.fromkeys(record.tags)]
+    return values, links
+
+
+EVENT = RecordType(
+    "event", "events", "events", EventIn, rows, columns=("title", "summary", "kind"), dates=("date",),
+    references=(Reference("part_of", "part_of_id", "event"),), links=(PEOPLE, PLACES, WORKS, TAGS), jsonld="Event",
+    example="october-revolution",
+)  # fmt: skip

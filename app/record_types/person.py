@@ -1,0 +1,27 @@
+"""People: their names and aliases, their lives' dates and places."""
+
+from __future__ import annotations
+
+from app.documents import PersonIn
+from app.models import name_key
+from app.record_types import Link, RecordType, Reference, Rows, date_values, ref
+
+ALIASES = Link("aliases", "person_aliases", "person_id", ("name", "kind", "language"), ("name", "kind", "language"))
+
+
+def rows(record: PersonIn) -> Rows:
+    values = {
+        "name": record.name, "name_key": name_key(record.name), "description": record.description,
+        "birth_place_id": ref("place", record.birth_place), "death_place_id": ref("place", record.death_place),
+        **date_values("born", record.born), **date_values("died", record.died),
+    }  # fmt: skip
+    return values, [(ALIASES.table, (a.name, a.kind, a.language)) for a in record.aliases]
+
+
+PERSON = RecordType(
+    "person", "people", "people", PersonIn, rows, columns=("name", "description"), dates=("born", "died"),
+    references=(
+        Reference("birth_place", "birth_place_id", "place"), Reference("death_place", "death_place_id", "place"),
+    ),
+    links=(ALIASES,), jsonld="Person", example="leon-trotsky",
+)  # fmt: skip

@@ -1,0 +1,27 @@
+"""Places: with their names over time, their coordinates and the place they lie within."""
+
+from __future__ import annotations
+
+from app.documents import PlaceIn
+from app.record_types import Link, RecordType, Reference, Rows, ref
+
+NAMES = Link(
+    "names", "place_names", "place_id", ("name", "language", "from_year", "to_year", "note"),
+    ("name", "language", "from_year", "to_year", "note"),
+)  # fmt: skip
+
+
+def rows(record: PlaceIn) -> Rows:
+    values = {
+        "name": record.name, "kind": record.kind, "description": record.description,
+        "latitude": record.latitude, "longitude": record.longitude, "parent_id": ref("place", record.parent),
+    }  # fmt: skip
+    names = [(NAMES.table, (n.name, n.language, n.from_year, n.to_year, n.note)) for n in record.names]
+    return values, names
+
+
+PLACE = RecordType(
+    "place", "places", "places", PlaceIn, rows,
+    columns=("name", "kind", "description", "latitude", "longitude"),
+    references=(Reference("parent", "parent_id", "place"),), links=(NAMES,), jsonld="Place", example="mexico-city",
+)  # fmt: skip

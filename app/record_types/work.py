@@ -1,0 +1,33 @@
+"""Works: books and articles, with their creators, subjects and publication."""
+
+from __future__ import annotations
+
+from app.documents import WorkIn
+from app.record_types import Link, LinkRow, RecordType, Reference, Rows, date_values, ref
+
+CREATORS = Link(
+    "creators", "work_creators", "work_id", ("person_id", "role", "position"), ("person", "role"),
+    refers_to="person", order="position",
+)  # fmt: skip
+SUBJECTS = Link("subjects", "work_subjects", "work_id", ("subject",), None, order="")
+
+
+def rows(record: WorkIn) -> Rows:
+    values = {
+        "title": record.title, "kind": record.kind, "description": record.description,
+        "publisher": record.publisher, "language": record.language,
+        "publication_place_id": ref("place", record.publication_place),
+        **date_values("published", record.published),
+    }  # fmt: skip
+    # dict.fromkeys: a link given twice is one link (the primary key would refuse the second).
+    creators = dict.fromkeys((ref("person", c.person), c.role) for c in record.creators)
+    links: list[LinkRow] = [(CREATORS.table, (person, role, i)) for i, (person, role) in enumerate(creators)]
+    links += [(SUBJECTS.table, (subject,)) for subject in dict.fromkeys(record.subjects)]
+    return values, links
+
+
+WORK = RecordType(
+    "work", "works", "works", WorkIn, rows, columns=("title", "kind", "description", "publisher", "language"),
+    dates=("published",), references=(Reference("publication_place", "publication_place_id", "place"),),
+    links=(CREATORS, SUBJECTS), jsonld="CreativeWork", example="my-life",
+)  # fmt: skip
