@@ -19,7 +19,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    TypeAdapter,
     field_validator,
     model_validator,
 )
@@ -244,6 +243,28 @@ class AliasIn(Strict):
     language: Language | None = None
 
 
+class MembershipIn(Strict):
+    """A person's role in an organisation, from `start` to `end` (either may be unknown)."""
+
+    organisation: Slug
+    role: Word = "member"
+    start: DateField | None = None
+    end: DateField | None = None
+    note: Text | None = None
+
+    _dates = field_validator("start", "end", mode="before")(_date_from_string)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> MembershipIn:
+        if self.start and self.end and self.start.parsed().min_jdn > self.end.parsed().max_jdn:
+            raise ValueError("end is before start")
+        return self
+
+
+# A person's memberships: each one written is a row; the richest biographies hold a few dozen.
+MAX_MEMBERSHIPS = 200
+
+
 class PersonIn(CitedRecordIn):
     type: Literal["person"]
     name: Name
@@ -253,6 +274,7 @@ class PersonIn(CitedRecordIn):
     birth_place: Slug | None = None
     death_place: Slug | None = None
     description: Text | None = None
+    memberships: Annotated[list[MembershipIn], Field(max_length=MAX_MEMBERSHIPS)] = []
 
     _dates = field_validator("born", "died", mode="before")(_date_from_string)
 
@@ -275,7 +297,10 @@ class PersonIn(CitedRecordIn):
         places = [
             (f, "place", s) for f, s in (("birth_place", self.birth_place), ("death_place", self.death_place)) if s
         ]
-        return super().references() + places
+        memberships = [
+            (f"memberships[{i}].organisation", "organisation", m.organisation) for i, m in enumerate(self.memberships)
+        ]
+        return super().references() + places + memberships
 
 
 class CreatorIn(Strict):
@@ -319,6 +344,11 @@ class EventWorkIn(Strict):
     role: Literal["subject", "outcome", "source"] = "subject"
 
 
+class EventOrganisationIn(Strict):
+    organisation: Slug
+    role: Literal["subject", "founded", "participant", "dissolved", "perpetrator"] = "participant"
+
+
 class EventIn(CitedRecordIn):
     type: Literal["event"]
     title: Name
@@ -329,6 +359,7 @@ class EventIn(CitedRecordIn):
     people: list[EventPersonIn] = []
     places: list[EventPlaceIn] = []
     works: list[EventWorkIn] = []
+    organisations: list[EventOrganisationIn] = []
     tags: list[Tag] = []
 
     _dates = field_validator("date", mode="before")(_date_from_string)
@@ -343,19 +374,23 @@ class EventIn(CitedRecordIn):
         refs = [(f"people[{i}].person", "person", p.person) for i, p in enumerate(self.people)]
         refs += [(f"places[{i}].place", "place", p.place) for i, p in enumerate(self.places)]
         refs += [(f"works[{i}].work", "work", w.work) for i, w in enumerate(self.works)]
+        refs += [
+            (f"organisations[{i}].organisation", "organisation", o.organisation)
+            for i, o in enumerate(self.organisations)
+        ]
         if self.part_of:
             refs.append(("part_of", "event", self.part_of))
         return super().references() + refs
 
 
-AnyRecordIn = Annotated[SourceIn | PlaceIn | PersonIn | WorkIn | EventIn, Field(discriminator="type")]
-record_adapter: TypeAdapter[SourceIn | PlaceIn | PersonIn | WorkIn | EventIn] = TypeAdapter(AnyRecordIn)
-
-
 # Links with no order of their own: the API lists them by name, and the database keeps no position
 # for them. Their canonical order is by slug and role (tags and subjects: alphabetical), without
 # duplicates, so a document read back from the database is the document that was written.
-UNORDERED_LINKS = {"people": ("person", "role"), "places": ("place", "role"), "works": ("work", "role")}
+UNORDERED_LINKS = {
+    "people": ("person", "role"), "places": ("place", "role"), "works": ("work", "role"),
+    "organisations": ("organisation", "role"),
+}  # fmt: skip
+SORTED_LISTS = ("tags", "subjects", "predecessors")  # lists of slugs or words, kept in alphabetical order
 
 
 def canonical_document(record: RecordIn) -> dict[str, Any]:
@@ -379,13 +414,20 @@ def canonical_document(record: RecordIn) -> dict[str, Any]:
             for citation in value:
                 distinct.setdefault(tuple(citation.items()), citation)
             value = list(distinct.values())
-        elif name in ("tags", "subjects"):
+        elif name in SORTED_LISTS:
             value = sorted(dict.fromkeys(value))
+        elif name == "memberships":  # in the order given; a Gregorian date needs no object
+            value = [{k: _plain_date(v) for k, v in membership.items()} for membership in value]
         elif name == "creators":
             value = [dict(pair) for pair in dict.fromkeys(tuple(sorted(c.items())) for c in value)]
             value = [{"person": c["person"], **({"role": c["role"]} if "role" in c else {})} for c in value]
         document[name] = value
     return document
+
+
+def _plain_date(value: Any) -> Any:
+    """A dumped date without calendars (Gregorian) as its EDTF string; any other value as it is."""
+    return value["edtf"] if isinstance(value, dict) and set(value) == {"edtf"} else value
 
 
 def _link_default(record: BaseModel, name: str) -> str:

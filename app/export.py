@@ -70,10 +70,10 @@ def _link_sql(link: Link) -> str:
     """The items of a batch of records' owned rows: the owner's id first, items in their stored
     order; a referred record's slug from its id; a date's three recorded columns."""
     selected = []
-    for key in link.keys or link.columns:
+    for position, key in enumerate(link.keys or link.columns):
         if key in link.dates:
             selected += [f"l.{key}_{part}" for part in ("edtf", "calendar", "end_calendar")]
-        elif link.refers_to and key == link.keys[0]:  # type: ignore[index]
+        elif link.refers_to and position == 0:
             selected.append("r.slug")
         else:
             selected.append(f"l.{key}")

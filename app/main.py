@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,9 +27,9 @@ from app.errors import PROBLEM_JSON
 from app.etags import compressed
 from app.isolation import OffLoop
 from app.limits import BodyLimit, ConcurrencyLimit, Load
-from app.models import COLLECTIONS
 from app.operations import Metrics, RequestLog, install_json_log
 from app.ratelimit import RateLimit, make_counter
+from app.registry import COLLECTIONS, TYPES
 from app.routers import calendar, editing, events, export, people, places, search, sources, timeline, works
 from app.routers.common import AnswerCache
 from app.security import EVERY_ANSWER, docs_policy
@@ -132,6 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )  # outermost: it sees every answer, 4xx and 5xx too
     for module in (events, people, places, works, sources, search, calendar, timeline, export):  # most used first
         app.include_router(module.router)
+    for record_type in TYPES.values():  # the types whose endpoints live in their own folder
+        if not record_type.routes.startswith("app.routers."):
+            app.include_router(importlib.import_module(record_type.routes).router)
     app.include_router(editing.router)
     app.include_router(operations.router)
     if settings.docs_enabled:

@@ -50,10 +50,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-RECORD_TYPES = ("event", "person", "place", "work", "source")
-# Each type's collection in the API's paths (/v1/people/leon-trotsky).
-COLLECTIONS = {"event": "events", "person": "people", "place": "places", "work": "works", "source": "sources"}
-
 
 def with_article(record_type: str) -> str:
     """`an event`, `a person`: for messages and summaries."""
@@ -69,7 +65,7 @@ DATE_PARTS = (
 # Indexes that live outside the ORM - FTS5 and R*Tree virtual tables, their shadow tables - kept in
 # step by triggers (migrations 0002, 0005, 0007); on PostgreSQL, tsvector tables and a view instead,
 # and the B-tree that answers the view's box queries.
-TRIGGER_KEPT_TABLES = ("events_fts", "people_fts", "places_fts", "works_fts", "places_rtree")
+TRIGGER_KEPT_TABLES = ("events_fts", "people_fts", "places_fts", "works_fts", "organisations_fts", "places_rtree")
 ENGINE_KEPT_INDEXES = ("ix_places_coordinates",)
 
 
@@ -135,7 +131,7 @@ class Record(Base):
     __tablename__ = "records"
     __table_args__: tuple[Any, ...] = (
         UniqueConstraint("type", "slug"),
-        CheckConstraint("type IN ('event', 'person', 'place', 'work', 'source')", name="type"),
+        CheckConstraint("type IN ('event', 'person', 'place', 'work', 'source', 'organisation')", name="type"),
     )
     __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "record"}  # noqa: RUF012
 

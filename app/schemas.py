@@ -131,6 +131,9 @@ class EventFilterQuery(BaseModel):
         None, description="Only events at this place or anywhere within it.", examples=["france"]
     )
     work: Slug | None = Field(None, description="Only events linked to this work.", examples=["my-life"])
+    organisation: Slug | None = Field(
+        None, description="Only events linked to this organisation (in any role).", examples=["red-army"]
+    )
     kind: Kind | None = Field(None, description="Event kind.", examples=["exile"])
     q: SearchText | None = Field(
         None,
@@ -182,6 +185,17 @@ class PeopleQuery(ListQuery):
         description="`true`: only people with a recorded birth or death date; `false`: only people with "
         "neither, whom `alive_in` cannot place.",
         examples=[False],
+    )
+    member_of: Slug | None = Field(
+        None,
+        description="Only members of this organisation (any role: member, leader, commissar...).",
+        examples=["red-army"],
+    )
+    member_in: YearParam | None = Field(
+        None,
+        description="Only people with a membership (of `member_of`, or of any organisation) in this year. A "
+        "membership's unknown start counts from the person's birth, its unknown end until their death.",
+        examples=[1920],
     )
 
 
@@ -391,6 +405,13 @@ class RecordMeta(BaseModel):
     updated_at: str
 
 
+class EventOrganisation(BaseModel):
+    slug: str
+    name: str
+    role: str = Field(examples=["founded"], description="What the organisation was in the event.")
+    href: str
+
+
 class EventDetail(RecordMeta):
     slug: str
     title: str
@@ -402,6 +423,7 @@ class EventDetail(RecordMeta):
     people: list[LinkedPerson]
     places: list[LinkedPlace]
     works: list[LinkedWork]
+    organisations: list[EventOrganisation]
     tags: list[str]
 
 
@@ -454,12 +476,28 @@ class PersonWork(BaseModel):
     href: str
 
 
+class OrganisationRef(BaseModel):
+    slug: str
+    name: str
+    href: str
+
+
+class Membership(OrganisationRef):
+    """A person's role in an organisation, with its dates."""
+
+    role: str = Field(examples=["commissar"])
+    start: DateOut | None
+    end: DateOut | None
+    note: str | None
+
+
 class PersonDetail(RecordMeta, PersonSummary):
     aliases: list[Alias]
     birth_place: PlaceRef | None
     death_place: PlaceRef | None
     events: list[PersonEvent]
     works: list[PersonWork]
+    memberships: list[Membership] = Field(description="Roles in organisations, in the order recorded.")
 
 
 class PlaceName(BaseModel):

@@ -36,8 +36,9 @@ from app.loader import (
     validate,
 )
 from app.loading.tables import TYPE_TABLES
-from app.models import COLLECTIONS, utcnow, with_article
-from app.registry import COMMON_LINKS, TYPES
+from app.models import utcnow, with_article
+from app.record_types import Link
+from app.registry import COLLECTIONS, COMMON_LINKS, TYPES
 
 SHOWN_REFERRERS = 20
 
@@ -292,9 +293,13 @@ def _without_references(document: dict[str, Any], target: Ref) -> dict[str, Any]
             del document[reference.field]
     for link in (*record_type.links, *COMMON_LINKS):
         if link.refers_to == target.type and link.field in document:
-            key = link.keys[0]  # type: ignore[index]  # a link that refers to records has keys
-            document[link.field] = [item for item in document[link.field] if item.get(key) != target.slug]
+            document[link.field] = [item for item in document[link.field] if _named(link, item) != target.slug]
     return document
+
+
+def _named(link: Link, item: Any) -> Any:
+    """The slug of the record an item of a link that refers to records names."""
+    return item if link.keys is None else item.get(link.keys[0])
 
 
 def remove(

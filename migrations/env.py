@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from app import registry  # noqa: F401  # every type's tables, in the metadata
 from app.config import get_settings
 from app.db import make_engine
 from app.models import Base, managed_by_models

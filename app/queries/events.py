@@ -18,10 +18,12 @@ from app.queries.common import Cursor, Page, Statement, bound, fetch_page
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
 from app.queries.geo import Area, places_in
 from app.queries.records import citations_json, identifiers_json, linked, linked_event, place_tree, timestamp
+from app.record_types.organisation.model import EventOrganisation
 
 E = cast(Table, Event.__table__)
 R = cast(Table, Record.__table__)
 EP = cast(Table, EventPerson.__table__)
+EO = cast(Table, EventOrganisation.__table__)
 EPL = cast(Table, EventPlace.__table__)
 EW = cast(Table, EventWork.__table__)
 P = cast(Table, Place.__table__)
@@ -50,6 +52,7 @@ class EventFilters:
     person_id: int | None = None
     place_id: int | None = None
     work_id: int | None = None
+    organisation_id: int | None = None
     kind: str | None = None
     q: TextQuery | None = None
     area: Area | None = None  # at a place near a point or in a box
@@ -66,6 +69,7 @@ class EventFilters:
             self.person_id is not None,
             self.place_id is not None,
             self.work_id is not None,
+            self.organisation_id is not None,
             self.kind is not None,
             self.q is not None,
             self.descending,
@@ -82,6 +86,7 @@ class EventFilters:
             "person_id": self.person_id,
             "place_id": self.place_id,
             "work_id": self.work_id,
+            "organisation_id": self.organisation_id,
             "kind": self.kind,
         }
         return (
@@ -116,6 +121,8 @@ def _conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         conditions.append(exists().where(EPL.c.event_id == E.c.id, EPL.c.place_id.in_(select(tree.c.id))))
     if filters.work_id is not None:
         conditions.append(exists().where(EW.c.event_id == E.c.id, EW.c.work_id == bindparam("work_id")))
+    if filters.organisation_id is not None:
+        conditions.append(exists().where(EO.c.event_id == E.c.id, EO.c.organisation_id == bindparam("organisation_id")))
     if filters.kind is not None:
         conditions.append(E.c.kind == bindparam("kind"))
     if filters.q is not None:
@@ -234,11 +241,17 @@ def _event_sql(json: JsonSQL) -> str:
         "SELECT wr.slug, w.title, ew.role FROM event_works ew JOIN works w ON w.id = ew.work_id "
         "JOIN records wr ON wr.id = w.id WHERE ew.event_id = :id ORDER BY w.title",
     )
+    organisations = json.array(
+        json.object(("slug", "slug"), ("name", "name"), ("role", "role"), ("href", "'/v1/organisations/' || slug")),
+        "SELECT o_r.slug, o.name, eo.role FROM event_organisations eo "
+        "JOIN organisations o ON o.id = eo.organisation_id JOIN records o_r ON o_r.id = o.id "
+        "WHERE eo.event_id = :id ORDER BY o.name, eo.role",
+    )
     tags = json.array(json.quoted("tag"), "SELECT tag FROM event_tags WHERE event_id = :id ORDER BY tag")
     return f"""
 SELECT e.id, e.title, e.kind, e.summary, e.date_json, e.date_min_jdn, r.notes, r.revision, r.created_at,
        r.updated_at, parent_record.slug, parent.title, parent.date_json,
-       {parts} AS parts, {people} AS people, {works} AS works, {tags} AS tags,
+       {parts} AS parts, {people} AS people, {works} AS works, {organisations} AS organisations, {tags} AS tags,
        {identifiers_json(json)} AS identifiers, {citations_json(json)} AS sources
 FROM events e JOIN records r ON r.id = e.id
 LEFT JOIN events parent ON parent.id = e.part_of_id
@@ -264,7 +277,7 @@ def event_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
     row = db.one(EVENT_SQL[db.dialect], {"id": record_id})
     assert row is not None
     (event_id, title, kind, summary, date_json, min_jdn, notes, revision, created, updated, *rest) = row
-    parent_slug, parent_title, parent_date, parts, people, works, tags, identifiers, sources = rest
+    parent_slug, parent_title, parent_date, parts, people, works, organisations, tags, identifiers, sources = rest
     year = jdn_to_gregorian(min_jdn)[0]
     places = []
     for slug, name, role, place_kind, lat, lon, name_then in db.all(PLACES_SQL, {"id": event_id, "year": year}):
@@ -282,6 +295,7 @@ def event_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         "people": Fragment(people),
         "places": places,
         "works": Fragment(works),
+        "organisations": Fragment(organisations),
         "tags": Fragment(tags),
         "identifiers": Fragment(identifiers),
         "sources": Fragment(sources),

@@ -7,9 +7,9 @@ from typing import Any
 
 from app import json
 from app.db import ReadConnection
-from app.models import COLLECTIONS
 from app.queries.common import Cursor, Total
 from app.queries.records import timestamp
+from app.registry import COLLECTIONS
 
 REVISIONS_SQL = """
 SELECT revision, action, slug, author, created_at, changed FROM revisions

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, literal_column, or_, select
+from sqlalchemy import Table, bindparam, exists, func, literal_column, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
@@ -24,10 +24,13 @@ from app.queries.common import (
     overlaps,
 )
 from app.queries.records import citations, identifiers, linked_event, timestamp
+from app.record_types.organisation.model import Membership
+from app.record_types.organisation.queries import memberships
 
 PE = cast(Table, Person.__table__)
 R = cast(Table, Record.__table__)
 AL = cast(Table, PersonAlias.__table__)
+MS = cast(Table, Membership.__table__)
 # Someone whose death is not recorded counts as alive for up to 120 years after birth (documented).
 LIFESPAN_DAYS = 43_830
 
@@ -44,6 +47,9 @@ class PeopleFilters:
     alive_lo: int | None = None
     alive_hi: int | None = None
     dated: bool | None = None
+    member_of_id: int | None = None  # an organisation
+    member_lo: int | None = None  # a year a membership overlaps (its first and last day, JDN)
+    member_hi: int | None = None
 
     @property
     def shape(self) -> tuple[bool | None, ...]:
@@ -54,6 +60,8 @@ class PeopleFilters:
             self.born_hi is not None,
             self.alive_lo is not None,
             self.dated,
+            self.member_of_id is not None,
+            self.member_lo is not None,
         )
 
     def unplaced(self) -> PeopleFilters:
@@ -70,6 +78,9 @@ class PeopleFilters:
             "hi_jdn": self.born_hi,
             "alive_lo": self.alive_lo,
             "alive_hi": self.alive_hi,
+            "member_of_id": self.member_of_id,
+            "member_lo": self.member_lo,
+            "member_hi": self.member_hi,
         }
         return bound(values) | (self.q.params if self.q is not None else {})
 
@@ -95,7 +106,27 @@ def _conditions(filters: PeopleFilters) -> list[ColumnElement[bool]]:
             func.coalesce(PE.c.born_min_jdn, PE.c.died_min_jdn - lifespan) <= bindparam("alive_hi"),
             func.coalesce(PE.c.died_max_jdn, PE.c.born_max_jdn + lifespan) >= bindparam("alive_lo"),
         ]
+    if filters.member_of_id is not None or filters.member_lo is not None:
+        conditions.append(exists().where(*_membership(filters)))
     return conditions
+
+
+def _membership(filters: PeopleFilters) -> list[ColumnElement[bool]]:
+    """A membership of the person's that the filters ask for: in the organisation, in the year. A
+    membership's unknown start is taken as the person's birth, its unknown end as their death; one
+    with neither a start nor an end cannot be placed in a year."""
+    terms: list[ColumnElement[bool]] = [MS.c.person_id == PE.c.id]
+    if filters.member_of_id is not None:
+        terms.append(MS.c.organisation_id == bindparam("member_of_id"))
+    if filters.member_lo is not None:
+        terms += [
+            or_(MS.c.start_min_jdn.is_not(None), MS.c.end_max_jdn.is_not(None)),
+            or_(func.coalesce(MS.c.start_min_jdn, PE.c.born_min_jdn).is_(None),
+                func.coalesce(MS.c.start_min_jdn, PE.c.born_min_jdn) <= bindparam("member_hi")),
+            or_(func.coalesce(MS.c.end_max_jdn, PE.c.died_max_jdn).is_(None),
+                func.coalesce(MS.c.end_max_jdn, PE.c.died_max_jdn) >= bindparam("member_lo")),
+        ]  # fmt: skip
+    return terms
 
 
 def _statement(filters: PeopleFilters, after_cursor: bool, *, ordered: bool) -> Statement:
@@ -168,6 +199,7 @@ def person_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
             {"slug": s, "title": t, "role": role, "published": Fragment(p) if p else None, "href": f"/v1/works/{s}"}
             for s, t, role, p in db.all(WORKS_SQL, {"id": person_id})
         ],
+        "memberships": memberships(db, person_id),
         "identifiers": identifiers(db, person_id),
         "sources": citations(db, person_id),
         "notes": notes,

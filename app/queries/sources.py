@@ -11,9 +11,10 @@ from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
 from app.json import Fragment
-from app.models import COLLECTIONS, Record, Source
+from app.models import Record, Source
 from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, contains, like_pattern
 from app.queries.records import timestamp
+from app.registry import COLLECTIONS
 
 S = cast(Table, Source.__table__)
 R = cast(Table, Record.__table__)

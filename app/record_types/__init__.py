@@ -113,6 +113,7 @@ class RecordType:
     dates: tuple[str, ...] = ()  # document fields that are dates (app.models.date_columns)
     references: tuple[Reference, ...] = ()  # own columns naming other records
     links: tuple[Link, ...] = ()  # rows it owns, but citations and identifiers (every type's)
+    routes: str = ""  # the module of its endpoints: `router`, and `get_<name>` answering GET of one record
     jsonld: str = "Thing"  # its schema.org type
     example: str = ""  # a seed slug, for the API's examples
 

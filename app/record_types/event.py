@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.documents import EventIn
 from app.record_types import Link, LinkRow, RecordType, Reference, Rows, date_values, ref
+from app.record_types.organisation import EVENT_ORGANISATIONS, event_rows
 
 PEOPLE = Link("people", "event_people", "event_id", ("person_id", "role"), ("person", "role"), "person", order="")
 PLACES = Link("places", "event_places", "event_id", ("place_id", "role"), ("place", "role"), "place", order="")
@@ -22,12 +23,15 @@ def rows(record: EventIn) -> Rows:
     ]
     links += [(PLACES.table, (ref("place", p), r)) for p, r in dict.fromkeys((p.place, p.role) for p in record.places)]
     links += [(WORKS.table, (ref("work", w), r)) for w, r in dict.fromkeys((w.work, w.role) for w in record.works)]
+    links += event_rows(record.organisations)
     links += [(TAGS.table, (tag,)) for tag in dict.fromkeys(record.tags)]
     return values, links
 
 
 EVENT = RecordType(
     "event", "events", "events", EventIn, rows, columns=("title", "summary", "kind"), dates=("date",),
-    references=(Reference("part_of", "part_of_id", "event"),), links=(PEOPLE, PLACES, WORKS, TAGS), jsonld="Event",
+    references=(Reference("part_of", "part_of_id", "event"),),
+    links=(PEOPLE, PLACES, WORKS, EVENT_ORGANISATIONS, TAGS),
+    routes="app.routers.events", jsonld="Event",
     example="october-revolution",
 )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.documents import PersonIn
 from app.models import name_key
 from app.record_types import Link, RecordType, Reference, Rows, date_values, ref
+from app.record_types.organisation import MEMBERSHIPS, membership_rows
 
 ALIASES = Link("aliases", "person_aliases", "person_id", ("name", "kind", "language"), ("name", "kind", "language"))
 
@@ -15,7 +16,9 @@ def rows(record: PersonIn) -> Rows:
         "birth_place_id": ref("place", record.birth_place), "death_place_id": ref("place", record.death_place),
         **date_values("born", record.born), **date_values("died", record.died),
     }  # fmt: skip
-    return values, [(ALIASES.table, (a.name, a.kind, a.language)) for a in record.aliases]
+    return values, [(ALIASES.table, (a.name, a.kind, a.language)) for a in record.aliases] + membership_rows(
+        record.memberships
+    )
 
 
 PERSON = RecordType(
@@ -23,5 +26,6 @@ PERSON = RecordType(
     references=(
         Reference("birth_place", "birth_place_id", "place"), Reference("death_place", "death_place_id", "place"),
     ),
-    links=(ALIASES,), jsonld="Person", example="leon-trotsky",
+    links=(ALIASES, MEMBERSHIPS),
+    routes="app.routers.people", jsonld="Person", example="leon-trotsky",
 )  # fmt: skip

@@ -23,5 +23,6 @@ def rows(record: PlaceIn) -> Rows:
 PLACE = RecordType(
     "place", "places", "places", PlaceIn, rows,
     columns=("name", "kind", "description", "latitude", "longitude"),
-    references=(Reference("parent", "parent_id", "place"),), links=(NAMES,), jsonld="Place", example="mexico-city",
+    references=(Reference("parent", "parent_id", "place"),), links=(NAMES,),
+    routes="app.routers.places", jsonld="Place", example="mexico-city",
 )  # fmt: skip

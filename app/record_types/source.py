@@ -18,5 +18,5 @@ def rows(record: SourceIn) -> Rows:
 SOURCE = RecordType(
     "source", "sources", "sources", SourceIn, rows,
     columns=("title", "kind", "url", "author", "publisher", "description"), dates=("published",),
-    jsonld="CreativeWork", example="the-exile-of-leon-trotsky",
+    routes="app.routers.sources", jsonld="CreativeWork", example="the-exile-of-leon-trotsky",
 )  # fmt: skip

@@ -29,5 +29,6 @@ def rows(record: WorkIn) -> Rows:
 WORK = RecordType(
     "work", "works", "works", WorkIn, rows, columns=("title", "kind", "description", "publisher", "language"),
     dates=("published",), references=(Reference("publication_place", "publication_place_id", "place"),),
-    links=(CREATORS, SUBJECTS), jsonld="CreativeWork", example="my-life",
+    links=(CREATORS, SUBJECTS),
+    routes="app.routers.works", jsonld="CreativeWork", example="my-life",
 )  # fmt: skip

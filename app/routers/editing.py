@@ -8,6 +8,7 @@ one that still cannot get the lock in time answers 503 with Retry-After. Each wr
 the `audit` table and as a log line.
 """
 
+import importlib
 import logging
 import re
 import tempfile
@@ -26,7 +27,7 @@ from starlette.responses import Response
 from app import json, writes
 from app.auth import authenticate
 from app.db import ReadConnection, is_busy, transaction_reads
-from app.documents import SLUG_PATTERN, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
+from app.documents import SLUG_PATTERN
 from app.editor_schemas import (
     ChangePage,
     ChangesQuery,
@@ -43,10 +44,10 @@ from app.importer import MAX_DEPTH, free_import_memory, index_stream, too_deep
 from app.isolation import READS, compute_of, read_db, read_endpoint
 from app.keys import Caller, includes, note_use
 from app.loader import ImportIndex, LoadError, LoadOptions, LoadSummary, load_index
-from app.models import COLLECTIONS, AuditEntry, utcnow, with_article
+from app.models import AuditEntry, utcnow, with_article
 from app.queries import history
 from app.queries.records import FoundRecord
-from app.routers import events, people, places, sources, works
+from app.registry import COLLECTIONS, TYPES
 from app.routers.common import (
     decode_cursor,
     encode_cursor,
@@ -65,21 +66,13 @@ router = APIRouter()
 audit_log = logging.getLogger("chronicle.audit")
 T = TypeVar("T")
 
-EXAMPLES = {"event": "october-revolution", "person": "leon-trotsky", "place": "mexico-city", "work": "my-life",
-            "source": "the-exile-of-leon-trotsky"}  # fmt: skip
-INPUT_MODELS: dict[str, type[BaseModel]] = {
-    "event": EventIn,
-    "person": PersonIn,
-    "place": PlaceIn,
-    "work": WorkIn,
-    "source": SourceIn,
-}
+EXAMPLES = {name: record_type.example for name, record_type in TYPES.items()}
+INPUT_MODELS: dict[str, type[BaseModel]] = {name: record_type.document for name, record_type in TYPES.items()}
 # Each type's GET, as a plain function: a write's answer is computed by it, inside the write's transaction.
 DETAIL: dict[str, Callable[[Request, str], Response]] = {
-    "event": compute_of(events.get_event), "person": compute_of(people.get_person),
-    "place": compute_of(places.get_place), "work": compute_of(works.get_work),
-    "source": compute_of(sources.get_source),
-}  # fmt: skip
+    name: compute_of(getattr(importlib.import_module(record_type.routes), f"get_{name}"))
+    for name, record_type in TYPES.items()
+}
 
 _PROBLEM = {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}}
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -57,6 +57,9 @@ def event_filters(request: Request, query: EventFilterQuery, *, descending: bool
         person_id=record_id_for_filter(db, "person", query.person, "person") if query.person else None,
         place_id=record_id_for_filter(db, "place", query.place, "place") if query.place else None,
         work_id=record_id_for_filter(db, "work", query.work, "work") if query.work else None,
+        organisation_id=(
+            record_id_for_filter(db, "organisation", query.organisation, "organisation") if query.organisation else None
+        ),
         kind=query.kind,
         q=fts_query(query.q) if query.q is not None else None,
         area=parse_area(query.near, query.radius_km, query.bbox),

@@ -39,68 +39,80 @@ def date_range(date: dict[str, Any] | None) -> tuple[str | None, str | None]:
     return date["earliest"], date["latest"]  # sets and other shapes: the bounds
 
 
-def _same_as(identifiers: dict[str, str]) -> list[str]:
+def same_as(identifiers: dict[str, str]) -> list[str]:
     return [IDENTIFIER_URLS[scheme].format(value) for scheme, value in identifiers.items() if scheme in IDENTIFIER_URLS]
 
 
-def _node(kind: str, base: str, href: str, **fields: Any) -> dict[str, Any]:
+def node(kind: str, base: str, href: str, **fields: Any) -> dict[str, Any]:
     node = {"@type": kind, "@id": base + href, "url": base + href}
     node.update({key: value for key, value in fields.items() if value not in (None, [], "")})
     return node
 
 
-def _ref(kind: str, base: str, linked: dict[str, Any], name_key: str = "name") -> dict[str, Any]:
-    return _node(kind, base, linked["href"], name=linked[name_key])
+def ref(kind: str, base: str, linked: dict[str, Any], name_key: str = "name") -> dict[str, Any]:
+    return node(kind, base, linked["href"], name=linked[name_key])
+
+
+def role(base: str, membership: dict[str, Any]) -> dict[str, Any]:
+    """A membership as schema.org's role pattern: the organisation, the role's name and its dates."""
+    start, _ = date_range(membership["start"])
+    _, end = date_range(membership["end"])
+    found = {
+        "@type": "OrganizationRole", "memberOf": ref("Organization", base, membership),
+        "roleName": membership["role"], "startDate": start, "endDate": end,
+    }  # fmt: skip
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def event(detail: dict[str, Any], base: str) -> dict[str, Any]:
     start, end = date_range(detail["date"])
-    return {"@context": SCHEMA, **_node(
+    return {"@context": SCHEMA, **node(
         "Event", base, f"/v1/events/{detail['slug']}", name=detail["title"], description=detail["summary"],
         startDate=start, endDate=end,
-        location=[_ref("Place", base, place) for place in detail["places"]],
-        attendee=[_ref("Person", base, person) for person in detail["people"]],
-        superEvent=_ref("Event", base, detail["part_of"], "title") if detail["part_of"] else None,
-        subEvent=[_ref("Event", base, part, "title") for part in detail["parts"]],
-        keywords=detail["tags"], sameAs=_same_as(detail["identifiers"]),
+        location=[ref("Place", base, place) for place in detail["places"]],
+        attendee=[ref("Person", base, person) for person in detail["people"]],
+        superEvent=ref("Event", base, detail["part_of"], "title") if detail["part_of"] else None,
+        subEvent=[ref("Event", base, part, "title") for part in detail["parts"]],
+        keywords=detail["tags"], sameAs=same_as(detail["identifiers"]),
     )}  # fmt: skip
 
 
 def person(detail: dict[str, Any], base: str) -> dict[str, Any]:
     born, _ = date_range(detail["born"])
     _, died = date_range(detail["died"])
-    return {"@context": SCHEMA, **_node(
+    return {"@context": SCHEMA, **node(
         "Person", base, f"/v1/people/{detail['slug']}", name=detail["name"], description=detail["description"],
         alternateName=[alias["name"] for alias in detail["aliases"]], birthDate=born, deathDate=died,
-        birthPlace=_ref("Place", base, detail["birth_place"]) if detail["birth_place"] else None,
-        deathPlace=_ref("Place", base, detail["death_place"]) if detail["death_place"] else None,
-        sameAs=_same_as(detail["identifiers"]),
+        birthPlace=ref("Place", base, detail["birth_place"]) if detail["birth_place"] else None,
+        deathPlace=ref("Place", base, detail["death_place"]) if detail["death_place"] else None,
+        memberOf=[role(base, membership) for membership in detail["memberships"]],
+        sameAs=same_as(detail["identifiers"]),
     )}  # fmt: skip
 
 
 def place(detail: dict[str, Any], base: str) -> dict[str, Any]:
     located = detail["latitude"] is not None and detail["longitude"] is not None
-    return {"@context": SCHEMA, **_node(
+    return {"@context": SCHEMA, **node(
         "Place", base, f"/v1/places/{detail['slug']}", name=detail["name"], description=detail["description"],
         alternateName=[name["name"] for name in detail["names"]],
         geo={"@type": "GeoCoordinates", "latitude": detail["latitude"], "longitude": detail["longitude"]}
         if located else None,
-        containedInPlace=_ref("Place", base, detail["parent"]) if detail["parent"] else None,
-        sameAs=_same_as(detail["identifiers"]),
+        containedInPlace=ref("Place", base, detail["parent"]) if detail["parent"] else None,
+        sameAs=same_as(detail["identifiers"]),
     )}  # fmt: skip
 
 
 def work(detail: dict[str, Any], base: str) -> dict[str, Any]:
     published, _ = date_range(detail["published"])
-    authors = [_ref("Person", base, c) for c in detail["creators"] if c["role"] == "author"]
-    others = [_ref("Person", base, c) for c in detail["creators"] if c["role"] != "author"]
+    authors = [ref("Person", base, c) for c in detail["creators"] if c["role"] == "author"]
+    others = [ref("Person", base, c) for c in detail["creators"] if c["role"] != "author"]
     place_of_publication = detail.get("publication_place")
-    return {"@context": SCHEMA, **_node(
+    return {"@context": SCHEMA, **node(
         "Book" if detail["kind"] == "book" else "CreativeWork", base, f"/v1/works/{detail['slug']}",
         name=detail["title"], description=detail["description"], author=authors, contributor=others,
         datePublished=published, publisher=detail["publisher"], inLanguage=detail["language"],
-        locationCreated=_ref("Place", base, place_of_publication) if place_of_publication else None,
-        about=detail["subjects"], isbn=detail["identifiers"].get("isbn"), sameAs=_same_as(detail["identifiers"]),
+        locationCreated=ref("Place", base, place_of_publication) if place_of_publication else None,
+        about=detail["subjects"], isbn=detail["identifiers"].get("isbn"), sameAs=same_as(detail["identifiers"]),
     )}  # fmt: skip
 
 

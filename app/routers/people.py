@@ -23,6 +23,7 @@ from app.routers.common import (
     parse_query,
     query_docs,
     record_for_path,
+    record_id_for_filter,
 )
 from app.routers.formats import detail_response, list_response, negotiate
 from app.schemas import PeopleQuery, PersonDetail, PersonPage, PersonSummary, Slug, slug_path
@@ -45,6 +46,9 @@ def list_people(request: Request) -> Response:
         raise bad_parameter("born_from", f"born_from={query.born_from} is after born_to={query.born_to}")
     born_lo, born_hi = year_range(query.born_from, query.born_to)
     alive_lo, alive_hi = year_range(query.alive_in, query.alive_in)
+    member_lo, member_hi = year_range(query.member_in, query.member_in)
+    db = read_db(request)
+    member_of_id = record_id_for_filter(db, "organisation", query.member_of, "member_of") if query.member_of else None
     filters = queries.PeopleFilters(
         q=fts_query(query.q) if query.q is not None else None,
         name_prefix=query.name_prefix,
@@ -53,6 +57,9 @@ def list_people(request: Request) -> Response:
         alive_lo=alive_lo,
         alive_hi=alive_hi,
         dated=query.dated,
+        member_of_id=member_of_id,
+        member_lo=member_lo,
+        member_hi=member_hi,
     )
     cap = request.app.state.settings.total_count_cap
 
