@@ -11,13 +11,13 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from app import registry
 from app.cli import SEED_FILE, main
 from app.config import get_settings
 from app.db import SQLiteReads, make_engine, make_sessionmaker, sqlite_path
 from app.documents import canonical_document
-from app.export import TYPES, SessionFetch, record_documents
+from app.export import SessionFetch, record_documents
 from app.loader import load_records, read_file
-from app import registry
 from app.registry import record_adapter
 from tests.conftest import load, make_database, serving
 
@@ -62,7 +62,7 @@ def test_export_of_the_seed_is_its_records_in_canonical_form(client: httpx.Clien
     assert client.get("/v1/export", headers={"If-None-Match": etag}).status_code == 304
     records = response.json()
     assert by_key(records) == canonical(read_file(SEED_FILE))
-    order = list(TYPES)  # sources, places, people, works, events; each by slug
+    order = list(registry.TYPES)  # sources, places, organisations, people, works, events; each by slug
     keys = [(record["type"], record["slug"]) for record in records]
     assert keys == sorted(keys, key=lambda key: (order.index(key[0]), key[1]))
     lines = response.content.split(b"\n")

@@ -72,8 +72,8 @@ def upgrade() -> None:
     _records_types(OLD_TYPES, NEW_TYPES)
     op.create_table(
         "organisations",
-        sa.Column("id", sa.Integer(), sa.ForeignKey("records.id", name="fk_organisations_id_records", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column("id", sa.Integer(), sa.ForeignKey("records.id", name="fk_organisations_id_records",
+                  ondelete="CASCADE"), primary_key=True),
         sa.Column("name", sa.String(300), nullable=False),
         sa.Column("kind", sa.String(40), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
