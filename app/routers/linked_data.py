@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from app import json
+from app.hrefs import href
 
 SCHEMA = "https://schema.org"
 _ISO = re.compile(r"^-?\d{4}(-\d{2}(-\d{2})?)?$")
@@ -56,7 +57,7 @@ def _ref(kind: str, base: str, linked: dict[str, Any], name_key: str = "name") -
 def event(detail: dict[str, Any], base: str) -> dict[str, Any]:
     start, end = date_range(detail["date"])
     return {"@context": SCHEMA, **_node(
-        "Event", base, f"/v1/events/{detail['slug']}", name=detail["title"], description=detail["summary"],
+        "Event", base, href("event", detail["slug"]), name=detail["title"], description=detail["summary"],
         startDate=start, endDate=end,
         location=[_ref("Place", base, place) for place in detail["places"]],
         attendee=[_ref("Person", base, person) for person in detail["people"]],
@@ -70,7 +71,7 @@ def person(detail: dict[str, Any], base: str) -> dict[str, Any]:
     born, _ = date_range(detail["born"])
     _, died = date_range(detail["died"])
     return {"@context": SCHEMA, **_node(
-        "Person", base, f"/v1/people/{detail['slug']}", name=detail["name"], description=detail["description"],
+        "Person", base, href("person", detail["slug"]), name=detail["name"], description=detail["description"],
         alternateName=[alias["name"] for alias in detail["aliases"]], birthDate=born, deathDate=died,
         birthPlace=_ref("Place", base, detail["birth_place"]) if detail["birth_place"] else None,
         deathPlace=_ref("Place", base, detail["death_place"]) if detail["death_place"] else None,
@@ -81,7 +82,7 @@ def person(detail: dict[str, Any], base: str) -> dict[str, Any]:
 def place(detail: dict[str, Any], base: str) -> dict[str, Any]:
     located = detail["latitude"] is not None and detail["longitude"] is not None
     return {"@context": SCHEMA, **_node(
-        "Place", base, f"/v1/places/{detail['slug']}", name=detail["name"], description=detail["description"],
+        "Place", base, href("place", detail["slug"]), name=detail["name"], description=detail["description"],
         alternateName=[name["name"] for name in detail["names"]],
         geo={"@type": "GeoCoordinates", "latitude": detail["latitude"], "longitude": detail["longitude"]}
         if located else None,
@@ -96,7 +97,7 @@ def work(detail: dict[str, Any], base: str) -> dict[str, Any]:
     others = [_ref("Person", base, c) for c in detail["creators"] if c["role"] != "author"]
     place_of_publication = detail.get("publication_place")
     return {"@context": SCHEMA, **_node(
-        "Book" if detail["kind"] == "book" else "CreativeWork", base, f"/v1/works/{detail['slug']}",
+        "Book" if detail["kind"] == "book" else "CreativeWork", base, href("work", detail["slug"]),
         name=detail["title"], description=detail["description"], author=authors, contributor=others,
         datePublished=published, publisher=detail["publisher"], inLanguage=detail["language"],
         locationCreated=_ref("Place", base, place_of_publication) if place_of_publication else None,
