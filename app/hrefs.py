@@ -21,13 +21,21 @@ from urllib.parse import urlencode
 from app.models import COLLECTIONS
 
 API_PREFIX = "/v1"
+Query = Mapping[str, str | int]  # parameters, urlencoded in order
+_UNDER_PREFIX = API_PREFIX + "/"
 
 
-def api_path(*segments: str | int, query: Mapping[str, str] | None = None) -> str:
+def api_path(*segments: str | int, query: Query | None = None) -> str:
     """A path under the API's prefix, for what is not a record: `api_path("import")` is `/v1/import`;
     with `query`, its parameters urlencoded after a `?` (none: no `?`)."""
     path = "/".join((API_PREFIX, *(str(segment) for segment in segments)))
     return f"{path}?{urlencode(query)}" if query else path
+
+
+def is_api_path(path: str) -> bool:
+    """A path of the API itself, which read keys and rate limits apply to: not the docs, /openapi.json
+    or the operations endpoints (/healthz, /readyz, /metrics)."""
+    return path.startswith(_UNDER_PREFIX)
 
 
 def collection_of(record_type: str) -> str:
@@ -35,7 +43,7 @@ def collection_of(record_type: str) -> str:
     return COLLECTIONS[record_type]
 
 
-def href(record_type: str, slug: str | None = None, *more: str | int, query: Mapping[str, str] | None = None) -> str:
+def href(record_type: str, slug: str | None = None, *more: str | int, query: Query | None = None) -> str:
     """A record's link, `/v1/people/leon-trotsky`; a sub-resource's, `href("event", "x", "revisions", 3)`;
     without a slug, the collection's, `href("person", query={"dated": "false"})` -> `/v1/people?dated=false`."""
     if slug is None and more:

@@ -1,4 +1,4 @@
-"""/v1/on-this-day and /v1/years: what happened, who was born and who died on a day or in a year."""
+"""Calendar, /v1/on-this-day and /v1/years: what happened, who was born and who died on a day or in a year."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/v1/events: what happened, filtered by date, day of the year, people, places, works and text."""
+"""Events, /v1/events: what happened, filtered by date, day of the year, people, places, works and text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/v1/people: who lived when, by name or alias, birth years, or a year they were alive in."""
+"""People, /v1/people: who lived when, by name or alias, birth years, or a year they were alive in."""
 
 from __future__ import annotations
 

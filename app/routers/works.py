@@ -1,4 +1,4 @@
-"""/v1/works: books and articles, by title, author, subject and publication years."""
+"""Works, /v1/works: books and articles, by title, author, subject and publication years."""
 
 from __future__ import annotations
 
