@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db import ReadConnection
 from app.errors import Problem, problem_response
+from app.hrefs import is_api_path
 from app.keys import FIND_KEY_SQL, Caller, includes, key_hash, matches
 
 REALM = 'Bearer realm="chronicle"'
@@ -50,7 +51,7 @@ class ReadKeyRequired:
         self.db = db
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/v1/") and scope["method"] in ("GET", "HEAD"):
+        if scope["type"] == "http" and is_api_path(scope["path"]) and scope["method"] in ("GET", "HEAD"):
             request = Request(scope)
             try:
                 authenticate(self.db, request.headers.get("authorization"), "read")

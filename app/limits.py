@@ -13,8 +13,9 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import Problem, bad_parameter, problem_response
+from app.hrefs import api_path
 
-IMPORT_PATH = "/v1/import"
+IMPORT_PATH = api_path("import")
 
 
 class BodyLimit:

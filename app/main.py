@@ -25,6 +25,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker, read_connection
 from app.errors import PROBLEM_JSON
 from app.etags import compressed
+from app.hrefs import href
 from app.isolation import OffLoop
 from app.limits import BodyLimit, ConcurrencyLimit, Load
 from app.operations import Metrics, RequestLog, install_json_log
@@ -271,9 +272,9 @@ def _document_conditional_writes(schema: dict[str, Any]) -> None:
         "revision answers 412, one without it 428.",
     }  # fmt: skip
     paths = schema["paths"]
-    for collection in COLLECTIONS.values():
-        item = f"/v1/{collection}/{{slug}}"
-        if item not in paths or f"/v1/{collection}" not in paths:
+    for record_type in COLLECTIONS:
+        collection, item = href(record_type), href(record_type, "{slug}")  # the paths' templates
+        if item not in paths or collection not in paths:
             continue
         for method in ("put", "patch", "delete"):
             paths[item][method].setdefault("parameters", []).append(if_match)
@@ -288,7 +289,7 @@ def _document_conditional_writes(schema: dict[str, Any]) -> None:
             "Delete": {"operationId": ids["delete"], "parameters": {"slug": slug, "header.If-Match": etag}},
             "Revisions": {"operationId": ids["revisions"], "parameters": {"slug": slug}},
         }
-        paths[f"/v1/{collection}"]["post"]["responses"]["201"]["links"] = record_links
+        paths[collection]["post"]["responses"]["201"]["links"] = record_links
         for method in ("put", "patch"):
             paths[item][method]["responses"]["200"]["links"] = record_links
         paths[item]["delete"]["responses"]["204"]["links"] = {

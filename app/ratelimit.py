@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import ReadConnection
 from app.errors import problem_response
+from app.hrefs import is_api_path
 from app.keys import FIND_KEY_SQL, key_hash
 from app.limits import client_address
 
@@ -122,7 +123,7 @@ class RateLimit:
         self.known_keys: dict[str, float] = {}  # key hash -> until when it is taken as live (time.monotonic())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http" or not is_api_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         bucket, limit = self._bucket(scope)

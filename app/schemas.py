@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from app import hrefs
 from app.dates import MAX_YEAR, MIN_YEAR
 from app.documents import SLUG_PATTERN, WORD_PATTERN
 from app.errors import described
@@ -316,7 +317,7 @@ class EventSummary(BaseModel):
     kind: str
     summary: str | None
     date: DateOut
-    href: str = Field(examples=["/v1/events/october-revolution"])
+    href: str = Field(examples=[hrefs.href("event", "october-revolution")])
     people: list[LinkedPerson] | None = Field(None, description="With `include=people` only.")
     places: list[IncludedPlace] | None = Field(None, description="With `include=places` only.")
     works: list[LinkedWork] | None = Field(None, description="With `include=works` only.")
@@ -451,7 +452,7 @@ class PersonSummary(BaseModel):
 class Unplaced(Total):
     href: str = Field(
         description="The list of these people: the same filters, without `alive_in`, with `dated=false`.",
-        examples=["/v1/people?dated=false"],
+        examples=[hrefs.href("person", query={"dated": "false"})],
     )
 
 
@@ -599,7 +600,7 @@ class ProblemDetail(BaseModel):
     detail: str = Field(
         examples=["query parameter 'year': must be a whole number from -9999 to 9999, such as 1929 (got 'abc')"]
     )
-    instance: str | None = Field(None, examples=["/v1/events"])
+    instance: str | None = Field(None, examples=[hrefs.href("event")])
     invalid_params: list[dict[str, str]] | None = Field(
         None,
         description="For 400s and 422s: each bad parameter or field with its `name`, where it was given (`in`: "

@@ -18,6 +18,7 @@ from app import json
 from app.errors import Problem
 from app.etags import record_tag, revision_of
 from app.export import SessionFetch, record_documents
+from app.hrefs import href
 from app.loader import (
     LINK_COLUMNS,
     RECORDS,
@@ -38,7 +39,7 @@ from app.loader import (
 from app.loading.tables import TYPE_TABLES
 from app.models import utcnow, with_article
 from app.record_types import Link
-from app.registry import COLLECTIONS, COMMON_LINKS, TYPES
+from app.registry import COMMON_LINKS, TYPES
 
 SHOWN_REFERRERS = 20
 
@@ -59,7 +60,7 @@ class Current:
                 .where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug == slug)
             ).scalar()
             if moved is not None:
-                raise Problem(404, f"{slug!r} was renamed {moved!r}: write to /v1/{COLLECTIONS[record_type]}/{moved}")
+                raise Problem(404, f"{slug!r} was renamed {moved!r}: write to {href(record_type, moved)}")
             raise Problem(404, f"there is no {record_type} with slug {slug!r}")
         self.type, self.slug = record_type, slug
         self.id, self.revision, self.deleted = int(row[0]), int(row[1]), bool(row[2])
@@ -323,7 +324,7 @@ def remove(
         raise Problem(
             409, f"{len(linking)} record(s) link to the {record_type} {slug!r}: {named}{more}; "
             "delete with unlink=true to remove those links as well",
-            linked_by=[{"type": t, "slug": s, "href": f"/v1/{COLLECTIONS[t]}/{s}"} for _i, t, s in linking],
+            linked_by=[{"type": t, "slug": s, "href": href(t, s)} for _i, t, s in linking],
         )  # fmt: skip
     if linking:
         documents = record_documents(SessionFetch(session), [i for i, _t, _s in linking])

@@ -12,6 +12,7 @@ from app.dates import jdn_to_gregorian
 from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.dialects.json import JSON, JsonSQL
+from app.hrefs import href_sql
 from app.json import Fragment, dumps
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
 from app.queries.common import Cursor, Page, Statement, bound, fetch_page
@@ -206,15 +207,15 @@ def page_links(db: ReadConnection, event_ids: list[int], kinds: tuple[str, ...])
         for event_id, slug, *fields in db.all(PAGE_LINKS_SQL[db.dialect][kind], {"ids": ids}):
             if kind == "people":
                 name, role = fields
-                links[event_id].append(linked("people", slug, name=name, role=role))
+                links[event_id].append(linked("person", slug, name=name, role=role))
             elif kind == "places":
                 name, role, place_kind, latitude, longitude = fields
                 links[event_id].append(linked(
-                    "places", slug, name=name, role=role, kind=place_kind, latitude=latitude, longitude=longitude
+                    "place", slug, name=name, role=role, kind=place_kind, latitude=latitude, longitude=longitude
                 ))  # fmt: skip
             else:
                 title, role = fields
-                links[event_id].append(linked("works", slug, title=title, role=role))
+                links[event_id].append(linked("work", slug, title=title, role=role))
         found[kind] = links
     return found
 
@@ -227,22 +228,22 @@ def _event_sql(json: JsonSQL) -> str:
     in Python, by profile)."""
     parts = json.array(
         json.object(("slug", "slug"), ("title", "title"), ("date", json.embedded("date_json")),
-                    ("href", "'/v1/events/' || slug")),
+                    ("href", href_sql("event", "slug"))),
         "SELECT pr.slug, p.title, p.date_json FROM events p JOIN records pr ON pr.id = p.id "
         "WHERE p.part_of_id = :id ORDER BY p.date_min_jdn, p.id",
     )  # fmt: skip
     people = json.array(
-        json.object(("slug", "slug"), ("name", "name"), ("role", "role"), ("href", "'/v1/people/' || slug")),
+        json.object(("slug", "slug"), ("name", "name"), ("role", "role"), ("href", href_sql("person", "slug"))),
         "SELECT pr.slug, p.name, ep.role FROM event_people ep JOIN people p ON p.id = ep.person_id "
         "JOIN records pr ON pr.id = p.id WHERE ep.event_id = :id ORDER BY p.name, ep.role",
     )
     works = json.array(
-        json.object(("slug", "slug"), ("title", "title"), ("role", "role"), ("href", "'/v1/works/' || slug")),
+        json.object(("slug", "slug"), ("title", "title"), ("role", "role"), ("href", href_sql("work", "slug"))),
         "SELECT wr.slug, w.title, ew.role FROM event_works ew JOIN works w ON w.id = ew.work_id "
         "JOIN records wr ON wr.id = w.id WHERE ew.event_id = :id ORDER BY w.title",
     )
     organisations = json.array(
-        json.object(("slug", "slug"), ("name", "name"), ("role", "role"), ("href", "'/v1/organisations/' || slug")),
+        json.object(("slug", "slug"), ("name", "name"), ("role", "role"), ("href", href_sql("organisation", "slug"))),
         "SELECT o_r.slug, o.name, eo.role FROM event_organisations eo "
         "JOIN organisations o ON o.id = eo.organisation_id JOIN records o_r ON o_r.id = o.id "
         "WHERE eo.event_id = :id ORDER BY o.name, eo.role",
@@ -282,7 +283,7 @@ def event_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
     places = []
     for slug, name, role, place_kind, lat, lon, name_then in db.all(PLACES_SQL, {"id": event_id, "year": year}):
         places.append(linked(
-            "places", slug, name=name, name_at_the_time=name_then or name, role=role, kind=place_kind,
+            "place", slug, name=name, name_at_the_time=name_then or name, role=role, kind=place_kind,
             latitude=lat, longitude=lon,
         ))  # fmt: skip
     return {

@@ -7,9 +7,9 @@ from typing import Any
 
 from app import json
 from app.db import ReadConnection
+from app.hrefs import href
 from app.queries.common import Cursor, Total
 from app.queries.records import timestamp
-from app.registry import COLLECTIONS
 
 REVISIONS_SQL = """
 SELECT revision, action, slug, author, created_at, changed FROM revisions
@@ -74,7 +74,7 @@ def changes(db: ReadConnection, *, since: int, limit: int, cursor: Cursor | None
         total = Total(min(counted, cap), counted <= cap)
     items = [
         {"seq": seq, "type": record_type, "slug": slug, "revision": number, "action": action, "author": author,
-         "created_at": timestamp(created_at), "href": f"/v1/{COLLECTIONS[record_type]}/{now}/revisions/{number}"}
+         "created_at": timestamp(created_at), "href": href(record_type, now, "revisions", number)}
         for seq, record_type, slug, number, action, author, created_at, now in rows[:limit]
     ]  # fmt: skip
     next_cursor = Cursor("seq", None, rows[limit - 1][0], total) if len(rows) > limit else None

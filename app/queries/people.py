@@ -11,6 +11,7 @@ from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
+from app.hrefs import href
 from app.json import Fragment
 from app.models import Person, PersonAlias, Record, name_key
 from app.queries.common import (
@@ -179,7 +180,7 @@ WHERE wc.person_id = :id ORDER BY w.published_min_jdn, w.title LIMIT 100
 
 
 def _place(slug: str | None, name: str | None) -> dict[str, Any] | None:
-    return None if slug is None else {"slug": slug, "name": name, "href": f"/v1/places/{slug}"}
+    return None if slug is None else {"slug": slug, "name": name, "href": href("place", slug)}
 
 
 def person_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
@@ -196,7 +197,7 @@ def person_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         "death_place": _place(places[2], places[3]),
         "events": [{**linked_event(s, t, d), "role": role} for s, t, d, role in db.all(EVENTS_SQL, {"id": person_id})],
         "works": [
-            {"slug": s, "title": t, "role": role, "published": Fragment(p) if p else None, "href": f"/v1/works/{s}"}
+            {"slug": s, "title": t, "role": role, "published": Fragment(p) if p else None, "href": href("work", s)}
             for s, t, role, p in db.all(WORKS_SQL, {"id": person_id})
         ],
         "memberships": memberships(db, person_id),

@@ -12,6 +12,7 @@ from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
+from app.hrefs import href
 from app.models import Place, PlaceName, Record
 from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, fetch_page
 from app.queries.geo import Area, distance_km, inside
@@ -120,11 +121,11 @@ def place_summary(row: tuple[Any, ...]) -> dict[str, Any]:
     """A list item; rows of places near a point also have the distance, before the id."""
     slug, name, kind, latitude, longitude, parent_slug, parent_name = row[:7]
     parent = (
-        None if parent_slug is None else {"slug": parent_slug, "name": parent_name, "href": f"/v1/places/{parent_slug}"}
+        None if parent_slug is None else {"slug": parent_slug, "name": parent_name, "href": href("place", parent_slug)}
     )
     summary = {
         "slug": slug, "name": name, "kind": kind, "latitude": latitude, "longitude": longitude, "parent": parent,
-        "href": f"/v1/places/{slug}",
+        "href": href("place", slug),
     }  # fmt: skip
     if len(row) > len(LIST_COLUMNS):
         summary["distance_km"] = round(row[-2], 3)
@@ -165,7 +166,7 @@ ORDER BY e.date_min_jdn, e.id LIMIT 20
 
 
 def _ref(slug: str, name: str) -> dict[str, Any]:
-    return {"slug": slug, "name": name, "href": f"/v1/places/{slug}"}
+    return {"slug": slug, "name": name, "href": href("place", slug)}
 
 
 def place_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:

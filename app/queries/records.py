@@ -11,6 +11,7 @@ from sqlalchemy import cast as sa_cast
 
 from app.db import ReadConnection
 from app.dialects.json import JsonSQL
+from app.hrefs import href, href_sql
 from app.json import Fragment
 from app.models import Place, Record
 
@@ -35,16 +36,16 @@ def identifiers_json(json: JsonSQL) -> str:
 def citations_json(json: JsonSQL) -> str:
     """The citations as a JSON sub-select, each as citations() builds it."""
     fields = ("slug", "title", "kind", "url", "page", "quote", "note")
-    return json.array(json.object(*((f, f) for f in fields), ("href", "'/v1/sources/' || slug")), CITATIONS_SQL)
+    return json.array(json.object(*((f, f) for f in fields), ("href", href_sql("source", "slug"))), CITATIONS_SQL)
 
 
 def linked_event(slug: str, title: str, date_json: str) -> dict[str, Any]:
-    return {"slug": slug, "title": title, "date": Fragment(date_json), "href": f"/v1/events/{slug}"}
+    return {"slug": slug, "title": title, "date": Fragment(date_json), "href": href("event", slug)}
 
 
-def linked(collection: str, slug: str, **fields: Any) -> dict[str, Any]:
+def linked(record_type: str, slug: str, **fields: Any) -> dict[str, Any]:
     """A reference to another record, as every response embeds one."""
-    return {"slug": slug, **fields, "href": f"/v1/{collection}/{slug}"}
+    return {"slug": slug, **fields, "href": href(record_type, slug)}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -89,7 +90,7 @@ def data_version(db: ReadConnection) -> tuple[int, str]:
 def citations(db: ReadConnection, record_id: int) -> list[dict[str, Any]]:
     return [
         {"slug": slug, "title": title, "kind": kind, "url": url, "page": page, "quote": quote, "note": note,
-         "href": f"/v1/sources/{slug}"}
+         "href": href("source", slug)}
         for slug, title, kind, url, page, quote, note in db.all(CITATIONS_SQL, {"id": record_id})
     ]  # fmt: skip
 

@@ -21,6 +21,7 @@ from typing import Any
 from app import json
 from app.db import ReadConnection
 from app.dialects.fulltext import CLOSE, OPEN, SEARCH, TextQuery
+from app.hrefs import href
 from app.queries.common import Cursor, Page, Total
 
 
@@ -32,14 +33,13 @@ class Target:
     label: str  # the column a hit is called by
     weights: tuple[float, ...]  # BM25 weight of each FTS5 column, in order
     names: tuple[str, ...]  # the FTS columns that name the record
-    collection: str
 
 
 TARGETS = {
-    "event": Target("event", "events_fts", "events", "title", (10.0, 1.0), ("title",), "events"),
-    "person": Target("person", "people_fts", "people", "name", (10.0, 5.0, 1.0), ("name", "aliases"), "people"),
-    "place": Target("place", "places_fts", "places", "name", (10.0, 5.0, 1.0), ("name", "other_names"), "places"),
-    "work": Target("work", "works_fts", "works", "title", (10.0, 5.0, 1.0), ("title",), "works"),
+    "event": Target("event", "events_fts", "events", "title", (10.0, 1.0), ("title",)),
+    "person": Target("person", "people_fts", "people", "name", (10.0, 5.0, 1.0), ("name", "aliases")),
+    "place": Target("place", "places_fts", "places", "name", (10.0, 5.0, 1.0), ("name", "other_names")),
+    "work": Target("work", "works_fts", "works", "title", (10.0, 5.0, 1.0), ("title",)),
 }
 # A record whose name or title matches the whole query comes before every record that matches only
 # in its text: BM25 alone ranks poorly where a word is in most rows (IDF near zero), as "Trotsky" is
@@ -90,6 +90,6 @@ def search(
         slug, label, snippet = found[record_id]
         hits.append({
             "type": record_type, "slug": slug, "label": label, "snippet": highlighted(snippet),
-            "score": round(-rank % NAMED_FIRST, 6), "href": f"/v1/{TARGETS[record_type].collection}/{slug}",
+            "score": round(-rank % NAMED_FIRST, 6), "href": href(record_type, slug),
         })  # fmt: skip
     return Page(ranked, next_cursor, total), hits

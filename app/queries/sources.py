@@ -10,11 +10,11 @@ from sqlalchemy import Table, bindparam
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
+from app.hrefs import href
 from app.json import Fragment
 from app.models import Record, Source
 from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, contains, like_pattern
 from app.queries.records import timestamp
-from app.registry import COLLECTIONS
 
 S = cast(Table, Source.__table__)
 R = cast(Table, Record.__table__)
@@ -58,7 +58,7 @@ def source_summary(row: tuple[Any, ...]) -> dict[str, Any]:
     slug, title, kind, url, author, publisher, _id = row
     return {
         "slug": slug, "title": title, "kind": kind, "url": url, "author": author, "publisher": publisher,
-        "href": f"/v1/sources/{slug}",
+        "href": href("source", slug),
     }  # fmt: skip
 
 
@@ -81,10 +81,7 @@ def source_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         **source_summary(row[:7]),
         "description": description,
         "published": Fragment(published) if published else None,
-        "cited_by": [
-            {"type": t, "slug": s, "href": f"/v1/{COLLECTIONS[t]}/{s}"}
-            for t, s in db.all(CITED_BY_SQL, {"id": record_id})
-        ],
+        "cited_by": [{"type": t, "slug": s, "href": href(t, s)} for t, s in db.all(CITED_BY_SQL, {"id": record_id})],
         "notes": notes,
         "revision": revision,
         "created_at": timestamp(created),

@@ -12,6 +12,7 @@ from sqlalchemy.sql import ColumnElement
 from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.dialects.json import JSON
+from app.hrefs import href
 from app.json import Fragment, dumps
 from app.models import Record, Work, WorkCreator, WorkSubject
 from app.queries.common import (
@@ -99,7 +100,7 @@ def creators_of(db: ReadConnection, work_ids: list[int]) -> dict[int, list[dict[
     """Creators of several works in one query (no N+1 on list pages)."""
     found: dict[int, list[dict[str, Any]]] = {work_id: [] for work_id in work_ids}
     for work_id, slug, name, role in db.all(CREATORS_SQL[db.dialect], {"ids": dumps(work_ids).decode()}):
-        found[work_id].append({"slug": slug, "name": name, "role": role, "href": f"/v1/people/{slug}"})
+        found[work_id].append({"slug": slug, "name": name, "role": role, "href": href("person", slug)})
     return found
 
 
@@ -132,7 +133,7 @@ def work_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         "description": description,
         "publisher": publisher,
         "publication_place": None if place_slug is None else {
-            "slug": place_slug, "name": place_name, "href": f"/v1/places/{place_slug}",
+            "slug": place_slug, "name": place_name, "href": href("place", place_slug),
         },
         "language": language,
         "subjects": [subject for (subject,) in db.all(SUBJECTS_SQL, params)],

@@ -1,4 +1,4 @@
-"""/v1/on-this-day and /v1/years: what happened, who was born and who died on a day or in a year."""
+"""Calendar, /v1/on-this-day and /v1/years: what happened, who was born and who died on a day or in a year."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from app.dates import MAX_YEAR, MIN_YEAR, MONTH_NAMES, days_in_month, year_bounds, year_label
 from app.errors import bad_parameter, described
+from app.hrefs import href
 from app.isolation import read_db, read_endpoint
 from app.queries import calendar as queries
 from app.queries import events as event_queries
@@ -62,7 +63,7 @@ def _part(request: Request, name: str, page: Page, items: list[dict[str, Any]], 
 def _people(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     return [
         {"slug": slug, "name": name, "description": description, "born": fragment(born), "died": fragment(died),
-         "href": f"/v1/people/{slug}"}
+         "href": href("person", slug)}
         for slug, name, description, born, died, _jdn, _id in rows
     ]  # fmt: skip
 
@@ -97,7 +98,7 @@ def _lists(
                 creators = creators_of(db, [row[-1] for row in page.rows])
                 items = [
                     {"slug": slug, "title": title, "kind": kind, "published": fragment(published),
-                     "creators": creators[work_id], "href": f"/v1/works/{slug}"}
+                     "creators": creators[work_id], "href": href("work", slug)}
                     for slug, title, kind, published, _jdn, work_id in page.rows
                 ]  # fmt: skip
             else:

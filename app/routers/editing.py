@@ -40,6 +40,7 @@ from app.editor_schemas import (
     RevisionPage,
 )
 from app.errors import PROBLEM_JSON, Problem
+from app.hrefs import href
 from app.importer import MAX_DEPTH, free_import_memory, index_stream, too_deep
 from app.isolation import READS, compute_of, read_db, read_endpoint
 from app.keys import Caller, includes, note_use
@@ -228,7 +229,7 @@ def _record_answer(session: Session, request: Request, record_type: str, slug: s
         del request.scope[READS]
     response.status_code = status
     if status == 201:
-        response.headers["Location"] = f"/v1/{COLLECTIONS[record_type]}/{slug}"
+        response.headers["Location"] = href(record_type, slug)
     return response
 
 
@@ -248,7 +249,7 @@ def _history_of(request: Request, db: ReadConnection, record_type: str, slug: st
 
 
 def _add_record_routes(collection: str, record_type: str) -> None:
-    prefix = f"/v1/{collection}"
+    prefix = href(record_type)
     tag: list[str | Enum] = [collection]
     a_record = with_article(record_type)  # "an event", "a person"
     example = EXAMPLES[record_type]

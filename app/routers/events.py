@@ -1,4 +1,4 @@
-"""/v1/events: what happened, filtered by date, day of the year, people, places, works and text."""
+"""Events, /v1/events: what happened, filtered by date, day of the year, people, places, works and text."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.responses import Response
 from app.dates import days_in_month, year_label, years_label
 from app.db import ReadConnection
 from app.errors import bad_parameter
+from app.hrefs import href
 from app.isolation import read_db, read_endpoint
 from app.queries import events as queries
 from app.queries.common import Cursor, Page, year_range
@@ -117,7 +118,7 @@ def searched_years(query: EventFilterQuery) -> dict[str, Any] | None:
 def event_items(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     return [
         {"slug": slug, "title": title, "kind": kind, "summary": summary, "date": fragment(date),
-         "href": f"/v1/events/{slug}"}
+         "href": href("event", slug)}
         for slug, title, kind, summary, date, _jdn, _id in rows
     ]  # fmt: skip
 

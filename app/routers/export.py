@@ -1,4 +1,4 @@
-"""/v1/export: the whole database in the record format (app.export), streamed as a file download."""
+"""Export, /v1/export: the whole database in the record format (app.export), streamed as a file download."""
 
 from __future__ import annotations
 

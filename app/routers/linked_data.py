@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from app import json
+from app.hrefs import href
 
 SCHEMA = "https://schema.org"
 _ISO = re.compile(r"^-?\d{4}(-\d{2}(-\d{2})?)?$")
@@ -67,7 +68,7 @@ def role(base: str, membership: dict[str, Any]) -> dict[str, Any]:
 def event(detail: dict[str, Any], base: str) -> dict[str, Any]:
     start, end = date_range(detail["date"])
     return {"@context": SCHEMA, **node(
-        "Event", base, f"/v1/events/{detail['slug']}", name=detail["title"], description=detail["summary"],
+        "Event", base, href("event", detail["slug"]), name=detail["title"], description=detail["summary"],
         startDate=start, endDate=end,
         location=[ref("Place", base, place) for place in detail["places"]],
         attendee=[ref("Person", base, person) for person in detail["people"]],
@@ -81,7 +82,7 @@ def person(detail: dict[str, Any], base: str) -> dict[str, Any]:
     born, _ = date_range(detail["born"])
     _, died = date_range(detail["died"])
     return {"@context": SCHEMA, **node(
-        "Person", base, f"/v1/people/{detail['slug']}", name=detail["name"], description=detail["description"],
+        "Person", base, href("person", detail["slug"]), name=detail["name"], description=detail["description"],
         alternateName=[alias["name"] for alias in detail["aliases"]], birthDate=born, deathDate=died,
         birthPlace=ref("Place", base, detail["birth_place"]) if detail["birth_place"] else None,
         deathPlace=ref("Place", base, detail["death_place"]) if detail["death_place"] else None,
@@ -93,7 +94,7 @@ def person(detail: dict[str, Any], base: str) -> dict[str, Any]:
 def place(detail: dict[str, Any], base: str) -> dict[str, Any]:
     located = detail["latitude"] is not None and detail["longitude"] is not None
     return {"@context": SCHEMA, **node(
-        "Place", base, f"/v1/places/{detail['slug']}", name=detail["name"], description=detail["description"],
+        "Place", base, href("place", detail["slug"]), name=detail["name"], description=detail["description"],
         alternateName=[name["name"] for name in detail["names"]],
         geo={"@type": "GeoCoordinates", "latitude": detail["latitude"], "longitude": detail["longitude"]}
         if located else None,
@@ -108,7 +109,7 @@ def work(detail: dict[str, Any], base: str) -> dict[str, Any]:
     others = [ref("Person", base, c) for c in detail["creators"] if c["role"] != "author"]
     place_of_publication = detail.get("publication_place")
     return {"@context": SCHEMA, **node(
-        "Book" if detail["kind"] == "book" else "CreativeWork", base, f"/v1/works/{detail['slug']}",
+        "Book" if detail["kind"] == "book" else "CreativeWork", base, href("work", detail["slug"]),
         name=detail["title"], description=detail["description"], author=authors, contributor=others,
         datePublished=published, publisher=detail["publisher"], inLanguage=detail["language"],
         locationCreated=ref("Place", base, place_of_publication) if place_of_publication else None,

@@ -1,15 +1,15 @@
-"""/v1/people: who lived when, by name or alias, birth years, or a year they were alive in."""
+"""People, /v1/people: who lived when, by name or alias, birth years, or a year they were alive in."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.db import ReadConnection
 from app.errors import bad_parameter
+from app.hrefs import href
 from app.isolation import read_db, read_endpoint
 from app.queries import people as queries
 from app.queries.common import Cursor, Page, year_range
@@ -68,13 +68,13 @@ def list_people(request: Request) -> Response:
         total = queries.count_people(db, filters=filters.unplaced(), cap=cap)
         kept = {"q": query.q, "name_prefix": query.name_prefix, "born_from": query.born_from, "born_to": query.born_to}
         params = {name: value for name, value in kept.items() if value is not None} | {"dated": "false"}
-        return {"unplaced": {**total.as_json(), "href": f"/v1/people?{urlencode(params)}"}}
+        return {"unplaced": {**total.as_json(), "href": href("person", query=params)}}
 
     def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
         page = queries.list_people(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         items = [
             {"slug": slug, "name": name, "description": description, "born": fragment(born), "died": fragment(died),
-             "href": f"/v1/people/{slug}"}
+             "href": href("person", slug)}
             for slug, _key, name, description, born, died, _id in page.rows
         ]  # fmt: skip
         return page, items
@@ -97,6 +97,6 @@ def get_person(
     db = read_db(request)
     found = record_for_path(db, "person", slug)
     return detail_response(
-        request, found, lambda: {"slug": slug, **queries.person_detail(db, found.id), "href": f"/v1/people/{slug}"},
+        request, found, lambda: {"slug": slug, **queries.person_detail(db, found.id), "href": href("person", slug)},
         linked_data=linked_data.person,
     )  # fmt: skip

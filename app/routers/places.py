@@ -1,4 +1,4 @@
-"""/v1/places: places by any of their names over time, and what lies within them."""
+"""Places, /v1/places: places by any of their names over time, and what lies within them."""
 
 from __future__ import annotations
 

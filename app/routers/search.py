@@ -1,4 +1,4 @@
-"""/v1/search: one ranked search over events, people, places and works."""
+"""Search, /v1/search: one ranked search over events, people, places and works."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/v1/sources: where the records come from, and which records cite each source."""
+"""Sources, /v1/sources: where the records come from, and which records cite each source."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/v1/timeline: how many events per year, decade or century, with the filters of /v1/events."""
+"""Timeline, /v1/timeline: how many events per year, decade or century, with the filters of /v1/events."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/v1/works: books and articles, by title, author, subject and publication years."""
+"""Works, /v1/works: books and articles, by title, author, subject and publication years."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from app.db import ReadConnection
 from app.errors import bad_parameter
+from app.hrefs import href
 from app.isolation import read_db, read_endpoint
 from app.queries import works as queries
 from app.queries.common import Cursor, Page, year_range
@@ -61,7 +62,7 @@ def list_works(request: Request) -> Response:
         creators = queries.creators_of(db, [row[-1] for row in page.rows])
         items = [
             {"slug": slug, "title": title, "kind": kind, "published": fragment(published),
-             "creators": creators[work_id], "href": f"/v1/works/{slug}"}
+             "creators": creators[work_id], "href": href("work", slug)}
             for slug, title, kind, published, work_id in page.rows
         ]  # fmt: skip
         return page, items
@@ -83,6 +84,6 @@ def get_work(
     db = read_db(request)
     found = record_for_path(db, "work", slug)
     return detail_response(
-        request, found, lambda: {"slug": slug, **queries.work_detail(db, found.id), "href": f"/v1/works/{slug}"},
+        request, found, lambda: {"slug": slug, **queries.work_detail(db, found.id), "href": href("work", slug)},
         linked_data=linked_data.work,
     )  # fmt: skip

@@ -105,12 +105,12 @@ def _date(rendered: str | None) -> Fragment | None:
 
 def organisation_summary(row: tuple[Any, ...]) -> dict[str, Any]:
     item = OrganisationRow(*row)
-    seat = None if item.seat_slug is None else linked("places", item.seat_slug, name=item.seat_name)
+    seat = None if item.seat_slug is None else linked("place", item.seat_slug, name=item.seat_name)
     if seat is not None:
         seat |= {"latitude": item.latitude, "longitude": item.longitude}
     return {
         "slug": item.slug, "name": item.name, "kind": item.kind, "founded": _date(item.founded),
-        "dissolved": _date(item.dissolved), "seat": seat, "href": linked("organisations", item.slug)["href"],
+        "dissolved": _date(item.dissolved), "seat": seat, "href": linked("organisation", item.slug)["href"],
     }  # fmt: skip
 
 
@@ -151,7 +151,7 @@ JOIN records r ON r.id = e.id WHERE eo.organisation_id = :id ORDER BY e.date_min
 
 
 def _refs(db: ReadConnection, sql: str, record_id: int) -> list[dict[str, Any]]:
-    return [linked("organisations", slug, name=name) for slug, name in db.all(sql, {"id": record_id})]
+    return [linked("organisation", slug, name=name) for slug, name in db.all(sql, {"id": record_id})]
 
 
 def organisation_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
@@ -166,12 +166,12 @@ def organisation_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
             {"name": n, "language": lang, "from_year": f, "to_year": t, "note": note}
             for n, lang, f, t, note in db.all(NAMES_SQL, params)
         ],
-        "part_of": None if parent_slug is None else linked("organisations", parent_slug, name=parent_name),
+        "part_of": None if parent_slug is None else linked("organisation", parent_slug, name=parent_name),
         "parts": _refs(db, PARTS_SQL, record_id),
         "predecessors": _refs(db, PREDECESSORS_SQL, record_id),
         "successors": _refs(db, SUCCESSORS_SQL, record_id),
         "members": [
-            {**linked("people", slug, name=name), "role": role, "start": _date(start), "end": _date(end), "note": note}
+            {**linked("person", slug, name=name), "role": role, "start": _date(start), "end": _date(end), "note": note}
             for slug, name, role, start, end, note in db.all(MEMBERS_SQL, params)
         ],
         "events": [
@@ -197,7 +197,7 @@ def memberships(db: ReadConnection, person_id: int) -> list[dict[str, Any]]:
     """A person's memberships, in the order recorded: for the person's own page."""
     return [
         {
-            **linked("organisations", slug, name=name),
+            **linked("organisation", slug, name=name),
             "role": role,
             "start": _date(start),
             "end": _date(end),
@@ -216,6 +216,6 @@ JOIN records r ON r.id = o.id WHERE eo.event_id = :id ORDER BY o.name, o.id, eo.
 def event_organisations(db: ReadConnection, event_id: int) -> list[dict[str, Any]]:
     """The organisations an event links, with their roles: for the event's own page."""
     return [
-        {**linked("organisations", slug, name=name), "role": role}
+        {**linked("organisation", slug, name=name), "role": role}
         for slug, name, role in db.all(EVENT_ORGANISATIONS_SQL, {"id": event_id})
     ]

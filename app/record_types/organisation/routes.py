@@ -1,4 +1,4 @@
-"""/v1/organisations: organisations by any of their names, kind and the years they were active."""
+"""Organisations, /v1/organisations: organisations by any of their names, kind and the years they were active."""
 
 from __future__ import annotations
 
