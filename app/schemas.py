@@ -16,6 +16,7 @@ from app import hrefs
 from app.dates import MAX_YEAR, MIN_YEAR
 from app.documents import SLUG_PATTERN, WORD_PATTERN
 from app.errors import described
+from app.registry import TYPES
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=100)]
 Kind = Annotated[str, Field(pattern=WORD_PATTERN, max_length=40)]
@@ -263,11 +264,15 @@ class YearQuery(PageQuery):
     kind: Kind | None = Field(None, description="Only events of this kind.", examples=["exile"])
 
 
+# The record types /v1/search looks at, as the registry lists them.
+SEARCHED = tuple(name for name, record_type in TYPES.items() if record_type.search is not None)
+
+
 class SearchQuery(ListQuery):
     q: SearchText = Field(description=f"What to search for. {TEXT_QUERY}", examples=["exile"])
-    type: Annotated[str, Field(pattern=names_pattern("event", "person", "place", "work"))] | None = Field(
+    type: Annotated[str, Field(pattern=names_pattern(*SEARCHED))] | None = Field(
         None,
-        description="Only these record types, comma-separated: `event`, `person`, `place`, `work`. Default: all.",
+        description=f"Only these record types, comma-separated: {', '.join(f'`{t}`' for t in SEARCHED)}. Default: all.",
         examples=["event,person"],
     )
 
@@ -609,7 +614,7 @@ class ProblemDetail(BaseModel):
 
 
 class SearchHit(BaseModel):
-    type: Literal["event", "person", "place", "work"]
+    type: Literal[SEARCHED]  # type: ignore[valid-type]  # the registry's searched types
     slug: str
     label: str = Field(description="The record's title or name.")
     snippet: str = Field(

@@ -68,7 +68,7 @@ def assert_plain(body: dict[str, Any]) -> None:
         ("/v1/search?q=", "q", "query", ["must not be empty: give one such as 'exile'"]),
         ("/v1/search", "q", "query", ["is required, such as 'exile'"]),
         ("/v1/search?q=exile&type=events", "type", "query",
-         ["one or more of event, person, place, work", "such as 'event,person'"]),
+         ["one or more of place, organisation, person, work, event", "such as 'event,person'"]),
         ("/v1/on-this-day/02-12?type=Births", "type", "query", ["did you mean 'births'?"]),
         ("/v1/events?yaer=1929", "yaer", "query", ["unknown parameter (did you mean 'year'?); accepted: year, from"]),
         ("/v1/events/october-revolution?x=1", "x", "query", ["this endpoint takes no query parameters"]),

@@ -129,16 +129,6 @@ class SQLiteSearch:
         )
 
 
-# The text a PostgreSQL snippet is cut from: the record's three fields, as its tsvector holds them.
-_POSTGRES_TEXT = {
-    "events": "concat_ws(' ', x.title, x.summary)",
-    "people": "concat_ws(' ', x.name, (SELECT string_agg(n.name, ' ') FROM person_aliases n "
-    "WHERE n.person_id = x.id), x.description)",
-    "places": "concat_ws(' ', x.name, (SELECT string_agg(n.name, ' ') FROM place_names n "
-    "WHERE n.place_id = x.id), x.description)",
-    "works": "concat_ws(' ', x.title, (SELECT string_agg(n.subject, ' ') FROM work_subjects n "
-    "WHERE n.work_id = x.id), x.description)",
-}
 _HEADLINE = (
     f'StartSel="{OPEN}", StopSel="{CLOSE}", MaxWords={SNIPPET_TOKENS}, MinWords=6, ShortWord=0, '
     'MaxFragments=1, FragmentDelimiter=" … "'
@@ -158,7 +148,7 @@ class PostgresSearch:
 
     def snippets(self, t: Target) -> str:
         return (
-            f"SELECT x.id, r.slug, x.{t.label}, ts_headline('chronicle_text', {_POSTGRES_TEXT[t.table]}, query, "
+            f"SELECT x.id, r.slug, x.{t.label}, ts_headline('chronicle_text', {t.text}, query, "
             f"'{_HEADLINE}') FROM {t.table} x JOIN records r ON r.id = x.id, {_TSQUERY} AS query "
             f"WHERE x.id {JSON['postgresql'].in_ids('ids')}"
         )

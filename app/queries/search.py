@@ -23,6 +23,7 @@ from app.db import ReadConnection
 from app.dialects.fulltext import CLOSE, OPEN, SEARCH, TextQuery
 from app.hrefs import href
 from app.queries.common import Cursor, Page, Total
+from app.registry import TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +34,14 @@ class Target:
     label: str  # the column a hit is called by
     weights: tuple[float, ...]  # BM25 weight of each FTS5 column, in order
     names: tuple[str, ...]  # the FTS columns that name the record
+    text: str  # PostgreSQL: the text a snippet is cut from (app.record_types.Search)
 
 
+# The types search looks at, in the registry's order.
 TARGETS = {
-    "event": Target("event", "events_fts", "events", "title", (10.0, 1.0), ("title",)),
-    "person": Target("person", "people_fts", "people", "name", (10.0, 5.0, 1.0), ("name", "aliases")),
-    "place": Target("place", "places_fts", "places", "name", (10.0, 5.0, 1.0), ("name", "other_names")),
-    "work": Target("work", "works_fts", "works", "title", (10.0, 5.0, 1.0), ("title",)),
+    name: Target(name, t.search.fts, t.table, t.search.label, t.search.weights, t.search.names, t.search.text)
+    for name, t in TYPES.items()
+    if t.search is not None
 }
 # A record whose name or title matches the whole query comes before every record that matches only
 # in its text: BM25 alone ranks poorly where a word is in most rows (IDF near zero), as "Trotsky" is

@@ -101,6 +101,18 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class Search:
+    """How /v1/search sees a type: its full-text table (kept by triggers: migrations 0002, 0005, 0013),
+    whose columns are the name or title, other names and text, in falling weight."""
+
+    fts: str  # the full-text table, keyed by the record's id
+    label: str  # the own table's column a hit is called by
+    weights: tuple[float, ...]  # BM25 weight of each FTS5 column, in order
+    names: tuple[str, ...]  # the FTS columns that name the record (a match there ranks first)
+    text: str  # PostgreSQL: the text a snippet is cut from, SQL over the own table as `x`
+
+
+@dataclass(frozen=True, slots=True)
 class RecordType:
     """One record type, as everything that handles "all records" sees it."""
 
@@ -113,6 +125,7 @@ class RecordType:
     dates: tuple[str, ...] = ()  # document fields that are dates (app.models.date_columns)
     references: tuple[Reference, ...] = ()  # own columns naming other records
     links: tuple[Link, ...] = ()  # rows it owns, but citations and identifiers (every type's)
+    search: Search | None = None  # None: /v1/search does not look at it
     routes: str = ""  # the module of its endpoints: `router`, and `get_<name>` answering GET of one record
     jsonld: str = "Thing"  # its schema.org type
     example: str = ""  # a seed slug, for the API's examples

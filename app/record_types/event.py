@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.documents import EventIn
-from app.record_types import Link, LinkRow, RecordType, Reference, Rows, date_values, ref
+from app.record_types import Link, LinkRow, RecordType, Reference, Rows, Search, date_values, ref
 from app.record_types.organisation import EVENT_ORGANISATIONS, event_rows
 
 PEOPLE = Link("people", "event_people", "event_id", ("person_id", "role"), ("person", "role"), "person", order="")
@@ -32,6 +32,7 @@ EVENT = RecordType(
     "event", "events", "events", EventIn, rows, columns=("title", "summary", "kind"), dates=("date",),
     references=(Reference("part_of", "part_of_id", "event"),),
     links=(PEOPLE, PLACES, WORKS, EVENT_ORGANISATIONS, TAGS),
+    search=Search("events_fts", "title", (10.0, 1.0), ("title",), "concat_ws(' ', x.title, x.summary)"),
     routes="app.routers.events", jsonld="Event",
     example="october-revolution",
 )  # fmt: skip

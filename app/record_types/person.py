@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.documents import PersonIn
 from app.models import name_key
-from app.record_types import Link, RecordType, Reference, Rows, date_values, ref
+from app.record_types import Link, RecordType, Reference, Rows, Search, date_values, ref
 from app.record_types.organisation import MEMBERSHIPS, membership_rows
 
 ALIASES = Link("aliases", "person_aliases", "person_id", ("name", "kind", "language"), ("name", "kind", "language"))
@@ -27,5 +27,10 @@ PERSON = RecordType(
         Reference("birth_place", "birth_place_id", "place"), Reference("death_place", "death_place_id", "place"),
     ),
     links=(ALIASES, MEMBERSHIPS),
+    search=Search(
+        "people_fts", "name", (10.0, 5.0, 1.0), ("name", "aliases"),
+        "concat_ws(' ', x.name, (SELECT string_agg(n.name, ' ') FROM person_aliases n WHERE n.person_id = x.id), "
+        "x.description)",
+    ),
     routes="app.routers.people", jsonld="Person", example="leon-trotsky",
 )  # fmt: skip

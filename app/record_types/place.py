@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.documents import PlaceIn
-from app.record_types import Link, RecordType, Reference, Rows, ref
+from app.record_types import Link, RecordType, Reference, Rows, Search, ref
 
 NAMES = Link(
     "names", "place_names", "place_id", ("name", "language", "from_year", "to_year", "note"),
@@ -24,5 +24,10 @@ PLACE = RecordType(
     "place", "places", "places", PlaceIn, rows,
     columns=("name", "kind", "description", "latitude", "longitude"),
     references=(Reference("parent", "parent_id", "place"),), links=(NAMES,),
+    search=Search(
+        "places_fts", "name", (10.0, 5.0, 1.0), ("name", "other_names"),
+        "concat_ws(' ', x.name, (SELECT string_agg(n.name, ' ') FROM place_names n WHERE n.place_id = x.id), "
+        "x.description)",
+    ),
     routes="app.routers.places", jsonld="Place", example="mexico-city",
 )  # fmt: skip

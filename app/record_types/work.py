@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.documents import WorkIn
-from app.record_types import Link, LinkRow, RecordType, Reference, Rows, date_values, ref
+from app.record_types import Link, LinkRow, RecordType, Reference, Rows, Search, date_values, ref
 
 CREATORS = Link(
     "creators", "work_creators", "work_id", ("person_id", "role", "position"), ("person", "role"),
@@ -30,5 +30,10 @@ WORK = RecordType(
     "work", "works", "works", WorkIn, rows, columns=("title", "kind", "description", "publisher", "language"),
     dates=("published",), references=(Reference("publication_place", "publication_place_id", "place"),),
     links=(CREATORS, SUBJECTS),
+    search=Search(
+        "works_fts", "title", (10.0, 5.0, 1.0), ("title",),
+        "concat_ws(' ', x.title, (SELECT string_agg(n.subject, ' ') FROM work_subjects n WHERE n.work_id = x.id), "
+        "x.description)",
+    ),
     routes="app.routers.works", jsonld="CreativeWork", example="my-life",
 )  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from app.documents import EventOrganisationIn, MembershipIn
 from app.models import DATE_PARTS
-from app.record_types import Link, LinkRow, RecordType, Reference, Rows, date_row, date_values, ref
+from app.record_types import Link, LinkRow, RecordType, Reference, Rows, Search, date_row, date_values, ref
 from app.record_types.organisation.document import OrganisationIn
 from app.record_types.organisation.model import Organisation  # its tables, in the schema's metadata
 
@@ -67,5 +67,10 @@ ORGANISATION = RecordType(
     columns=("name", "kind", "description"), dates=("founded", "dissolved"),
     references=(Reference("seat", "seat_id", "place"), Reference("part_of", "part_of_id", "organisation")),
     links=(NAMES, PREDECESSORS),
+    search=Search(
+        "organisations_fts", "name", (10.0, 5.0, 1.0), ("name", "other_names"),
+        "concat_ws(' ', x.name, (SELECT string_agg(n.name, ' ') FROM organisation_names n "
+        "WHERE n.organisation_id = x.id), x.description)",
+    ),
     routes="app.record_types.organisation.routes", jsonld="Organization", example="red-army",
 )  # fmt: skip
