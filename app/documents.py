@@ -308,9 +308,18 @@ class CreatorIn(Strict):
     role: Literal["author", "translator", "editor", "illustrator"] = "author"
 
 
+class OtherNameIn(Strict):
+    """A record's name or title in another language or script."""
+
+    name: Name
+    language: Language
+    note: Text | None = None
+
+
 class WorkIn(CitedRecordIn):
     type: Literal["work"]
     title: Name
+    names: Annotated[list[OtherNameIn], Field(max_length=MAX_OTHER_NAMES)] = []
     kind: Word
     creators: list[CreatorIn] = []
     published: DateField | None = None

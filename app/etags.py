@@ -1,6 +1,7 @@
 """Entity tags, made and read back in one place.
 
-A record's tag is strong: its revision, then its representation (`"3"`, `"3.ld"`, `"3.geojson"`);
+A record's tag is strong: its revision, then its representation (`"3"`, `"3.ld"`, `"3.geojson"`)
+and the languages its name was asked in (`"3~ru"`);
 If-Match names a revision with it. A list's is weak: the data version and the format
 (`W/"d42.json"`), since the same data may come in other bytes. An answer that app.main.Compression
 gzips carries a strong tag with "-gzip" (`"3-gzip"`): other bytes, the same revision.
@@ -13,12 +14,14 @@ import re
 GZIP_SUFFIX = "-gzip"
 
 # Exactly the strong tags issued for a record; anything else names no revision: "03", "3.bogus", "³".
-_RECORD_TAG = re.compile(r'"([1-9][0-9]{0,17})(?:\.(?:ld|geojson))?(?:-gzip)?"')
+_RECORD_TAG = re.compile(r'"([1-9][0-9]{0,17})(?:\.(?:ld|geojson))?(?:~[a-z0-9+-]{1,200})?(?:-gzip)?"')
 
 
-def record_tag(revision: int, representation: str = "") -> str:
-    """A record's tag: its revision, one per representation ("" for JSON, "ld", "geojson")."""
-    return f'"{revision}.{representation}"' if representation else f'"{revision}"'
+def record_tag(revision: int, representation: str = "", languages: str = "") -> str:
+    """A record's tag: its revision, one per representation ("" for JSON, "ld", "geojson") and per
+    list of languages asked for its name (app.languages.tag_suffix: "3~ru", "3.ld~fr+en")."""
+    tag = f"{revision}.{representation}" if representation else str(revision)
+    return f'"{tag}~{languages}"' if languages else f'"{tag}"'
 
 
 def list_tag(version: int, fmt: str) -> str:

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Index
 from app.dates import Calendar, days_in_month
 from app.loader import LoadIssue, Prepared, prepare
 from app.models import Base
+from app.registry import TYPES
 
 BATCH_SIZE = 10_000
 SYNTHETIC_SOURCE = "chronicle-synthetic-data"
@@ -371,21 +372,9 @@ def _ignore_interrupts() -> None:
 IN_FLIGHT = 4
 
 
-# The rows of each full-text table, as the triggers of migrations 0002 and 0005 write them.
+# The rows of each full-text table, as the triggers write them (app.record_types.Search).
 FULL_TEXT_ROWS = {
-    "events_fts (rowid, title, summary)": "SELECT id, title, summary FROM events",
-    "people_fts (rowid, name, aliases, description)": (
-        "SELECT t.id, t.name, (SELECT group_concat(n.name, ' ') FROM person_aliases n WHERE n.person_id = t.id), "
-        "t.description FROM people t"
-    ),
-    "places_fts (rowid, name, other_names, description)": (
-        "SELECT t.id, t.name, (SELECT group_concat(n.name, ' ') FROM place_names n WHERE n.place_id = t.id), "
-        "t.description FROM places t"
-    ),
-    "works_fts (rowid, title, subjects, description)": (
-        "SELECT t.id, t.title, (SELECT group_concat(n.subject, ' ') FROM work_subjects n WHERE n.work_id = t.id), "
-        "t.description FROM works t"
-    ),
+    f"{t.search.fts} (rowid, {', '.join(t.search.columns)})": t.search.rows for t in TYPES.values() if t.search
 }
 
 

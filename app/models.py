@@ -259,6 +259,18 @@ class Work(Record):
     locals().update(date_columns("published"))
 
 
+class WorkName(Base):
+    """A work's title in another language or script (migration 0014)."""
+
+    __tablename__ = "work_names"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    language: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class WorkCreator(Base):
     __tablename__ = "work_creators"
     __table_args__ = (Index(None, "person_id", "work_id"),)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app import hrefs
 from app.dates import MAX_YEAR, MIN_YEAR
-from app.documents import SLUG_PATTERN, WORD_PATTERN
+from app.documents import LANGUAGE_PATTERN, SLUG_PATTERN, WORD_PATTERN
 from app.errors import described
 from app.registry import TYPES
 
@@ -199,6 +199,18 @@ class PeopleQuery(ListQuery):
         "membership's unknown start counts from the person's birth, its unknown end until their death.",
         examples=[1920],
     )
+
+
+class NameQuery(BaseModel):
+    """A record's GET: the language its name is wanted in (or Accept-Language)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lang: Annotated[str, Field(pattern=LANGUAGE_PATTERN, max_length=35)] | None = Field(
+        None, description="Name the record in this language (a BCP 47 tag), when it has a name in it; "
+        "otherwise its main name. Without it, `Accept-Language` chooses. `Content-Language` says which "
+        "language the answer names it in.", examples=["ru"],
+    )  # fmt: skip
 
 
 class PlaceQuery(ListQuery):
@@ -557,12 +569,19 @@ class WorkPage(PageBase):
     items: list[WorkSummary]
 
 
+class OtherName(BaseModel):
+    name: str
+    language: str | None
+    note: str | None
+
+
 class WorkDetail(RecordMeta, WorkSummary):
     description: str | None
     publisher: str | None
     publication_place: PlaceRef | None
     language: str | None
     subjects: list[str]
+    names: list[OtherName] = Field(description="Its title in other languages and scripts.")
     events: list[LinkedEvent]
 
 

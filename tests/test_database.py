@@ -226,9 +226,11 @@ def recorded_days(url: str) -> dict[str, list[tuple[object, ...]]]:
 
 
 def seed_before_organisations() -> list[dict[str, Any]]:
-    """The seed as a database before migration 0013 can hold it: no organisations, nor links to them."""
+    """The seed as a database before migrations 0013 and 0014 can hold it: no organisations, nor links
+    to them, nor works' names in other languages."""
+    newer = {"person": ("memberships",), "event": ("organisations",), "work": ("names",)}
     return [
-        {k: v for k, v in record.items() if k not in ("memberships", "organisations")}
+        {k: v for k, v in record.items() if k not in newer.get(record["type"], ())}
         for record in read_file(SEED_FILE) if record["type"] != "organisation"
     ]  # fmt: skip
 

@@ -119,6 +119,9 @@ JOIN records r ON r.id = e.id WHERE ew.work_id = :id ORDER BY e.date_min_jdn LIM
 """
 
 
+NAMES_SQL = "SELECT name, language, note FROM work_names WHERE work_id = :id ORDER BY id"
+
+
 def work_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
     row = db.one(WORK_SQL, {"id": record_id})
     assert row is not None
@@ -137,6 +140,7 @@ def work_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         },
         "language": language,
         "subjects": [subject for (subject,) in db.all(SUBJECTS_SQL, params)],
+        "names": [{"name": n, "language": lang, "note": note} for n, lang, note in db.all(NAMES_SQL, params)],
         "events": [linked_event(*row) for row in db.all(EVENTS_SQL, params)],
         "identifiers": identifiers(db, work_id),
         "sources": citations(db, work_id),

@@ -110,6 +110,8 @@ class Search:
     weights: tuple[float, ...]  # BM25 weight of each FTS5 column, in order
     names: tuple[str, ...]  # the FTS columns that name the record (a match there ranks first)
     text: str  # PostgreSQL: the text a snippet is cut from, SQL over the own table as `x`
+    columns: tuple[str, ...]  # the FTS5 table's columns, in order
+    rows: str  # SQLite: every record's full-text row (rowid, then `columns`), as the triggers write it
 
 
 @dataclass(frozen=True, slots=True)

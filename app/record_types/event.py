@@ -32,7 +32,10 @@ EVENT = RecordType(
     "event", "events", "events", EventIn, rows, columns=("title", "summary", "kind"), dates=("date",),
     references=(Reference("part_of", "part_of_id", "event"),),
     links=(PEOPLE, PLACES, WORKS, EVENT_ORGANISATIONS, TAGS),
-    search=Search("events_fts", "title", (10.0, 1.0), ("title",), "concat_ws(' ', x.title, x.summary)"),
+    search=Search(
+        "events_fts", "title", (10.0, 1.0), ("title",), "concat_ws(' ', x.title, x.summary)", ("title", "summary"),
+        "SELECT id, title, summary FROM events",
+    ),
     routes="app.routers.events", jsonld="Event",
     example="october-revolution",
 )  # fmt: skip

@@ -31,6 +31,11 @@ PERSON = RecordType(
         "people_fts", "name", (10.0, 5.0, 1.0), ("name", "aliases"),
         "concat_ws(' ', x.name, (SELECT string_agg(n.name, ' ') FROM person_aliases n WHERE n.person_id = x.id), "
         "x.description)",
+        ("name", "aliases", "description"),
+        (
+            "SELECT t.id, t.name, (SELECT group_concat(n.name, ' ') FROM person_aliases n WHERE n.person_id = t.id), "
+            "t.description FROM people t"
+        ),
     ),
     routes="app.routers.people", jsonld="Person", example="leon-trotsky",
 )  # fmt: skip

@@ -28,6 +28,11 @@ PLACE = RecordType(
         "places_fts", "name", (10.0, 5.0, 1.0), ("name", "other_names"),
         "concat_ws(' ', x.name, (SELECT string_agg(n.name, ' ') FROM place_names n WHERE n.place_id = x.id), "
         "x.description)",
+        ("name", "other_names", "description"),
+        (
+            "SELECT t.id, t.name, (SELECT group_concat(n.name, ' ') FROM place_names n WHERE n.place_id = t.id), "
+            "t.description FROM places t"
+        ),
     ),
     routes="app.routers.places", jsonld="Place", example="mexico-city",
 )  # fmt: skip

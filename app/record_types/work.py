@@ -9,6 +9,7 @@ CREATORS = Link(
     "creators", "work_creators", "work_id", ("person_id", "role", "position"), ("person", "role"),
     refers_to="person", order="position",
 )  # fmt: skip
+NAMES = Link("names", "work_names", "work_id", ("name", "language", "note"), ("name", "language", "note"))
 SUBJECTS = Link("subjects", "work_subjects", "work_id", ("subject",), None, order="")
 
 
@@ -23,17 +24,25 @@ def rows(record: WorkIn) -> Rows:
     creators = dict.fromkeys((ref("person", c.person), c.role) for c in record.creators)
     links: list[LinkRow] = [(CREATORS.table, (person, role, i)) for i, (person, role) in enumerate(creators)]
     links += [(SUBJECTS.table, (subject,)) for subject in dict.fromkeys(record.subjects)]
+    links += [(NAMES.table, (n.name, n.language, n.note)) for n in record.names]
     return values, links
 
 
 WORK = RecordType(
     "work", "works", "works", WorkIn, rows, columns=("title", "kind", "description", "publisher", "language"),
     dates=("published",), references=(Reference("publication_place", "publication_place_id", "place"),),
-    links=(CREATORS, SUBJECTS),
+    links=(CREATORS, SUBJECTS, NAMES),
     search=Search(
         "works_fts", "title", (10.0, 5.0, 1.0), ("title",),
-        "concat_ws(' ', x.title, (SELECT string_agg(n.subject, ' ') FROM work_subjects n WHERE n.work_id = x.id), "
+        "concat_ws(' ', x.title, (SELECT string_agg(n.name, ' ') FROM work_names n WHERE n.work_id = x.id), "
+        "(SELECT string_agg(n.subject, ' ') FROM work_subjects n WHERE n.work_id = x.id), "
         "x.description)",
+        ("title", "subjects", "description"),
+        (
+            "SELECT t.id, t.title || coalesce(' ' || (SELECT group_concat(n.name, ' ') FROM work_names n "
+            "WHERE n.work_id = t.id), ''), (SELECT group_concat(s.subject, ' ') FROM work_subjects s "
+            "WHERE s.work_id = t.id), t.description FROM works t"
+        ),
     ),
     routes="app.routers.works", jsonld="CreativeWork", example="my-life",
 )  # fmt: skip

@@ -225,11 +225,11 @@ def list_validators(request: Request, fmt: str = "json") -> Validators:
     return Validators(list_tag(version, fmt), http_date(changed_at), vary="Accept, Accept-Encoding")
 
 
-def record_validators(found: FoundRecord, representation: str = "") -> Validators:
-    """A record's: its revision (strong; what If-Match checks), one per representation."""
-    return Validators(
-        record_tag(found.revision, representation), http_date(found.updated_at), vary="Accept, Accept-Encoding"
-    )
+def record_validators(found: FoundRecord, representation: str = "", languages: str | None = None) -> Validators:
+    """A record's: its revision (strong; what If-Match checks), one per representation; a record
+    whose name depends on the languages asked (`languages` not None) varies with Accept-Language."""
+    vary = "Accept, Accept-Encoding" if languages is None else "Accept, Accept-Encoding, Accept-Language"
+    return Validators(record_tag(found.revision, representation, languages or ""), http_date(found.updated_at), vary)
 
 
 class AnswerCache:

@@ -16,7 +16,7 @@ import threading
 import time
 import types
 import typing
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -29,6 +29,7 @@ from app import json
 from app.db import Cancelled, QueryTooSlow, ReadConnection
 from app.errors import bad_parameter
 from app.isolation import OffLoop, read_db
+from app.languages import lookup, requested, tag_suffix
 from app.memory import release_memory
 from app.queries.common import Cursor, Page
 from app.queries.records import FoundRecord
@@ -42,9 +43,11 @@ from app.routers.common import (
     list_validators,
     no_parameters,
     page_response,
+    parse_query,
     record_validators,
 )
 from app.routers.linked_data import plain
+from app.schemas import NameQuery
 
 FORMATS = {
     "json": "application/json",
@@ -327,11 +330,22 @@ def detail_response(
     *,
     linked_data: Callable[[Document, str], Document],
     feature: Callable[[Document], Document] | None = None,
+    names: Callable[[Document], Iterable[tuple[str, str | None]]] | None = None,
+    label: str = "name",
 ) -> Response:
     """One record: JSON, or schema.org JSON-LD (`Accept: application/ld+json`), or a GeoJSON Feature
     (`Accept: application/geo+json`, places and events). Each representation has its own strong ETag
-    (the revision, suffixed), and If-None-Match is answered before the record is read."""
-    no_parameters(request)
+    (the revision, suffixed), and If-None-Match is answered before the record is read.
+
+    A type with `names` in other languages (each (name, language tag), in the record's preference)
+    is named in the language asked for (`lang=`, or Accept-Language: app.languages) when it has a name
+    in it: its `label` field becomes that name, and Content-Language says which language it is."""
+    if names is None:
+        no_parameters(request)
+        wanted: tuple[str, ...] = ()
+    else:
+        asked = parse_query(request, NameQuery).lang if request.method in ("GET", "HEAD") else None
+        wanted = requested(asked, request.headers.get("accept-language"))
     accept = request.headers.get("accept", "")
     representation = (
         "ld" if "application/ld+json" in accept else
@@ -340,14 +354,22 @@ def detail_response(
 
     def answer() -> Response:
         document = detail()
+        chosen = lookup(names(document), wanted) if names is not None and wanted else None
+        if chosen is not None:
+            document[label] = chosen[0]
         if representation == "ld":
             # Never the Host header: it is the client's to choose, and the answer is cached under a
             # strong ETag by whoever relays it. Without a configured public URL, @id is relative.
             base = request.app.state.settings.public_url or ""
-            return Response(json.dumps(linked_data(plain(document), base)), media_type="application/ld+json")
-        if representation == "geojson":
+            response = Response(json.dumps(linked_data(plain(document), base)), media_type="application/ld+json")
+        elif representation == "geojson":
             assert feature is not None
-            return Response(json.dumps(feature(plain(document))), media_type=FORMATS["geojson"])
-        return json_response(document)
+            response = Response(json.dumps(feature(plain(document))), media_type=FORMATS["geojson"])
+        else:
+            response = json_response(document)
+        if chosen is not None:
+            response.headers["Content-Language"] = chosen[1]
+        return response
 
-    return conditional(request, record_validators(found, representation), answer)
+    languages = None if names is None else tag_suffix(wanted)
+    return conditional(request, record_validators(found, representation, languages), answer)

@@ -11,6 +11,7 @@ from app.db import ReadConnection
 from app.errors import bad_parameter
 from app.hrefs import href
 from app.isolation import read_db, read_endpoint
+from app.languages import person_names
 from app.queries import people as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
@@ -26,7 +27,7 @@ from app.routers.common import (
     record_id_for_filter,
 )
 from app.routers.formats import detail_response, list_response, negotiate
-from app.schemas import PeopleQuery, PersonDetail, PersonPage, PersonSummary, Slug, slug_path
+from app.schemas import NameQuery, PeopleQuery, PersonDetail, PersonPage, PersonSummary, Slug, slug_path
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
@@ -87,7 +88,13 @@ def list_people(request: Request) -> Response:
     )  # fmt: skip
 
 
-@router.get("/{slug}", response_model=PersonDetail, summary="Get one person", responses=DETAIL_ERRORS)
+@router.get(
+    "/{slug}",
+    response_model=PersonDetail,
+    summary="Get one person",
+    responses=DETAIL_ERRORS,
+    openapi_extra=query_docs(NameQuery),
+)
 @read_endpoint
 def get_person(
     request: Request,
@@ -98,5 +105,5 @@ def get_person(
     found = record_for_path(db, "person", slug)
     return detail_response(
         request, found, lambda: {"slug": slug, **queries.person_detail(db, found.id), "href": href("person", slug)},
-        linked_data=linked_data.person,
+        linked_data=linked_data.person, names=person_names,
     )  # fmt: skip

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from app.db import ReadConnection
 from app.isolation import read_db, read_endpoint
+from app.languages import current_names
 from app.queries import places as queries
 from app.queries.common import Cursor, Page
 from app.queries.text import fts_query
@@ -24,7 +25,7 @@ from app.routers.common import (
     record_id_for_filter,
 )
 from app.routers.formats import detail_response, list_response, negotiate
-from app.schemas import PlaceDetail, PlacePage, PlaceQuery, PlaceSummary, Slug, slug_path
+from app.schemas import NameQuery, PlaceDetail, PlacePage, PlaceQuery, PlaceSummary, Slug, slug_path
 
 router = APIRouter(prefix="/v1/places", tags=["places"])
 
@@ -65,7 +66,13 @@ def place_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [linked_data.place_feature(item) for item in items]
 
 
-@router.get("/{slug}", response_model=PlaceDetail, summary="Get one place", responses=GEO_DETAIL_ERRORS)
+@router.get(
+    "/{slug}",
+    response_model=PlaceDetail,
+    summary="Get one place",
+    responses=GEO_DETAIL_ERRORS,
+    openapi_extra=query_docs(NameQuery),
+)
 @read_endpoint
 def get_place(
     request: Request,
@@ -76,5 +83,5 @@ def get_place(
     found = record_for_path(db, "place", slug)
     return detail_response(
         request, found, lambda: queries.place_detail(db, found.id), linked_data=linked_data.place,
-        feature=linked_data.place_feature,
+        feature=linked_data.place_feature, names=current_names,
     )  # fmt: skip

@@ -11,6 +11,7 @@ from app.db import ReadConnection
 from app.errors import bad_parameter
 from app.hrefs import href
 from app.isolation import read_db, read_endpoint
+from app.languages import other_names
 from app.queries import works as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
@@ -26,7 +27,7 @@ from app.routers.common import (
     record_id_for_filter,
 )
 from app.routers.formats import detail_response, list_response, negotiate
-from app.schemas import Slug, WorkDetail, WorkPage, WorkQuery, WorkSummary, slug_path
+from app.schemas import NameQuery, Slug, WorkDetail, WorkPage, WorkQuery, WorkSummary, slug_path
 
 router = APIRouter(prefix="/v1/works", tags=["works"])
 
@@ -74,7 +75,13 @@ def list_works(request: Request) -> Response:
     )  # fmt: skip
 
 
-@router.get("/{slug}", response_model=WorkDetail, summary="Get one work", responses=DETAIL_ERRORS)
+@router.get(
+    "/{slug}",
+    response_model=WorkDetail,
+    summary="Get one work",
+    responses=DETAIL_ERRORS,
+    openapi_extra=query_docs(NameQuery),
+)
 @read_endpoint
 def get_work(
     request: Request,
@@ -85,5 +92,5 @@ def get_work(
     found = record_for_path(db, "work", slug)
     return detail_response(
         request, found, lambda: {"slug": slug, **queries.work_detail(db, found.id), "href": href("work", slug)},
-        linked_data=linked_data.work,
+        linked_data=linked_data.work, names=other_names, label="title",
     )  # fmt: skip

@@ -71,6 +71,11 @@ ORGANISATION = RecordType(
         "organisations_fts", "name", (10.0, 5.0, 1.0), ("name", "other_names"),
         "concat_ws(' ', x.name, (SELECT string_agg(n.name, ' ') FROM organisation_names n "
         "WHERE n.organisation_id = x.id), x.description)",
+        ("name", "other_names", "description"),
+        (
+            "SELECT t.id, t.name, (SELECT group_concat(n.name, ' ') FROM organisation_names n "
+            "WHERE n.organisation_id = t.id), t.description FROM organisations t"
+        ),
     ),
     routes="app.record_types.organisation.routes", jsonld="Organization", example="red-army",
 )  # fmt: skip

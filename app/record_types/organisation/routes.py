@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from app.db import ReadConnection
 from app.isolation import read_db, read_endpoint
+from app.languages import current_names
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
 from app.record_types.organisation import queries
@@ -28,7 +29,7 @@ from app.routers.common import (
     record_for_path,
 )
 from app.routers.formats import detail_response, list_response, negotiate
-from app.schemas import Slug, slug_path
+from app.schemas import NameQuery, Slug, slug_path
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 
@@ -88,7 +89,13 @@ def jsonld(detail: dict[str, Any], base: str) -> dict[str, Any]:
     )}  # fmt: skip
 
 
-@router.get("/{slug}", response_model=OrganisationDetail, summary="Get one organisation", responses=GEO_DETAIL_ERRORS)
+@router.get(
+    "/{slug}",
+    response_model=OrganisationDetail,
+    summary="Get one organisation",
+    responses=GEO_DETAIL_ERRORS,
+    openapi_extra=query_docs(NameQuery),
+)
 @read_endpoint
 def get_organisation(request: Request, slug: Annotated[Slug, slug_path("red-army")]) -> Response:
     """One organisation with its names over time, founding and dissolution, seat, the organisations it
@@ -96,5 +103,10 @@ def get_organisation(request: Request, slug: Annotated[Slug, slug_path("red-army
     db = read_db(request)
     found = record_for_path(db, "organisation", slug)
     return detail_response(
-        request, found, lambda: queries.organisation_detail(db, found.id), linked_data=jsonld, feature=feature
+        request,
+        found,
+        lambda: queries.organisation_detail(db, found.id),
+        linked_data=jsonld,
+        feature=feature,
+        names=current_names,
     )
