@@ -109,6 +109,13 @@ def test_lenin_died_at_gorki_and_trotsky_lived_on_prinkipo(client: httpx.Client)
     assert places_then(client, "life-on-buyukada")["location"] == ("buyukada", "Prinkipo")
 
 
+def test_the_deportation_begins_with_its_order(client: httpx.Client) -> None:
+    """Order 18 Jan 1929, served 20 Jan; arrived in Constantinople 12 Feb 1929: every part within the whole."""
+    deportation = client.get("/v1/events/deportation-from-the-ussr").json()
+    assert (deportation["date"]["earliest"], deportation["date"]["latest"]) == ("1929-01-18", "1929-02-12")
+    assert [p["slug"] for p in deportation["parts"]] == ["deportation-order", "arrival-in-constantinople"]
+
+
 def test_on_this_day_7_november_lists_the_october_revolution(client: httpx.Client) -> None:
     assert "october-revolution" in slugs(client, "/v1/events?month=11&day=7")
     assert "october-revolution" not in slugs(client, "/v1/events?month=10&day=25")

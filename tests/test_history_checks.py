@@ -1,6 +1,7 @@
 """What cannot be right is refused (issue 17): a place's name history in which two names of one
-language are both the name of a year - by the loader, so the same for a seed, an import and an
-editor's write, on both engines. And the name at the time that the API answers from a name history."""
+language are both the name of a year, and an event whose dates fall outside the larger event it is
+part of (either way round) - by the loader, so the same for a seed, an import and an editor's write,
+on both engines. And the name at the time that the API answers from a name history."""
 
 from __future__ import annotations
 
@@ -105,6 +106,43 @@ def test_the_loader_refuses_an_overlapping_name_history(seeded: str) -> None:
     assert reason.startswith("names[0] 'One' (1900-1950) and names[1] 'Two' (from 1940) are both names of language")
 
 
+def test_a_part_dated_before_its_larger_event_is_refused(seeded: str) -> None:
+    """The seed's deportation order (18 Jan 1929) was once part of a deportation dated from 20 Jan."""
+    early = event("early-order", "1928-12-31", part_of="deportation-from-the-ussr")
+    assert refused(seeded, [early]) == [(
+        "event 'early-order'", "date",
+        "its days (1928-12-31) are not within those of the event it is part of, 'deportation-from-the-ussr' "
+        "(1929-01-18 to 1929-02-12); a part's dates must lie within its larger event's (days in the Gregorian "
+        "calendar)",
+    )]  # fmt: skip
+
+
+def test_a_part_and_its_larger_event_in_one_input_are_checked_together(seeded: str) -> None:
+    whole = event("a-journey", "1930-05-01/1930-05-10")
+    assert refused(seeded, [event("a-stop", "1930-05-11", part_of="a-journey"), whole])[0][:2] == (
+        "event 'a-stop'",
+        "date",
+    )
+    load(seeded, [event("a-stop", "1930-05-10", part_of="a-journey"), whole])  # the last day is within
+
+
+def test_a_larger_event_whose_new_dates_leave_a_part_outside_is_refused(seeded: str) -> None:
+    """The deportation cannot start after its order again: the refusal names the part left out."""
+    later = event("deportation-from-the-ussr", "1929-01-20/1929-02-12", title="Trotsky's deportation")
+    [(record, field, reason)] = refused(seeded, [later])
+    assert (record, field) == ("event 'deportation-from-the-ussr'", "date")
+    assert reason.startswith(
+        "its days (1929-01-20 to 1929-02-12) leave its part 'deportation-order' (1929-01-18) outside"
+    )
+    # Moving the part in the same input is what makes the change right.
+    load(seeded, [later, event("deportation-order", "1929-01-20", part_of="deportation-from-the-ussr")])
+
+
+def test_an_open_ended_larger_event_holds_any_later_part(seeded: str) -> None:
+    load(seeded, [event("an-open-era", "1900/.."), event("a-moment", "2001-01-01", part_of="an-open-era")])
+    assert refused(seeded, [event("before-it", "1899-12-31", part_of="an-open-era")])[0][1] == "date"
+
+
 @pytest.fixture
 def editor(seeded: str) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
     key = make_keys(seeded)["write"]
@@ -117,6 +155,22 @@ def patch(editor: tuple[httpx.Client, dict[str, str]], path: str, body: dict[str
     http, headers = editor
     etag = http.get(path).headers["etag"]
     return http.patch(path, json=body, headers={**headers, "If-Match": etag})
+
+
+def test_an_editor_cannot_date_the_deportation_order_before_the_deportation(
+    editor: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    answer = patch(editor, "/v1/events/deportation-order", {"date": "1929-01-17"})
+    assert answer.status_code == 422, answer.text
+    [param] = answer.json()["invalid_params"]
+    assert param["name"] == "date" and "'deportation-from-the-ussr' (1929-01-18 to 1929-02-12)" in param["reason"]
+
+
+def test_an_editor_cannot_move_the_deportation_past_its_order(editor: tuple[httpx.Client, dict[str, str]]) -> None:
+    answer = patch(editor, "/v1/events/deportation-from-the-ussr", {"date": "1929-01-20/1929-02-12"})
+    assert answer.status_code == 422, answer.text
+    [param] = answer.json()["invalid_params"]
+    assert param["name"] == "date" and "leave its part 'deportation-order' (1929-01-18) outside" in param["reason"]
 
 
 def test_an_editor_cannot_give_alma_ata_two_names_for_one_year(editor: tuple[httpx.Client, dict[str, str]]) -> None:
