@@ -116,6 +116,18 @@ def test_the_deportation_begins_with_its_order(client: httpx.Client) -> None:
     assert [p["slug"] for p in deportation["parts"]] == ["deportation-order", "arrival-in-constantinople"]
 
 
+def test_the_norway_chapter_runs_from_wexhall_to_sundby_to_the_ship(client: httpx.Client) -> None:
+    norway = client.get("/v1/events/life-in-norway").json()
+    assert (norway["date"]["earliest"], norway["date"]["latest"]) == ("1935-06-18", "1936-12-19")
+    assert [(p["slug"], p["date"]["label"]) for p in norway["parts"]] == [
+        ("life-at-wexhall", "18 June 1935 – 2 September 1936"),
+        ("internment-at-sundby", "2 September – 19 December 1936"),
+        ("departure-for-mexico", "19 December 1936"),
+    ]
+    assert places_then(client, "internment-at-sundby")["location"] == ("sundby", "Sundby")
+    assert "internment-at-sundby" in slugs(client, "/v1/events?place=hurum")
+
+
 def test_on_this_day_7_november_lists_the_october_revolution(client: httpx.Client) -> None:
     assert "october-revolution" in slugs(client, "/v1/events?month=11&day=7")
     assert "october-revolution" not in slugs(client, "/v1/events?month=10&day=25")
