@@ -86,6 +86,48 @@ def test_arrival_in_constantinople_is_12_february_1929(client: httpx.Client) -> 
     assert [p["name_at_the_time"] for p in event["places"] if p["role"] == "destination"] == ["Constantinople"]
 
 
+def places_then(client: httpx.Client, slug: str) -> dict[str, tuple[str, str]]:
+    """An event's places by role: (slug, name at the time)."""
+    event = client.get(f"/v1/events/{slug}").json()
+    return {p["role"]: (p["slug"], p["name_at_the_time"]) for p in event["places"]}
+
+
+def test_1928_exile_is_in_alma_ata(client: httpx.Client) -> None:
+    assert places_then(client, "internal-exile-to-alma-ata")["destination"] == ("almaty", "Alma-Ata")
+
+
+def test_1929_deportation_leaves_alma_ata_for_constantinople(client: httpx.Client) -> None:
+    assert places_then(client, "deportation-from-the-ussr") == {
+        "origin": ("almaty", "Alma-Ata"),
+        "destination": ("istanbul", "Constantinople"),
+    }
+    assert places_then(client, "arrival-in-constantinople")["origin"] == ("odessa", "Odessa")
+
+
+def test_lenin_died_at_gorki_and_trotsky_lived_on_prinkipo(client: httpx.Client) -> None:
+    assert places_then(client, "death-of-lenin")["location"] == ("gorki", "Gorki")
+    assert places_then(client, "life-on-buyukada")["location"] == ("buyukada", "Prinkipo")
+
+
+def test_the_deportation_begins_with_its_order(client: httpx.Client) -> None:
+    """Order 18 Jan 1929, served 20 Jan; arrived in Constantinople 12 Feb 1929: every part within the whole."""
+    deportation = client.get("/v1/events/deportation-from-the-ussr").json()
+    assert (deportation["date"]["earliest"], deportation["date"]["latest"]) == ("1929-01-18", "1929-02-12")
+    assert [p["slug"] for p in deportation["parts"]] == ["deportation-order", "arrival-in-constantinople"]
+
+
+def test_the_norway_chapter_runs_from_wexhall_to_sundby_to_the_ship(client: httpx.Client) -> None:
+    norway = client.get("/v1/events/life-in-norway").json()
+    assert (norway["date"]["earliest"], norway["date"]["latest"]) == ("1935-06-18", "1936-12-19")
+    assert [(p["slug"], p["date"]["label"]) for p in norway["parts"]] == [
+        ("life-at-wexhall", "18 June 1935 – 2 September 1936"),
+        ("internment-at-sundby", "2 September – 19 December 1936"),
+        ("departure-for-mexico", "19 December 1936"),
+    ]
+    assert places_then(client, "internment-at-sundby")["location"] == ("sundby", "Sundby")
+    assert "internment-at-sundby" in slugs(client, "/v1/events?place=hurum")
+
+
 def test_on_this_day_7_november_lists_the_october_revolution(client: httpx.Client) -> None:
     assert "october-revolution" in slugs(client, "/v1/events?month=11&day=7")
     assert "october-revolution" not in slugs(client, "/v1/events?month=10&day=25")

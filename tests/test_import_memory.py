@@ -197,7 +197,12 @@ def test_a_dry_run_reports_what_the_import_does(tmp_path: Path) -> None:
     records = [
         {**seed["event", "october-revolution"], "title": "Changed"},
         seed["person", "leon-trotsky"],  # edited since: skipped
-        event("brand-new", citations=[{"source": "the-exile-of-leon-trotsky"}], part_of="october-revolution"),
+        event(
+            "brand-new",
+            citations=[{"source": "the-exile-of-leon-trotsky"}],
+            part_of="october-revolution",
+            date="1917-11-07",
+        ),  # within the October Revolution (25 Oct 1917 O.S.), as a part must be
         seed["place", "berlin"],  # edited since: skipped
         seed["place", "mexico-city"],  # unchanged
     ]

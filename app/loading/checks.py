@@ -4,8 +4,11 @@ transaction and before anything is written. The outcome is a `Plan`: what each r
 In order: references to records outside the input (in the database, by slug or a renamed record's
 old slug), identifiers another record holds, cycles of place parents and larger events (followed
 through the input and, past it, the database) - errors, all reported together; then what the
-database holds of each record: new, changed, unchanged, or changed by an editor since it was loaded
-(a conflict, unless on_conflict says to skip or overwrite it) - conflicts, reported together.
+database holds of each record: new, changed, unchanged, or changed by an editor since it was loaded;
+then events whose dates fall outside the larger event they are part of, either way round (a part of
+the input outside its larger event, or an event of the input whose dates leave a part in the
+database outside) - errors, reported together; then conflicts (a record an editor changed, unless
+on_conflict says to skip or overwrite it), reported together.
 
 Everything is looked up in chunks of 500 keys. The input is read again only on two rare paths: to
 name the records and fields that refer to something missing, and to find links to a deleted record
@@ -15,11 +18,12 @@ that an import skips.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.dates import OPEN_END_JDN, OPEN_START_JDN, jdn_to_iso
 from app.loading.index import NONE, TYPE_CODES, TYPES, ImportIndex, same_hash
 from app.loading.records import SELF_REFERENCES, Issues, KeyList, LoadIssue, LoadOptions, LoadSummary
 from app.loading.tables import IDENTIFIERS, RECORDS, REDIRECTS, TYPE_TABLES, chunks, next_record_id
@@ -78,6 +82,9 @@ def check(session: Session, index: ImportIndex, options: LoadOptions) -> Plan:
         raise issues.error()
     conflicts = Issues()
     _find_existing(session, plan, options)
+    _check_parts_within(session, plan, issues)
+    if issues:
+        raise issues.error()
     _name_conflicts(plan, conflicts)
     if conflicts:
         raise conflicts.error(conflict=True)
@@ -297,6 +304,106 @@ def _find_renamed(session: Session, plan: Plan, record_type: str, slugs: dict[st
             plan.ready[key] = not deleted
         else:
             plan.state[key], plan.renamed[key] = RENAMED, str(current)
+
+
+EVENTS = TYPE_TABLES["event"]
+# The states in which the database keeps its own version of a record, not the input's.
+KEPT = (REFERRED, SKIPPED, SKIPPED_GONE)
+# The states of a record of the input that the database holds, with its parts (conflicts included:
+# written if the load is run again with on_conflict=overwrite).
+STORED = (CHANGED, RESTORED, EDITED, DELETED, DELETED_FOR_ADMIN)
+
+
+def _days(bounds: tuple[int, int]) -> str:
+    first, last = bounds
+    start = ".." if first <= OPEN_START_JDN else jdn_to_iso(first)
+    end = ".." if last >= OPEN_END_JDN else jdn_to_iso(last)
+    return start if start == end else f"{start} to {end}"
+
+
+def _within(part: tuple[int, int], whole: tuple[int, int]) -> bool:
+    return whole[0] <= part[0] and part[1] <= whole[1]
+
+
+def _check_parts_within(session: Session, plan: Plan, issues: Issues) -> None:
+    """A part's days (min_jdn to max_jdn) lie within its larger event's: the order of a deportation
+    is not dated before the deportation. Checked both ways, as the records will be once written: an
+    event of the input against its larger event (of the input, else the database's), and an event of
+    the input that the database holds against its parts in the database that the load does not
+    rewrite. The database's own version counts for a record the load keeps (on_conflict=skip).
+    Nothing here grows with the input beyond its parts: the events the database holds are looked up
+    500 at a time."""
+    index = plan.index
+    code = TYPE_CODES["event"]
+
+    def from_input(key: int) -> bool:
+        return index.defined_by[key] != NONE and plan.state[key] not in KEPT
+
+    parts = [
+        i for i, parent in enumerate(index.parent)
+        if parent != NONE and index.record_type[i] == code and from_input(index.record_key[i])
+    ]  # fmt: skip
+    stored = _stored_bounds(session, {plan.ids[index.parent[i]] for i in parts if not from_input(index.parent[i])})
+    for position in parts:
+        parent = index.parent[position]
+        if plan.state[parent] == SKIPPED_GONE:  # deleted, and kept so: a conflict (_name_conflicts)
+            continue
+        whole = index.event_bounds(index.defined_by[parent]) if from_input(parent) else stored.get(plan.ids[parent])
+        part = index.event_bounds(position)
+        if whole is not None and not _within(part, whole):
+            reason = (
+                f"its days ({_days(part)}) are not within those of the event it is part of, "
+                f"{index.key(parent).slug!r} ({_days(whole)}); a part's dates must lie within its larger event's "
+                "(days in the Gregorian calendar)"
+            )
+            issues.add(LoadIssue(position, index.describe(position), "date", reason))
+    wholes: dict[int, int] = {}  # id -> position, for an event of the input that the database holds
+    for position, record_type in enumerate(index.record_type):
+        if record_type == code and plan.state[index.record_key[position]] in STORED:
+            wholes[plan.ids[index.record_key[position]]] = position
+            if len(wholes) == 500:
+                _check_stored_parts(session, plan, wholes, from_input, issues)
+                wholes = {}
+    if wholes:
+        _check_stored_parts(session, plan, wholes, from_input, issues)
+
+
+def _check_stored_parts(
+    session: Session, plan: Plan, wholes: dict[int, int], from_input: Callable[[int], bool], issues: Issues
+) -> None:
+    """The parts the database holds of these events (id -> position in the input), against the
+    events' new dates; not the parts the load rewrites (checked as parts of the input)."""
+    index = plan.index
+    rows = session.execute(
+        select(EVENTS.c.part_of_id, RECORDS.c.slug, EVENTS.c.date_min_jdn, EVENTS.c.date_max_jdn)
+        .join(RECORDS, RECORDS.c.id == EVENTS.c.id)
+        .where(EVENTS.c.part_of_id.in_(sorted(wholes)), RECORDS.c.deleted_at.is_(None))
+        .order_by(EVENTS.c.part_of_id, RECORDS.c.slug)
+    )
+    for whole_id, slug, first, last in rows:
+        part_key = index.numbers.get(f"event/{slug}")
+        if part_key is not None and from_input(part_key):
+            continue
+        position = wholes[whole_id]
+        whole = index.event_bounds(position)
+        if not _within((first, last), whole):
+            reason = (
+                f"its days ({_days(whole)}) leave its part {slug!r} ({_days((first, last))}) outside; a part's "
+                "dates must lie within its larger event's: change the part's dates or its part_of first "
+                "(days in the Gregorian calendar)"
+            )
+            issues.add(LoadIssue(position, index.describe(position), "date", reason))
+
+
+def _stored_bounds(session: Session, ids: set[int]) -> dict[int, tuple[int, int]]:
+    """id -> the first and last day of each of these events, as the database holds them."""
+    found: dict[int, tuple[int, int]] = {}
+    for chunk in chunks(sorted(i for i in ids if i)):
+        rows = session.execute(
+            select(EVENTS.c.id, EVENTS.c.date_min_jdn, EVENTS.c.date_max_jdn).where(EVENTS.c.id.in_(chunk))
+        )
+        found.update((record_id, (first, last)) for record_id, first, last in rows)
+    return found
 
 
 def _name_conflicts(plan: Plan, conflicts: Issues) -> None:

@@ -9,7 +9,8 @@ keeps what the checks need in ~200 bytes a record:
   back; `defined_by[key]` is the record that defines it (-1: only referred to).
 - per record, by its index in the input: `record_key`, `record_type` (a byte: its position in
   MODELS), `hashes` (16-byte prefixes of its content hash and legacy hash: enough to tell
-  "unchanged"), `parent` (the key of a place's parent or an event's larger event, for cycles).
+  "unchanged"), `parent` (the key of a place's parent or an event's larger event, for cycles),
+  `bounds` (an event's first and last day, for parts within their larger event).
 - `identifiers`: "scheme:value" -> the record that has it.
 
 Duplicates and identifiers given twice are found here, as the records come. The write (pass 2,
@@ -69,6 +70,7 @@ class ImportIndex:
         self.record_type = bytearray()
         self.hashes = bytearray()  # per record: the content hash's first 16 bytes, then the legacy hash's
         self.parent = array("l")
+        self.bounds = array("q")  # per record: an event's min_jdn and max_jdn (0, 0 for other records)
         self.identifiers: dict[str, int] = {}
         self.issues = Issues()
         self.invalid = 0  # records (or input) with errors of their own: then nothing else is checked
@@ -107,6 +109,7 @@ class ImportIndex:
         self.hashes += bytes.fromhex(outline.content_hash[: 2 * HASH_BYTES])
         self.hashes += bytes.fromhex(outline.legacy_hash[: 2 * HASH_BYTES]) if outline.legacy_hash else ZERO_HASH
         self.parent.append(NONE if outline.parent is None else self.key_number(outline.parent.name))
+        self.bounds.extend(outline.bounds or (0, 0))
         numbers = self.numbers
         for _field, ref in outline.references:
             if (name := f"{ref.type}/{ref.slug}") not in numbers:
@@ -123,6 +126,7 @@ class ImportIndex:
         self.record_type.append(NO_TYPE)
         self.hashes += ZERO_HASH * 2
         self.parent.append(NONE)
+        self.bounds.extend((0, 0))
         self.issues.extend(errors)
         self.invalid += 1
 
@@ -130,6 +134,10 @@ class ImportIndex:
         """The input itself is wrong (not JSON, no records): nothing in it is loaded."""
         self.issues.add(issue)
         self.invalid += 1
+
+    def event_bounds(self, index: int) -> tuple[int, int]:
+        """The first and last day of the event that is record `index`."""
+        return self.bounds[2 * index], self.bounds[2 * index + 1]
 
     def content_hash(self, index: int) -> bytes:
         return bytes(self.hashes[index * 2 * HASH_BYTES : (index * 2 + 1) * HASH_BYTES])

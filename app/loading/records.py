@@ -18,7 +18,7 @@ from typing import Any, Literal, NamedTuple, overload
 from pydantic import ValidationError
 
 from app import json
-from app.documents import RecordIn, canonical_document
+from app.documents import EventIn, RecordIn, canonical_document
 from app.errors import plain_reason
 from app.record_types import CITATIONS, IDENTIFIERS, Ref
 from app.registry import TYPES, record_adapter
@@ -250,6 +250,7 @@ class Outline(NamedTuple):
     parent: Ref | None  # a place's parent, an event's larger event
     references: list[tuple[str, Ref]]  # (field, reference)
     identifiers: list[tuple[str, str]]  # (scheme, value)
+    bounds: tuple[int, int] | None = None  # an event's date: its first and last day (Julian Day Numbers)
 
 
 @dataclass(slots=True)
@@ -283,7 +284,8 @@ class Prepared:
         column = SELF_REFERENCES.get(self.type)
         parent = self.values[column] if column is not None else None
         identifiers = [(row[0], row[1]) for table, row in self.links if table == IDENTIFIERS.table]
-        return Outline(self.key, self.content_hash, self.legacy_hash, parent, self.references, identifiers)
+        bounds = (self.values["date_min_jdn"], self.values["date_max_jdn"]) if self.type == "event" else None
+        return Outline(self.key, self.content_hash, self.legacy_hash, parent, self.references, identifiers, bounds)
 
 
 def prepare(
@@ -316,9 +318,13 @@ def outline(record: AnyRecordIn, documents: bool = True) -> Outline:
     """The record's Outline, without building its rows."""
     _document, content_hash, legacy_hash = _hashes(record, documents)
     references = [(f, Ref(t, s)) for f, t, s in record.references()]
+    bounds = None
+    if isinstance(record, EventIn):
+        date = record.date.parsed()
+        bounds = (date.min_jdn, date.max_jdn)
     return Outline(
         Ref(record.type, record.slug), content_hash, legacy_hash, _parent(record), references,
-        record.identifiers.items(),
+        record.identifiers.items(), bounds,
     )  # fmt: skip
 
 

@@ -262,13 +262,18 @@ WHERE e.id = :id
 
 
 EVENT_SQL = {dialect: _event_sql(json) for dialect, json in JSON.items()}
-# The name a place had when the event began, if a historical name covers that year.
+# The name a place had when the event began: the English (or untagged) historical name whose years
+# cover that year, else the current name. A name without years is another name, never "at the time".
+# The loader lets two such names share only the year of a renaming (app.documents.overlapping_names),
+# where the later one is meant: hence `from_year DESC`, with a missing from_year lowest on both
+# engines (PostgreSQL sorts NULL first in DESC, SQLite last).
 PLACES_SQL = """
 SELECT r.slug, pl.name, epl.role, pl.kind, pl.latitude, pl.longitude,
        (SELECT n.name FROM place_names n
         WHERE n.place_id = pl.id AND (n.from_year IS NOT NULL OR n.to_year IS NOT NULL)
+          AND (n.language = 'en' OR n.language IS NULL)
           AND coalesce(n.from_year, -99999) <= :year AND :year <= coalesce(n.to_year, 99999)
-        ORDER BY n.from_year DESC LIMIT 1) AS name_then
+        ORDER BY coalesce(n.from_year, -99999) DESC LIMIT 1) AS name_then
 FROM event_places epl JOIN places pl ON pl.id = epl.place_id JOIN records r ON r.id = pl.id
 WHERE epl.event_id = :id ORDER BY epl.role, pl.name
 """
