@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.registry import TYPES
 from app.schemas import PageBase, PageQuery
 
 
@@ -72,7 +73,7 @@ class RevisionDetail(RevisionSummary):
 
 class Change(BaseModel):
     seq: int = Field(description="Orders every change; pass the last one seen as `since`.")
-    type: Literal["event", "person", "place", "work", "source"]
+    type: Literal[tuple(TYPES)]  # type: ignore[valid-type]  # the registry's record types
     slug: str = Field(description="The record's slug after the change.")
     revision: int
     action: Literal["create", "update", "delete", "restore", "snapshot"]

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.documents import RecordIn
 from app.loading.checks import check, slug_ids
 from app.loading.index import ImportIndex, indexed
 from app.loading.records import (
@@ -64,16 +65,41 @@ from app.record_types import Ref
 
 DEFAULT_OPTIONS = LoadOptions()  # an import or seed by "loader"
 
-# The names app.writes has always imported from here.
-_documents_before = documents_before
-_insert_many = insert_many
-
 __all__ = [
-    "BATCH_SIZE", "IDENTIFIERS", "LINK_COLUMNS", "MAX_ERRORS", "MAX_ISSUES", "RECORDS", "RECORD_COLUMNS",
-    "REDIRECTS", "REVISIONS", "REVISION_COLUMNS", "SELF_REFERENCES", "AnyRecordIn", "Existing", "ImportIndex",
-    "KeyList", "LoadError", "LoadIssue", "LoadOptions", "LoadSummary", "OnConflict", "Prepared", "Ref",
-    "bump_data_version", "load_index", "load_prepared", "load_records", "prepare", "prepare_one", "read_file",
-    "slug_ids", "validate",
+    "BATCH_SIZE",
+    "IDENTIFIERS",
+    "LINK_COLUMNS",
+    "MAX_ERRORS",
+    "MAX_ISSUES",
+    "RECORDS",
+    "RECORD_COLUMNS",
+    "REDIRECTS",
+    "REVISIONS",
+    "REVISION_COLUMNS",
+    "SELF_REFERENCES",
+    "AnyRecordIn",
+    "Existing",
+    "ImportIndex",
+    "KeyList",
+    "LoadError",
+    "LoadIssue",
+    "LoadOptions",
+    "LoadSummary",
+    "OnConflict",
+    "Prepared",
+    "RecordIn",
+    "Ref",
+    "bump_data_version",
+    "documents_before",
+    "insert_many",
+    "load_index",
+    "load_prepared",
+    "load_records",
+    "prepare",
+    "prepare_one",
+    "read_file",
+    "slug_ids",
+    "validate",
 ]  # fmt: skip
 
 

@@ -146,7 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 GZIP_MINIMUM_BYTES = 1024
-LIST_ITEMS = ("EventSummary", "PersonSummary", "PlaceSummary", "WorkSummary", "SourceSummary", "SearchHit")
+# The items of the lists (`fields=` may leave any of their fields out): each type's summary, and search's hits.
+LIST_ITEMS = (*(f"{name.capitalize()}Summary" for name in TYPES), "SearchHit")
 
 
 class Compression:

@@ -29,11 +29,14 @@ from app.loader import (
     LoadError,
     LoadIssue,
     LoadOptions,
+    RecordIn,
     Ref,
-    _documents_before,
-    _insert_many,
     bump_data_version,
+    documents_before,
+    insert_many,
+    load_prepared,
     load_records,
+    prepare_one,
     validate,
 )
 from app.loading.tables import TYPE_TABLES
@@ -98,7 +101,7 @@ class Current:
 
     def keep_unrecorded(self, session: Session) -> None:
         """A snapshot of the record as it is, if its current revision has no history row yet."""
-        _documents_before(session, [Existing(self.id, None, self.revision, self.deleted, False)], utcnow())
+        documents_before(session, [Existing(self.id, None, self.revision, self.deleted, False)], utcnow())
 
 
 def _typed(record_type: str, body: Any) -> dict[str, Any]:
@@ -133,40 +136,41 @@ def _invalid(errors: list[LoadIssue], status: int = 422) -> Problem:
     )
 
 
-def _load(session: Session, document: dict[str, Any], author: str, action: str = "update") -> None:
-    """Write one record through the loader. An invalid record is a 422 naming its fields; when the
-    document is not the client's (a restore), it conflicts with the data as it is now: 409."""
+def _load(session: Session, record: RecordIn, author: str, action: str = "update") -> None:
+    """Write one validated record through the loader (it is not validated again). A record that does
+    not fit the data (a reference to nothing) is a 422 naming its fields; when the document is not
+    the client's (a restore), it conflicts with the data as it is now: 409."""
     options = LoadOptions(author=author, edited=True, on_conflict="overwrite", rewrite=action)
     try:
-        load_records(session, [document], options)
+        load_prepared(session, [prepare_one(record)], None, options)
     except LoadError as exc:
         raise _invalid(exc.errors, 409 if exc.conflict or action == "restore" else 422) from None
 
 
-def _validated(document: dict[str, Any]) -> dict[str, Any]:
-    """The document, once valid (422 naming its fields): checked before its slug is looked up or
-    taken, so that no slug the format refuses (a NUL, past varchar(100)) ever reaches the database."""
-    _records, errors = validate([document])
+def _validated(document: dict[str, Any], status: int = 422) -> RecordIn:
+    """The document as its record model, once valid (else `status`, naming its fields): checked before
+    its slug is looked up or taken, so that no slug the format refuses (a NUL, past varchar(100))
+    ever reaches the database. The one validation of an editor's write: the loader takes the model."""
+    records, errors = validate([document])
     if errors:
-        raise _invalid(errors)
-    return document
+        raise _invalid(errors, status)
+    return records[0]
 
 
 def create(session: Session, record_type: str, body: Any, author: str) -> str:
     """A new record; 409 when the slug is taken (by a live or a deleted record)."""
-    document = _validated(_typed(record_type, body))
-    slug = document.get("slug")
-    if isinstance(slug, str):
-        taken = session.execute(
-            select(RECORDS.c.deleted_at.is_not(None)).where(RECORDS.c.type == record_type, RECORDS.c.slug == slug)
-        ).first()
-        if taken is not None:
-            hint = "it was deleted: restore it, or choose another slug" if taken[0] else "PUT or PATCH changes it"
-            raise Problem(409, f"{with_article(record_type)} with slug {slug!r} exists already; {hint}")
-        # A new record may take a renamed record's old slug: the new record wins it.
-        session.execute(delete(REDIRECTS).where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug == slug))
-    _load(session, document, author)
-    return str(document["slug"])
+    record = _validated(_typed(record_type, body))
+    slug = record.slug
+    taken = session.execute(
+        select(RECORDS.c.deleted_at.is_not(None)).where(RECORDS.c.type == record_type, RECORDS.c.slug == slug)
+    ).first()
+    if taken is not None:
+        hint = "it was deleted: restore it, or choose another slug" if taken[0] else "PUT or PATCH changes it"
+        raise Problem(409, f"{with_article(record_type)} with slug {slug!r} exists already; {hint}")
+    # A new record may take a renamed record's old slug: the new record wins it.
+    session.execute(delete(REDIRECTS).where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug == slug))
+    _load(session, record, author)
+    return slug
 
 
 def replace(
@@ -223,12 +227,12 @@ def merge_patch(target: Any, patch: Any, depth: int = 0) -> Any:
 
 
 def _rewrite(session: Session, current: Current, document: dict[str, Any], author: str) -> str:
-    new_slug = _validated(document).get("slug")
-    if isinstance(new_slug, str) and new_slug != current.slug:
+    record = _validated(document)
+    if record.slug != current.slug:
         current.keep_unrecorded(session)  # before the rename: the snapshot keeps the old slug
-        _rename(session, current, new_slug)
-    _load(session, document, author)
-    return str(document["slug"])
+        _rename(session, current, record.slug)
+    _load(session, record, author)
+    return record.slug
 
 
 def _rename(session: Session, current: Current, new_slug: str) -> None:
@@ -352,7 +356,7 @@ def remove(
         .where(RECORDS.c.id == current.id)
         .values(deleted_at=now, updated_at=now, edited_at=now, revision=current.revision + 1)
     )
-    _insert_many(session, REVISIONS, REVISION_COLUMNS, [(
+    insert_many(session, REVISIONS, REVISION_COLUMNS, [(
         current.id, current.revision + 1, "delete", slug, None, json.dumps(sorted(before)).decode(), author, now,
     )])  # fmt: skip
     bump_data_version(session, now)
@@ -374,5 +378,5 @@ def restore(session: Session, record_type: str, slug: str, revision: int | None,
     if not current.deleted and revision is None:
         raise Problem(409, f"the {record_type} {slug!r} is not deleted: name the revision to restore")
     document = {**json.loads(found[1]), "slug": slug}
-    _load(session, document, author, action="restore")
+    _load(session, _validated(document, 409), author, action="restore")
     return slug

@@ -36,6 +36,7 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 
 import app
+from app import registry
 from app.config import Settings
 from app.db import make_engine
 from tests.conftest import LiveServer, load, make_database
@@ -50,7 +51,7 @@ REFUSED = range(400, 500)
 NOT_FINGERPRINTED = {"audit", "api_keys"}
 BIG = "1" + "0" * 400  # an integer no engine holds; as a float, infinity
 CITED = [{"source": "the-exile-of-leon-trotsky"}]
-TYPES = {"events": "event", "people": "person", "places": "place", "works": "work", "sources": "source"}
+TYPES = {record_type.collection: name for name, record_type in registry.TYPES.items()}  # "people": "person"
 # A valid record of each type (slug aside); each hostile case changes one thing in it.
 BASE: dict[str, dict[str, Any]] = {
     "events": {
@@ -72,6 +73,11 @@ BASE: dict[str, dict[str, Any]] = {
     },
     "sources": {
         "title": "A hostile source", "kind": "article", "url": "https://example.org/hostile", "author": "Nobody",
+    },
+    "organisations": {
+        "name": "A hostile party", "kind": "party", "founded": "1903", "dissolved": "1991", "seat": "moscow",
+        "predecessors": ["left-opposition"], "names": [{"name": "Враждебная партия", "language": "ru"}],
+        "citations": CITED,
     },
 }  # fmt: skip
 # The module's own records: one per kind of write, so that a delete that got through spoils no other test.
@@ -384,6 +390,7 @@ def test_the_base_records_are_valid(target: Target) -> None:
 # --- query strings and path parameters of reads ---------------------------------------------------------
 
 HUGE_QUERIES = [
+    f"/v1/organisations?active_in={BIG}", f"/v1/people?member_in={2**63}", f"/v1/people?member_in=-{BIG}",
     f"/v1/events?limit={BIG}", f"/v1/events?limit={2**63}", f"/v1/events?limit=-{2**63}", "/v1/events?limit=1e400",
     f"/v1/events?year={BIG}", f"/v1/events?year={2**63}", f"/v1/events?year=-{2**63 + 1}", "/v1/events?year=-1e309",
     f"/v1/events?from={2**64}&to={2**64 + 1}", f"/v1/events?month={2**63}&day=1", f"/v1/events?month=1&day={2**63}",
@@ -400,6 +407,8 @@ HUGE_QUERIES = [
     f"/v1/on-this-day/11-07?from={2**63}", f"/v1/events/october-revolution/revisions?limit={2**63}",
 ]  # fmt: skip
 NUL_QUERIES = [
+    "/v1/organisations?q=%00", "/v1/organisations?kind=%00", "/v1/people?member_of=%00", "/v1/events?organisation=%00",
+    "/v1/people/leon-trotsky?lang=%00", "/v1/organisations/red-army?lang=ru%00",
     "/v1/search?q=%00", "/v1/search?q=exile%00", "/v1/events?q=%00", "/v1/people?q=%00", "/v1/places?q=%00",
     "/v1/works?q=%00", "/v1/sources?q=%00", "/v1/sources?q=%25%00", "/v1/people?name_prefix=%00",
     "/v1/people?name_prefix=leon%00", "/v1/works?subject=%00", "/v1/works?subject=Russian%20Revolution%00",
@@ -418,6 +427,7 @@ UNKNOWN_PARAMETERS = [
     "/v1/events/october-revolution?bogus=1", "/v1/people/leon-trotsky?bogus=1", "/v1/places/france?fields=slug",
     "/v1/works/my-life?format=csv", "/v1/sources/the-exile-of-leon-trotsky?bogus=1",
     "/v1/events/october-revolution/revisions?bogus=1", "/v1/events/october-revolution/revisions/1?bogus=1",
+    "/v1/organisations/red-army?bogus=1", "/v1/people/leon-trotsky?lang=ru&lang=fr&bogus=1",
 ]  # fmt: skip
 
 
@@ -633,7 +643,12 @@ WRONG_TYPES = [
     ("people", "birth_place", {"slug": "berlin"}), ("works", "creators", [{"person": "leon-trotsky", "role": 1}]),
     ("works", "creators", "leon-trotsky"), ("works", "subjects", "exile"), ("works", "subjects", [None]),
     ("works", "language", 1), ("works", "published", True), ("sources", "url", 1), ("sources", "title", None),
-    ("sources", "kind", ["article"]), ("sources", "published", 1930),
+    ("sources", "kind", ["article"]), ("sources", "published", 1930), ("organisations", "founded", 1903),
+    ("organisations", "predecessors", "left-opposition"), ("organisations", "predecessors", [1]),
+    ("organisations", "seat", {"slug": "moscow"}), ("organisations", "names", [{"name": "x", "from_year": "1900"}]),
+    ("people", "memberships", [{"organisation": 1}]), ("people", "memberships", {"organisation": "red-army"}),
+    ("people", "memberships", [{"organisation": "red-army", "start": 1918}]),
+    ("events", "organisations", [{"organisation": "red-army", "role": "ally"}]),
 ]  # fmt: skip
 NUL_STRINGS = [
     ("events", "title", "a\x00b"), ("events", "summary", "\x00"), ("events", "kind", "lecture\x00"),
@@ -645,7 +660,8 @@ NUL_STRINGS = [
     ("people", "aliases", [{"name": "a\x00b"}]), ("places", "name", "a\x00b"), ("places", "names", [{"name": "\x00"}]),
     ("places", "description", "a\x00b"), ("works", "title", "a\x00b"), ("works", "subjects", ["a\x00b"]),
     ("works", "publisher", "\x00"), ("sources", "title", "a\x00b"), ("sources", "author", "\x00"),
-    ("sources", "url", "https://example.org/\x00"),
+    ("sources", "url", "https://example.org/\x00"), ("organisations", "name", "a\x00b"),
+    ("people", "memberships", [{"organisation": "red-army", "note": "a\x00b"}]),
 ]  # fmt: skip
 OVERSIZED_STRINGS = [
     ("events", "slug", "x" * 200), ("events", "slug", "x" * 101), ("events", "title", "x" * 301),

@@ -189,3 +189,27 @@ def test_the_loader_refuses_what_cannot_be_right(tmp_path: Any) -> None:
         ended = {**person, "memberships": [{"organisation": "red-army", "start": "1930", "end": "1920"}]}
         assert "end is before start" in load_error(session, [ended])
     engine.dispose()
+
+
+def test_an_editors_write_validates_its_document_once(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PATCH is validated where it is checked (before its slug is looked up), and the loader takes
+    the validated record as it is."""
+    from app import writes
+    from app.db import make_engine, make_sessionmaker
+    from app.loading import records
+    from tests.conftest import make_database
+
+    calls = []
+    adapter = records.record_adapter
+
+    class Counting:
+        def validate_python(self, raw: Any) -> Any:
+            calls.append(raw.get("slug"))
+            return adapter.validate_python(raw)
+
+    monkeypatch.setattr(records, "record_adapter", Counting())
+    engine = make_engine(make_database(tmp_path / "v.sqlite3"))
+    with make_sessionmaker(engine).begin() as session:
+        writes.patch(session, "organisation", "red-army", {"kind": "army"}, '"1"', "tester")
+    engine.dispose()
+    assert calls == ["red-army"]
