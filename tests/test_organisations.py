@@ -194,13 +194,13 @@ def test_the_loader_refuses_what_cannot_be_right(tmp_path: Any) -> None:
 def test_an_editors_write_validates_its_document_once(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """A PATCH is validated where it is checked (before its slug is looked up), and the loader takes
     the validated record as it is."""
-    from app import writes
+    from app import registry, writes
     from app.db import make_engine, make_sessionmaker
     from app.loading import records
     from tests.conftest import make_database
 
     calls = []
-    adapter = records.record_adapter
+    adapter = registry.record_adapter
 
     class Counting:
         def validate_python(self, raw: Any) -> Any:
