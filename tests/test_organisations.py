@@ -207,8 +207,8 @@ def test_an_editors_write_validates_its_document_once(tmp_path: Any, monkeypatch
             calls.append(raw.get("slug"))
             return adapter.validate_python(raw)
 
-    monkeypatch.setattr(records, "record_adapter", Counting())
     engine = make_engine(make_database(tmp_path / "v.sqlite3"))
+    monkeypatch.setattr(records, "record_adapter", Counting())
     with make_sessionmaker(engine).begin() as session:
         writes.patch(session, "organisation", "red-army", {"kind": "army"}, '"1"', "tester")
     engine.dispose()
