@@ -187,6 +187,14 @@ class CitedRecordIn(RecordIn):
     citations: Annotated[list[CitationIn], Field(min_length=1)]
 
 
+class OtherNameIn(Strict):
+    """A record's name or title in another language or script."""
+
+    name: Name
+    language: Language
+    note: Text | None = None
+
+
 class SourceIn(RecordIn):
     type: Literal["source"]
     title: Name
@@ -196,6 +204,7 @@ class SourceIn(RecordIn):
     publisher: Name | None = None
     published: DateField | None = None
     description: Text | None = None
+    names: Annotated[list[OtherNameIn], Field(max_length=MAX_OTHER_NAMES)] = []
 
     _dates = field_validator("published", mode="before")(_date_from_string)
 
@@ -365,14 +374,6 @@ class CreatorIn(Strict):
     role: Literal["author", "translator", "editor", "illustrator"] = "author"
 
 
-class OtherNameIn(Strict):
-    """A record's name or title in another language or script."""
-
-    name: Name
-    language: Language
-    note: Text | None = None
-
-
 class WorkIn(CitedRecordIn):
     type: Literal["work"]
     title: Name
@@ -427,6 +428,7 @@ class EventIn(CitedRecordIn):
     works: list[EventWorkIn] = []
     organisations: list[EventOrganisationIn] = []
     tags: list[Tag] = []
+    names: Annotated[list[OtherNameIn], Field(max_length=MAX_OTHER_NAMES)] = []
 
     _dates = field_validator("date", mode="before")(_date_from_string)
 

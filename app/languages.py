@@ -74,5 +74,5 @@ def person_names(document: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 
 def other_names(document: dict[str, Any]) -> list[tuple[str, str | None]]:
-    """A work's titles in other languages."""
+    """A work's or an event's titles in other languages."""
     return [(n["name"], n["language"]) for n in document["names"]]

@@ -271,6 +271,30 @@ class WorkName(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class EventName(Base):
+    """An event's title in another language or script (migration 0015)."""
+
+    __tablename__ = "event_names"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    language: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SourceName(Base):
+    """A source's title in another language or script (migration 0015)."""
+
+    __tablename__ = "source_names"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    language: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class WorkCreator(Base):
     __tablename__ = "work_creators"
     __table_args__ = (Index(None, "person_id", "work_id"),)

@@ -423,6 +423,12 @@ class RecordMeta(BaseModel):
     updated_at: str
 
 
+class OtherName(BaseModel):
+    name: str
+    language: str | None
+    note: str | None
+
+
 class EventOrganisation(BaseModel):
     slug: str
     name: str
@@ -443,6 +449,7 @@ class EventDetail(RecordMeta):
     works: list[LinkedWork]
     organisations: list[EventOrganisation]
     tags: list[str]
+    names: list[OtherName] = Field(description="Its title in other languages and scripts.")
 
 
 class Alias(BaseModel):
@@ -569,12 +576,6 @@ class WorkPage(PageBase):
     items: list[WorkSummary]
 
 
-class OtherName(BaseModel):
-    name: str
-    language: str | None
-    note: str | None
-
-
 class WorkDetail(RecordMeta, WorkSummary):
     description: str | None
     publisher: str | None
@@ -608,6 +609,7 @@ class CitingRecord(BaseModel):
 class SourceDetail(SourceSummary):
     description: str | None
     published: DateOut | None
+    names: list[OtherName] = Field(description="Its title in other languages and scripts.")
     cited_by: list[CitingRecord] = Field(description="The first records that cite this source.")
     notes: str | None
     revision: int

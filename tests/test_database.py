@@ -226,9 +226,9 @@ def recorded_days(url: str) -> dict[str, list[tuple[object, ...]]]:
 
 
 def seed_before_organisations() -> list[dict[str, Any]]:
-    """The seed as a database before migrations 0013 and 0014 can hold it: no organisations, nor links
-    to them, nor works' names in other languages."""
-    newer = {"person": ("memberships",), "event": ("organisations",), "work": ("names",)}
+    """The seed as a database before migrations 0013 to 0015 can hold it: no organisations, nor links
+    to them, nor names in other languages of works, events and sources."""
+    newer = {"person": ("memberships",), "event": ("organisations", "names"), "work": ("names",), "source": ("names",)}
     return [
         {k: v for k, v in record.items() if k not in newer.get(record["type"], ())}
         for record in read_file(SEED_FILE) if record["type"] != "organisation"

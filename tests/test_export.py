@@ -164,7 +164,7 @@ def test_record_documents_in_a_write_transaction_and_one_statement_per_table(see
     db.close()
     assert list(documents) == ids and len(ids) > 80
     # one per type table and one per table of rows a record owns, however many records
-    assert len(statements) == len(registry.TYPES) + len(registry.LINKS) == 21
+    assert len(statements) == len(registry.TYPES) + len(registry.LINKS) == 23
     engine = make_engine(seeded_url)
     with make_sessionmaker(engine).begin() as session:
         assert record_documents(SessionFetch(session), ids) == documents

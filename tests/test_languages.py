@@ -109,3 +109,12 @@ def test_lookup_falls_back_along_the_tag() -> None:
     assert lookup(names, ("ru-latn-ru",)) == ("Лев Троцкий", "ru")
     assert lookup(names, ("ja", "de")) == ("Leo Trotzki", "de")
     assert lookup(names, ("ja",)) is None
+
+
+def test_events_have_names_in_other_languages_too(client: httpx.Client) -> None:
+    hits = client.get("/v1/search", params={"q": "Октябрьская"}).json()["items"]
+    assert [(hit["type"], hit["slug"]) for hit in hits][:1] == [("event", "october-revolution")]
+    assert name(client, "/v1/events/october-revolution?lang=ru", "title") == ("Октябрьская революция", "ru")
+    event = client.get("/v1/events/october-revolution").json()
+    assert event["title"] == "October Revolution"
+    assert {"name": "Октябрьская революция", "language": "ru", "note": None} in event["names"]

@@ -13,7 +13,7 @@ from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.dialects.json import JSON, JsonSQL
 from app.hrefs import href_sql
-from app.json import Fragment, dumps
+from app.json import Fragment, dumps, loads
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
 from app.queries.common import Cursor, Page, Statement, bound, fetch_page
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
@@ -249,10 +249,15 @@ def _event_sql(json: JsonSQL) -> str:
         "WHERE eo.event_id = :id ORDER BY o.name, eo.role",
     )
     tags = json.array(json.quoted("tag"), "SELECT tag FROM event_tags WHERE event_id = :id ORDER BY tag")
+    names = json.array(
+        json.object(("name", "name"), ("language", "language"), ("note", "note")),
+        "SELECT name, language, note FROM event_names WHERE event_id = :id ORDER BY id",
+    )
     return f"""
 SELECT e.id, e.title, e.kind, e.summary, e.date_json, e.date_min_jdn, r.notes, r.revision, r.created_at,
        r.updated_at, parent_record.slug, parent.title, parent.date_json,
        {parts} AS parts, {people} AS people, {works} AS works, {organisations} AS organisations, {tags} AS tags,
+       {names} AS names,
        {identifiers_json(json)} AS identifiers, {citations_json(json)} AS sources
 FROM events e JOIN records r ON r.id = e.id
 LEFT JOIN events parent ON parent.id = e.part_of_id
@@ -283,7 +288,9 @@ def event_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
     row = db.one(EVENT_SQL[db.dialect], {"id": record_id})
     assert row is not None
     (event_id, title, kind, summary, date_json, min_jdn, notes, revision, created, updated, *rest) = row
-    parent_slug, parent_title, parent_date, parts, people, works, organisations, tags, identifiers, sources = rest
+    parent_slug, parent_title, parent_date, parts, people, works, organisations, tags, names, identifiers, sources = (
+        rest
+    )
     year = jdn_to_gregorian(min_jdn)[0]
     places = []
     for slug, name, role, place_kind, lat, lon, name_then in db.all(PLACES_SQL, {"id": event_id, "year": year}):
@@ -303,6 +310,7 @@ def event_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         "works": Fragment(works),
         "organisations": Fragment(organisations),
         "tags": Fragment(tags),
+        "names": loads(names),  # read: the title in the language asked is chosen from them
         "identifiers": Fragment(identifiers),
         "sources": Fragment(sources),
         "notes": notes,

@@ -73,6 +73,9 @@ WHERE c.source_id = :id ORDER BY r.type, r.slug LIMIT 200
 """
 
 
+NAMES_SQL = "SELECT name, language, note FROM source_names WHERE source_id = :id ORDER BY id"
+
+
 def source_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
     row = db.one(SOURCE_SQL, {"id": record_id})
     assert row is not None
@@ -81,6 +84,9 @@ def source_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
         **source_summary(row[:7]),
         "description": description,
         "published": Fragment(published) if published else None,
+        "names": [
+            {"name": n, "language": lang, "note": note} for n, lang, note in db.all(NAMES_SQL, {"id": record_id})
+        ],
         "cited_by": [{"type": t, "slug": s, "href": href(t, s)} for t, s in db.all(CITED_BY_SQL, {"id": record_id})],
         "notes": notes,
         "revision": revision,

@@ -10,6 +10,7 @@ PEOPLE = Link("people", "event_people", "event_id", ("person_id", "role"), ("per
 PLACES = Link("places", "event_places", "event_id", ("place_id", "role"), ("place", "role"), "place", order="")
 WORKS = Link("works", "event_works", "event_id", ("work_id", "role"), ("work", "role"), "work", order="")
 TAGS = Link("tags", "event_tags", "event_id", ("tag",), None, order="")
+NAMES = Link("names", "event_names", "event_id", ("name", "language", "note"), ("name", "language", "note"))
 
 
 def rows(record: EventIn) -> Rows:
@@ -25,16 +26,21 @@ def rows(record: EventIn) -> Rows:
     links += [(WORKS.table, (ref("work", w), r)) for w, r in dict.fromkeys((w.work, w.role) for w in record.works)]
     links += event_rows(record.organisations)
     links += [(TAGS.table, (tag,)) for tag in dict.fromkeys(record.tags)]
+    links += [(NAMES.table, (n.name, n.language, n.note)) for n in record.names]
     return values, links
 
 
 EVENT = RecordType(
     "event", "events", "events", EventIn, rows, columns=("title", "summary", "kind"), dates=("date",),
     references=(Reference("part_of", "part_of_id", "event"),),
-    links=(PEOPLE, PLACES, WORKS, EVENT_ORGANISATIONS, TAGS),
+    links=(PEOPLE, PLACES, WORKS, EVENT_ORGANISATIONS, TAGS, NAMES),
     search=Search(
-        "events_fts", "title", (10.0, 1.0), ("title",), "concat_ws(' ', x.title, x.summary)", ("title", "summary"),
-        "SELECT id, title, summary FROM events",
+        "events_fts", "title", (10.0, 1.0), ("title",),
+        "concat_ws(' ', x.title, (SELECT string_agg(n.name, ' ') FROM event_names n WHERE n.event_id = x.id), "
+        "x.summary)",
+        ("title", "summary"),
+        "SELECT t.id, t.title || coalesce(' ' || (SELECT group_concat(n.name, ' ') FROM event_names n "
+        "WHERE n.event_id = t.id), ''), t.summary FROM events t",
     ),
     routes="app.routers.events", jsonld="Event",
     example="october-revolution",

@@ -12,6 +12,7 @@ from app.db import ReadConnection
 from app.errors import bad_parameter
 from app.hrefs import href
 from app.isolation import read_db, read_endpoint
+from app.languages import other_names
 from app.queries import events as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
@@ -28,7 +29,7 @@ from app.routers.common import (
     record_id_for_filter,
 )
 from app.routers.formats import detail_response, list_response, negotiate
-from app.schemas import EventDetail, EventFilterQuery, EventPage, EventQuery, EventSummary, Slug, slug_path
+from app.schemas import EventDetail, EventFilterQuery, EventPage, EventQuery, EventSummary, NameQuery, Slug, slug_path
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -128,7 +129,13 @@ def event_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [linked_data.event_feature(item) for item in items]
 
 
-@router.get("/{slug}", response_model=EventDetail, summary="Get one event", responses=GEO_DETAIL_ERRORS)
+@router.get(
+    "/{slug}",
+    response_model=EventDetail,
+    summary="Get one event",
+    responses=GEO_DETAIL_ERRORS,
+    openapi_extra=query_docs(NameQuery),
+)
 @read_endpoint
 def get_event(
     request: Request,
@@ -139,5 +146,5 @@ def get_event(
     found = record_for_path(db, "event", slug)
     return detail_response(
         request, found, lambda: {"slug": slug, **queries.event_detail(db, found.id)},
-        linked_data=linked_data.event, feature=linked_data.event_feature,
+        linked_data=linked_data.event, feature=linked_data.event_feature, names=other_names, label="title",
     )  # fmt: skip

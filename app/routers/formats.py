@@ -344,7 +344,10 @@ def detail_response(
         no_parameters(request)
         wanted: tuple[str, ...] = ()
     else:
-        asked = parse_query(request, NameQuery).lang if request.method in ("GET", "HEAD") else None
+        # A write's answer is built here too, with the write's own parameters (checked by the write).
+        asked = None
+        if request.scope["query_string"] and request.method in ("GET", "HEAD"):
+            asked = parse_query(request, NameQuery).lang
         wanted = requested(asked, request.headers.get("accept-language"))
     accept = request.headers.get("accept", "")
     representation = (
