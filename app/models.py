@@ -62,20 +62,6 @@ DATE_PARTS = (
 )  # fmt: skip
 
 
-# Indexes that live outside the ORM - FTS5 and R*Tree virtual tables, their shadow tables - kept in
-# step by triggers (migrations 0002, 0005, 0007); on PostgreSQL, tsvector tables and a view instead,
-# and the B-tree that answers the view's box queries.
-TRIGGER_KEPT_TABLES = ("events_fts", "people_fts", "places_fts", "works_fts", "organisations_fts", "places_rtree")
-ENGINE_KEPT_INDEXES = ("ix_places_coordinates",)
-
-
-def managed_by_models(_object: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:
-    """Alembic's include_object: leave the trigger-kept tables out of model/database comparisons."""
-    if type_ == "index":
-        return name not in ENGINE_KEPT_INDEXES
-    return not (type_ == "table" and name is not None and name.startswith(TRIGGER_KEPT_TABLES))
-
-
 def name_key(name: str) -> str:
     """How names sort and match a typed prefix: case and diacritics ignored ("Émile" ~ "emile")."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -131,7 +117,7 @@ class Record(Base):
     __tablename__ = "records"
     __table_args__: tuple[Any, ...] = (
         UniqueConstraint("type", "slug"),
-        CheckConstraint("type IN ('event', 'person', 'place', 'work', 'source', 'organisation')", name="type"),
+        # CHECK (type IN ...): added by app.registry, which lists the types (migrations write it).
     )
     __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "record"}  # noqa: RUF012
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from app import registry  # noqa: F401  # every type's tables, in the metadata
 from app.config import get_settings
 from app.db import make_engine
-from app.models import Base, managed_by_models
+from app.models import Base
+from app.registry import managed_by_models  # and with it every type's tables, in the metadata
 
 config = context.config
 target_metadata = Base.metadata
