@@ -23,6 +23,7 @@ from starlette.routing import Match
 
 from app import domain_errors as domain
 from app import json
+from app.db import Cancelled, OverBudget
 from app.etags import record_tag
 
 PROBLEM_JSON = "application/problem+json"
@@ -583,8 +584,6 @@ def _over_budget(request: Request, _exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    from app.db import Cancelled, OverBudget  # app.db raises Problems: it imports this module
-
     app.add_exception_handler(Cancelled, _client_gone)
     app.add_exception_handler(OverBudget, _over_budget)
     app.add_exception_handler(Problem, _problem)
