@@ -3,7 +3,9 @@ alone says how it is answered (STYLE.md, point 5: no HTTP status raised below th
 
 from __future__ import annotations
 
+import ast
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,45 @@ from app.errors import problem_for
 from app.loading.records import LoadError, LoadIssue
 
 pytestmark = pytest.mark.engine_neutral  # the code itself, no database
+
+APP = Path(__file__).resolve().parent.parent / "app"
+HTTP_NAMES = {"Problem", "bad_parameter", "problem_response"}
+
+
+def below_the_routers() -> list[Path]:
+    """The modules that know nothing of HTTP: the write path, the loader, the queries, the record
+    types (but for their routes), database access and the export's documents."""
+    found = [APP / name for name in ("writes.py", "loader.py", "importer.py", "db.py", "export.py", "domain_errors.py")]
+    for package in ("loading", "queries", "record_types"):
+        found += [path for path in sorted((APP / package).rglob("*.py")) if path.name != "routes.py"]
+    return found
+
+
+def http_imports(path: Path) -> list[str]:
+    """What the module imports of the HTTP problem: the names, or app.errors as a whole."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module == "app.errors":
+            found += [alias.name for alias in node.names if alias.name in HTTP_NAMES or alias.name == "*"]
+        elif isinstance(node, ast.ImportFrom) and node.module == "app":
+            found += [f"app.{alias.name}" for alias in node.names if alias.name == "errors"]
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name == "app.errors"]
+    return found
+
+
+def test_no_module_below_the_routers_imports_the_http_problem() -> None:
+    modules = below_the_routers()
+    assert len(modules) > 20  # the walk found the packages
+    offending = {str(path.relative_to(APP)): names for path in modules if (names := http_imports(path))}
+    assert offending == {}, "raise an app.domain_errors exception; app.errors maps it to its answer"
+
+
+def test_the_guard_sees_an_import_of_the_problem(tmp_path: Path) -> None:
+    module = tmp_path / "lower.py"
+    module.write_text("from app.errors import described, Problem\nfrom app import errors\nimport app.errors\n")
+    assert http_imports(module) == ["Problem", "app.errors", "app.errors"]
+
 
 REFUSAL = LoadError([LoadIssue(0, "event 'the-exile'", "place", "there is no place 'atlantis'")], conflict=True)
 
