@@ -44,7 +44,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ClauseElement
 
-from app.errors import Problem
+from app.domain_errors import QueryTooSlow as QueryTooSlow  # raised here; app.errors answers it (503)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 PROGRESS_STEPS = 10_000  # SQLite VM steps between two looks at the clock (each look ~0.1 us of Python)
@@ -57,17 +57,6 @@ class OverBudget(Exception):
 
 class Cancelled(Exception):
     """A read was stopped because no one waits for its answer any more (the client went away)."""
-
-
-class QueryTooSlow(Problem):
-    """A read query ran past the time limit and was stopped: 503, retry later (or ask for less)."""
-
-    def __init__(self, limit_ms: int) -> None:
-        super().__init__(
-            503, f"the query ran longer than the {limit_ms:,} ms limit and was stopped; retry later, or narrow "
-            "the request (a smaller range, fewer filters, a smaller page)",
-            headers={"Retry-After": "5"},
-        )  # fmt: skip
 
 
 def sqlite_path(database_url: str) -> Path:

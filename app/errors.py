@@ -21,7 +21,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
+from app import domain_errors as domain
 from app import json
+from app.db import Cancelled, OverBudget
+from app.etags import record_tag
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("chronicle")
@@ -63,6 +66,166 @@ def bad_parameter(name: str, reason: str, *, where: str = "query") -> Problem:
     )
 
 
+# --- domain errors, answered ----------------------------------------------------------------------------
+# The layers below the routers raise app.domain_errors: what happened, with its data. Here, and only
+# here, each becomes its answer: the status, the detail in words (with the URLs and headers that
+# belong to HTTP: where to write instead, the current ETag, the linking records' hrefs).
+
+DomainAnswer = Callable[[Any], Problem]
+_ANSWERS: dict[type[domain.DomainError], DomainAnswer] = {}
+SHOWN_REFERRERS = 20  # records named in a refused deletion's detail (linked_by lists them all)
+
+
+def _answers(kind: type[domain.DomainError]) -> Callable[[DomainAnswer], DomainAnswer]:
+    def register(answer: DomainAnswer) -> DomainAnswer:
+        _ANSWERS[kind] = answer
+        return answer
+
+    return register
+
+
+def problem_for(exc: domain.DomainError) -> Problem:
+    """The problem a domain error is answered with (the audit of a refused write records it too)."""
+    for kind in type(exc).__mro__:
+        answer = _ANSWERS.get(kind)
+        if answer is not None:
+            return answer(exc)
+    raise TypeError(f"no answer for {type(exc).__name__}")  # tests/test_errors.py: every one has one
+
+
+def _href(record_type: str, slug: str) -> str:
+    from app.hrefs import href  # app.hrefs imports the registry, whose record types import this module
+
+    return href(record_type, slug)
+
+
+@_answers(domain.RecordNotFound)
+def _not_found(exc: domain.RecordNotFound) -> Problem:
+    return Problem(404, f"there is no {exc.record_type} with slug {exc.slug!r}")
+
+
+@_answers(domain.RecordRenamed)
+def _renamed(exc: domain.RecordRenamed) -> Problem:
+    new = exc.current_slug
+    return Problem(404, f"{exc.slug!r} was renamed {new!r}: write to {_href(exc.record_type, new)}")
+
+
+@_answers(domain.RecordGone)
+def _gone(exc: domain.RecordGone) -> Problem:
+    return Problem(410, f"the {exc.record_type} {exc.slug!r} was deleted; POST to its restore URL brings it back")
+
+
+@_answers(domain.SlugTaken)
+def _slug_taken(exc: domain.SlugTaken) -> Problem:
+    if exc.renaming:
+        return Problem(
+            409, f"cannot rename to {exc.slug!r}: a {exc.record_type} has that slug (or had it, and was deleted)"
+        )
+    hint = "it was deleted: restore it, or choose another slug" if exc.deleted else "PUT or PATCH changes it"
+    return Problem(409, f"{_with_article(exc.record_type)} with slug {exc.slug!r} exists already; {hint}")
+
+
+def _with_article(record_type: str) -> str:
+    from app.models import with_article  # app.models imports the registry too
+
+    return with_article(record_type)
+
+
+@_answers(domain.StillLinked)
+def _still_linked(exc: domain.StillLinked) -> Problem:
+    linking = exc.linking
+    named = ", ".join(f"{t} {s!r}" for t, s in linking[:SHOWN_REFERRERS])
+    more = f" and {len(linking) - SHOWN_REFERRERS} more" if len(linking) > SHOWN_REFERRERS else ""
+    return Problem(
+        409, f"{len(linking)} record(s) link to the {exc.record_type} {exc.slug!r}: {named}{more}; "
+        "delete with unlink=true to remove those links as well",
+        linked_by=[{"type": t, "slug": s, "href": _href(t, s)} for t, s in linking],
+    )  # fmt: skip
+
+
+@_answers(domain.UnlinkRefused)
+def _unlink_refused(exc: domain.UnlinkRefused) -> Problem:
+    refusal = exc.refusal
+    return Problem(
+        409, f"the links to {exc.slug!r} cannot be removed from every record that has them: " + str(refusal),
+        invalid_params=[{"name": e.field, "in": "body", "reason": f"{e.record}: {e.reason}"} for e in refusal.errors],
+    )  # fmt: skip
+
+
+@_answers(domain.PreconditionRequired)
+def _precondition_required(_exc: domain.PreconditionRequired) -> Problem:
+    return Problem(428, "this write needs If-Match with the record's current ETag (GET it first)")
+
+
+@_answers(domain.RevisionMismatch)
+def _revision_mismatch(exc: domain.RevisionMismatch) -> Problem:
+    return Problem(
+        412, f"the {exc.record_type} {exc.slug!r} is at revision {exc.revision}; If-Match named {exc.named}",
+        headers={"ETag": record_tag(exc.revision)},
+    )  # fmt: skip
+
+
+@_answers(domain.RevisionMatched)
+def _revision_matched(exc: domain.RevisionMatched) -> Problem:
+    return Problem(
+        412, f"If-None-Match names the {exc.record_type} {exc.slug!r} as it is (revision {exc.revision}): "
+        "the write is refused", headers={"ETag": record_tag(exc.revision)},
+    )  # fmt: skip
+
+
+@_answers(domain.NotARecord)
+def _not_a_record(exc: domain.NotARecord) -> Problem:
+    return Problem(422, exc.reason)
+
+
+@_answers(domain.InvalidRecord)
+def _invalid_record(exc: domain.InvalidRecord) -> Problem:
+    """Each field named (RFC 9457 invalid_params, `in: body`)."""
+    fields = ", ".join(dict.fromkeys(repr(issue.field) for issue in exc.issues[:10]))
+    return Problem(
+        422, f"the record cannot be written: {fields}",
+        invalid_params=[{"name": issue.field, "in": "body", "reason": issue.reason} for issue in exc.issues],
+    )  # fmt: skip
+
+
+@_answers(domain.RecordConflicts)
+def _record_conflicts(exc: domain.RecordConflicts) -> Problem:
+    return Problem(
+        409, str(exc.refusal),
+        invalid_params=[{"name": issue.field, "in": "body", "reason": issue.reason} for issue in exc.refusal.errors],
+    )  # fmt: skip
+
+
+@_answers(domain.NothingToRestore)
+def _nothing_to_restore(exc: domain.NothingToRestore) -> Problem:
+    what = f"revision {exc.revision}" if exc.revision is not None else "a revision with content"
+    return Problem(404, f"the {exc.record_type} {exc.slug!r} has no {what} to restore")
+
+
+@_answers(domain.NotDeleted)
+def _not_deleted(exc: domain.NotDeleted) -> Problem:
+    return Problem(409, f"the {exc.record_type} {exc.slug!r} is not deleted: name the revision to restore")
+
+
+@_answers(domain.BadParameter)
+def _bad_parameter(exc: domain.BadParameter) -> Problem:
+    return bad_parameter(exc.name, exc.reason, where=exc.where)
+
+
+@_answers(domain.QueryTooSlow)
+def _query_too_slow(exc: domain.QueryTooSlow) -> Problem:
+    return Problem(
+        503, f"the query ran longer than the {exc.limit_ms:,} ms limit and was stopped; retry later, or narrow "
+        "the request (a smaller range, fewer filters, a smaller page)",
+        headers={"Retry-After": "5"},
+    )  # fmt: skip
+
+
+@_answers(domain.BusyWithLongRequests)
+def _busy_with_long_requests(_exc: domain.BusyWithLongRequests) -> Problem:
+    return Problem(503, "the server is busy with long requests; retry shortly", headers={"Retry-After": "2"})
+
+
 def problem_response(
     status: int,
     detail: str,
@@ -96,6 +259,11 @@ def _problem(request: Request, exc: Exception) -> Response:
         headers=exc.headers,
         **exc.extensions,
     )
+
+
+def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, domain.DomainError)
+    return _problem(request, problem_for(exc))
 
 
 def _moved(request: Request, exc: Exception) -> Response:
@@ -416,11 +584,10 @@ def _over_budget(request: Request, _exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    from app.db import Cancelled, OverBudget  # app.db raises Problems: it imports this module
-
     app.add_exception_handler(Cancelled, _client_gone)
     app.add_exception_handler(OverBudget, _over_budget)
     app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(domain.DomainError, _domain_error)
     app.add_exception_handler(Moved, _moved)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)

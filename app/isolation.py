@@ -35,7 +35,7 @@ from starlette.responses import Response
 from starlette.types import Receive
 
 from app.db import Cancelled, OverBudget, ReadConnection
-from app.errors import Problem
+from app.domain_errors import BusyWithLongRequests
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -133,9 +133,7 @@ class OffLoop:
         try:
             await asyncio.wait_for(slots.acquire(), self.wait_seconds)
         except TimeoutError:
-            raise Problem(
-                503, "the server is busy with long requests; retry shortly", headers={"Retry-After": "2"}
-            ) from None
+            raise BusyWithLongRequests(self.wait_seconds) from None
         job = _Job()
         try:
             future = asyncio.get_running_loop().run_in_executor(self.executor, self._run, job, work, connection)

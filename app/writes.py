@@ -3,8 +3,9 @@
 Each function runs inside the caller's write transaction (BEGIN IMMEDIATE on SQLite: it holds the
 write lock from its first statement, so the revision it checks is the revision it replaces) and
 goes through the loader, the product's one write path, so that validation, references, full text,
-the revision history and the data version behave as for an import. Problems are raised as
-`app.errors.Problem`, and the caller's transaction is then rolled back: nothing is half written.
+the revision history and the data version behave as for an import. A write refused is raised as an
+app.domain_errors exception (app.errors answers it), and the caller's transaction is then rolled
+back: nothing is half written.
 """
 
 from __future__ import annotations
@@ -15,10 +16,25 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app import json
-from app.errors import Problem
-from app.etags import record_tag, revision_of
+from app.domain_errors import (
+    DomainError,
+    InvalidRecord,
+    NotARecord,
+    NotDeleted,
+    NothingToRestore,
+    PreconditionRequired,
+    RecordConflicts,
+    RecordGone,
+    RecordNotFound,
+    RecordRenamed,
+    RevisionMatched,
+    RevisionMismatch,
+    SlugTaken,
+    StillLinked,
+    UnlinkRefused,
+)
+from app.etags import revision_of
 from app.export import SessionFetch, record_documents
-from app.hrefs import href
 from app.loader import (
     LINK_COLUMNS,
     RECORDS,
@@ -44,8 +60,6 @@ from app.models import utcnow, with_article
 from app.record_types import Link
 from app.registry import COMMON_LINKS, TYPES
 
-SHOWN_REFERRERS = 20
-
 
 class Current:
     """The live or deleted record behind (type, slug), read inside the write transaction."""
@@ -63,35 +77,29 @@ class Current:
                 .where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug == slug)
             ).scalar()
             if moved is not None:
-                raise Problem(404, f"{slug!r} was renamed {moved!r}: write to {href(record_type, moved)}")
-            raise Problem(404, f"there is no {record_type} with slug {slug!r}")
+                raise RecordRenamed(record_type, slug, moved)
+            raise RecordNotFound(record_type, slug)
         self.type, self.slug = record_type, slug
         self.id, self.revision, self.deleted = int(row[0]), int(row[1]), bool(row[2])
 
     def live(self) -> Current:
         if self.deleted:
-            raise Problem(410, f"the {self.type} {self.slug!r} was deleted; POST to its restore URL brings it back")
+            raise RecordGone(self.type, self.slug)
         return self
 
     def check(self, if_match: str | None, if_none_match: str | None = None) -> Current:
-        """If-Match must name the current revision (its ETag): 428 without it, 412 when stale. If-None-Match
-        must not (RFC 9110 13.1.2): `*`, or a tag naming the current revision, is a 412 whatever If-Match says."""
+        """If-Match must name the current revision (its ETag): PreconditionRequired without it,
+        RevisionMismatch when stale. If-None-Match must not (RFC 9110 13.1.2): `*`, or a tag naming the
+        current revision, is RevisionMatched whatever If-Match says."""
         if if_match is None:
-            raise Problem(428, "this write needs If-Match with the record's current ETag (GET it first)")
-        current = record_tag(self.revision)
+            raise PreconditionRequired(self.type, self.slug)
         tags = [tag.strip() for tag in if_match.split(",")]  # strong comparison: a W/ tag never matches
         if tags != ["*"] and self.revision not in map(revision_of, tags):
-            raise Problem(
-                412, f"the {self.type} {self.slug!r} is at revision {self.revision}; If-Match named {if_match}",
-                headers={"ETag": current},
-            )  # fmt: skip
+            raise RevisionMismatch(self.type, self.slug, self.revision, if_match)
         if if_none_match is not None:
             tags = [tag.strip() for tag in if_none_match.split(",")]  # weak comparison: W/ is ignored
             if tags == ["*"] or self.revision in (revision_of(tag.removeprefix("W/")) for tag in tags):
-                raise Problem(
-                    412, f"If-None-Match names the {self.type} {self.slug!r} as it is (revision {self.revision}): "
-                    "the write is refused", headers={"ETag": current},
-                )  # fmt: skip
+                raise RevisionMatched(self.type, self.slug, self.revision)
         return self
 
     def document(self, session: Session) -> dict[str, Any]:
@@ -107,13 +115,13 @@ class Current:
 def _typed(record_type: str, body: Any) -> dict[str, Any]:
     """The body as a record document of `record_type` (`type` may be left out: the URL says it)."""
     if not isinstance(body, dict):
-        raise Problem(
-            422, f"the body must be a JSON object ({with_article(record_type)} record), not {type(body).__name__}"
+        raise NotARecord(
+            f"the body must be a JSON object ({with_article(record_type)} record), not {type(body).__name__}"
         )
     document: dict[str, Any] = {"type": record_type, **body}
     if document["type"] != record_type:
         reason = f"this URL takes {record_type} records, not {_shown(document['type'])}"
-        raise _invalid([LoadIssue(None, record_type, "type", reason)])
+        raise InvalidRecord([LoadIssue(None, record_type, "type", reason)])
     return document
 
 
@@ -126,47 +134,42 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else f"{text[:57]}..."
 
 
-def _invalid(errors: list[LoadIssue], status: int = 422) -> Problem:
-    """A problem naming each field (RFC 9457 invalid_params, `in: body`)."""
-    fields = ", ".join(dict.fromkeys(repr(e.field) for e in errors[:10]))
-    return Problem(
-        status,
-        f"the record cannot be written: {fields}" if status == 422 else str(LoadError(errors, conflict=True)),
-        invalid_params=[{"name": e.field, "in": "body", "reason": e.reason} for e in errors],
-    )
+def _refused(errors: list[LoadIssue], *, conflict: bool = False) -> DomainError:
+    """The record is invalid (its fields named), or, when the document is not the client's own (a
+    restore), it conflicts with the data as it is now."""
+    return RecordConflicts(LoadError(errors, conflict=True)) if conflict else InvalidRecord(errors)
 
 
 def _load(session: Session, record: RecordIn, author: str, action: str = "update") -> None:
     """Write one validated record through the loader (it is not validated again). A record that does
-    not fit the data (a reference to nothing) is a 422 naming its fields; when the document is not
-    the client's (a restore), it conflicts with the data as it is now: 409."""
+    not fit the data (a reference to nothing) is invalid, its fields named; when the document is not
+    the client's (a restore), it conflicts with the data as it is now."""
     options = LoadOptions(author=author, edited=True, on_conflict="overwrite", rewrite=action)
     try:
         load_prepared(session, [prepare_one(record)], None, options)
     except LoadError as exc:
-        raise _invalid(exc.errors, 409 if exc.conflict or action == "restore" else 422) from None
+        raise _refused(exc.errors, conflict=exc.conflict or action == "restore") from None
 
 
-def _validated(document: dict[str, Any], status: int = 422) -> RecordIn:
-    """The document as its record model, once valid (else `status`, naming its fields): checked before
+def _validated(document: dict[str, Any], *, conflict: bool = False) -> RecordIn:
+    """The document as its record model, once valid (else refused, naming its fields): checked before
     its slug is looked up or taken, so that no slug the format refuses (a NUL, past varchar(100))
     ever reaches the database. The one validation of an editor's write: the loader takes the model."""
     records, errors = validate([document])
     if errors:
-        raise _invalid(errors, status)
+        raise _refused(errors, conflict=conflict)
     return records[0]
 
 
 def create(session: Session, record_type: str, body: Any, author: str) -> str:
-    """A new record; 409 when the slug is taken (by a live or a deleted record)."""
+    """A new record; SlugTaken when the slug is taken (by a live or a deleted record)."""
     record = _validated(_typed(record_type, body))
     slug = record.slug
     taken = session.execute(
         select(RECORDS.c.deleted_at.is_not(None)).where(RECORDS.c.type == record_type, RECORDS.c.slug == slug)
     ).first()
     if taken is not None:
-        hint = "it was deleted: restore it, or choose another slug" if taken[0] else "PUT or PATCH changes it"
-        raise Problem(409, f"{with_article(record_type)} with slug {slug!r} exists already; {hint}")
+        raise SlugTaken(record_type, slug, deleted=bool(taken[0]))
     # A new record may take a renamed record's old slug: the new record wins it.
     session.execute(delete(REDIRECTS).where(REDIRECTS.c.type == record_type, REDIRECTS.c.slug == slug))
     _load(session, record, author)
@@ -203,7 +206,7 @@ def patch(
     """Fields changed by a JSON merge patch (RFC 7396) of the current document (PATCH)."""
     current = Current(session, record_type, slug).live().check(if_match, if_none_match)
     if not isinstance(body, dict):
-        raise Problem(422, f"a merge patch is a JSON object, not {type(body).__name__}")
+        raise NotARecord(f"a merge patch is a JSON object, not {type(body).__name__}")
     document = merge_patch(current.document(session), body)
     return _rewrite(session, current, _typed(record_type, document), author)
 
@@ -216,7 +219,7 @@ def merge_patch(target: Any, patch: Any, depth: int = 0) -> Any:
     if not isinstance(patch, dict):
         return patch
     if depth > MAX_PATCH_DEPTH:
-        raise Problem(422, f"the merge patch nests deeper than {MAX_PATCH_DEPTH} objects: it is not a record")
+        raise NotARecord(f"the merge patch nests deeper than {MAX_PATCH_DEPTH} objects: it is not a record")
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -241,9 +244,7 @@ def _rename(session: Session, current: Current, new_slug: str) -> None:
         select(RECORDS.c.id).where(RECORDS.c.type == current.type, RECORDS.c.slug == new_slug)
     ).first()
     if taken is not None:
-        raise Problem(
-            409, f"cannot rename to {new_slug!r}: a {current.type} has that slug (or had it, and was deleted)"
-        )
+        raise SlugTaken(current.type, new_slug, renaming=True)
     session.execute(update(RECORDS).where(RECORDS.c.id == current.id).values(slug=new_slug))
     # The new slug stops redirecting; the old one now redirects here (replacing a redirect it kept
     # from an earlier record that had it).
@@ -317,19 +318,13 @@ def remove(
     unlink: bool = False,
     if_none_match: str | None = None,
 ) -> None:
-    """Delete a record: 409 naming the records that link to it, unless `unlink` removes those links
+    """Delete a record: StillLinked naming the records that link to it, unless `unlink` removes those links
     first (each linking record gets a new revision). The deleted record keeps its `records` row as a
-    tombstone (410) and its history; its own rows and links go (app/models.py)."""
+    tombstone (RecordGone) and its history; its own rows and links go (app/models.py)."""
     current = Current(session, record_type, slug).live().check(if_match, if_none_match)
     linking = referrers(session, current)
     if linking and not unlink:
-        named = ", ".join(f"{t} {s!r}" for _i, t, s in linking[:SHOWN_REFERRERS])
-        more = f" and {len(linking) - SHOWN_REFERRERS} more" if len(linking) > SHOWN_REFERRERS else ""
-        raise Problem(
-            409, f"{len(linking)} record(s) link to the {record_type} {slug!r}: {named}{more}; "
-            "delete with unlink=true to remove those links as well",
-            linked_by=[{"type": t, "slug": s, "href": href(t, s)} for _i, t, s in linking],
-        )  # fmt: skip
+        raise StillLinked(record_type, slug, [(t, s) for _i, t, s in linking])
     if linking:
         documents = record_documents(SessionFetch(session), [i for i, _t, _s in linking])
         target = Ref(record_type, slug)
@@ -339,11 +334,7 @@ def remove(
                 LoadOptions(author=author, edited=True, on_conflict="overwrite"),
             )  # fmt: skip
         except LoadError as exc:
-            problems = [{"name": e.field, "in": "body", "reason": f"{e.record}: {e.reason}"} for e in exc.errors]
-            raise Problem(
-                409, f"the links to {slug!r} cannot be removed from every record that has them: " + str(exc),
-                invalid_params=problems,
-            ) from None  # fmt: skip
+            raise UnlinkRefused(record_type, slug, exc) from None
     before = current.document(session)
     current.keep_unrecorded(session)  # what is deleted stays in the history
     now = utcnow()
@@ -373,10 +364,9 @@ def restore(session: Session, record_type: str, slug: str, revision: int | None,
         query = query.where(REVISIONS.c.revision == revision)
     found = session.execute(query.order_by(REVISIONS.c.revision.desc()).limit(1)).first()
     if found is None:
-        what = f"revision {revision}" if revision is not None else "a revision with content"
-        raise Problem(404, f"the {record_type} {slug!r} has no {what} to restore")
+        raise NothingToRestore(record_type, slug, revision)
     if not current.deleted and revision is None:
-        raise Problem(409, f"the {record_type} {slug!r} is not deleted: name the revision to restore")
+        raise NotDeleted(record_type, slug)
     document = {**json.loads(found[1]), "slug": slug}
-    _load(session, _validated(document, 409), author, action="restore")
+    _load(session, _validated(document, conflict=True), author, action="restore")
     return slug

@@ -25,6 +25,7 @@ import redis
 
 from app.config import Settings
 from app.db import QueryTooSlow, read_connection
+from app.errors import problem_for
 from app.ratelimit import MemoryCounter
 from tests.conftest import BOUND, ENGINE, LiveServer, make_database, metric, wait_until
 from tests.test_editing_api import events, make_keys
@@ -85,7 +86,8 @@ def test_a_runaway_query_is_stopped_at_the_time_limit(seeded_url: str) -> None:
     try:
         with pytest.raises(QueryTooSlow) as stopped:  # (it would never end by itself)
             db.all(RUNAWAY_SQL)
-        assert stopped.value.status == 503 and stopped.value.headers == {"Retry-After": "5"}
+        answer = problem_for(stopped.value)
+        assert answer.status == 503 and answer.headers == {"Retry-After": "5"}
         assert db.one("SELECT count(*) FROM records") is not None  # the connection still serves
     finally:
         db.close()

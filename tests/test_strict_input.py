@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from app import importer, json, writes
 from app.dates import DateError, parse_date
 from app.documents import MAX_OTHER_NAMES, NO_NUL, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
-from app.errors import Problem
+from app.domain_errors import DomainError, InvalidRecord
+from app.errors import problem_for
 from app.etags import revision_of
 from app.generate import generate
 from app.loader import validate
@@ -310,9 +311,9 @@ def test_preconditions_of_a_write(if_match: str | None, if_none_match: str | Non
     if status is None:
         assert current.check(if_match, if_none_match) is current
     else:
-        with pytest.raises(Problem) as refused:
+        with pytest.raises(DomainError) as refused:
             current.check(if_match, if_none_match)
-        assert refused.value.status == status
+        assert problem_for(refused.value).status == status
 
 
 # --- imports: JSON arrays cut into records, each parsed as a write body is -----------------------------
@@ -392,13 +393,13 @@ class NoDatabase:
 @pytest.mark.parametrize("slug", ["a\x00b", "x" * 101, "x" * 200, "Not A Slug", "a/../b"], ids=ascii)
 def test_a_slug_the_format_refuses_never_reaches_the_database(slug: str) -> None:
     event = {**{k: v for k, v in FULL_DOCUMENTS[4].items() if k != "type"}, "slug": slug}
-    with pytest.raises(Problem) as created:
+    with pytest.raises(InvalidRecord) as created:
         writes.create(cast(Session, NoDatabase()), "event", event, "an-editor")
-    with pytest.raises(Problem) as renamed:
+    with pytest.raises(InvalidRecord) as renamed:
         writes._rewrite(cast(Session, NoDatabase()), FakeCurrent(4), {"type": "event", **event}, "an-editor")
     for refused in (created.value, renamed.value):
-        assert refused.status == 422
-        assert [p["name"] for p in refused.invalid_params or []] == ["slug"]
+        assert [issue.field for issue in refused.issues] == ["slug"]
+        assert problem_for(refused).status == 422
 
 
 # --- nesting: refused before it is parsed, wherever JSON comes in ---------------------------------------
@@ -434,9 +435,9 @@ def test_invalid_records_are_described_without_their_arrays_and_objects() -> Non
         deep = [deep]
     _records, errors = validate([{"type": "event", "slug": deep}, {"type": {"a": 1}, "slug": "x" * 300}])
     assert {error.record for error in errors} == {"event (an array)", f"(an object) {('x' * 300)!r}"[:109] + "..."}
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(InvalidRecord) as refused:
         writes._typed("event", {"type": deep})
-    assert refused.value.invalid_params == [
+    assert problem_for(refused.value).invalid_params == [
         {"name": "type", "in": "body", "reason": "this URL takes event records, not a JSON array"}
     ]
 

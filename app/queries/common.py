@@ -25,7 +25,7 @@ from sqlalchemy.sql import CompoundSelect
 from app import json
 from app.dates import year_bounds
 from app.db import ReadConnection
-from app.errors import bad_parameter
+from app.domain_errors import BadParameter
 
 Statement = Select[Any] | CompoundSelect[Any]
 
@@ -77,9 +77,9 @@ class Cursor:
         except (ValueError, TypeError, binascii.Error):
             valid = False
         if not valid:
-            raise bad_parameter("cursor", "not a cursor this API issued; use next_cursor from a previous page")
+            raise BadParameter("cursor", "not a cursor this API issued; use next_cursor from a previous page")
         if cursor_sort != sort:
-            raise bad_parameter("cursor", f"this cursor belongs to sort={cursor_sort}, not sort={sort}")
+            raise BadParameter("cursor", f"this cursor belongs to sort={cursor_sort}, not sort={sort}")
         return cls(cursor_sort, key, last_id, Total(total, exact))
 
 

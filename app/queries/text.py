@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from app.dialects.fulltext import Node, TextQuery
-from app.errors import bad_parameter
+from app.domain_errors import BadParameter
 
 # Bounds on what one query may ask of the full-text index. A prefix is expanded into every indexed word
 # that starts with it and their matches merged: `e*` alone is a good part of the index, and 32 of
@@ -41,7 +41,7 @@ class _Parser:
         self.prefixes = 0
 
     def error(self, message: str) -> Exception:
-        return bad_parameter(self.parameter, message)
+        return BadParameter(self.parameter, message)
 
     def _tokens(self, query: str) -> list[tuple[str, str]]:
         if "\x00" in query:  # FTS5 would read it as the end of the string

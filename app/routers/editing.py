@@ -28,6 +28,7 @@ from app import json, writes
 from app.auth import authenticate
 from app.db import ReadConnection, is_busy, transaction_reads
 from app.documents import SLUG_PATTERN
+from app.domain_errors import DomainError
 from app.editor_schemas import (
     ChangePage,
     ChangesQuery,
@@ -39,7 +40,7 @@ from app.editor_schemas import (
     RevisionDetail,
     RevisionPage,
 )
-from app.errors import PROBLEM_JSON, Problem
+from app.errors import PROBLEM_JSON, Problem, problem_for
 from app.hrefs import href
 from app.importer import MAX_DEPTH, free_import_memory, index_stream, too_deep
 from app.isolation import READS, compute_of, read_db, read_endpoint
@@ -174,8 +175,8 @@ async def run_write(
     request: Request, caller: Caller, record: str | None, work: Callable[[Session], T], *, status: int = 200
 ) -> T:
     """`work` in one write transaction, in the threadpool, recorded in the audit table. A refused
-    write (a Problem) is undone to a savepoint and its audit row committed in the same transaction:
-    one turn of the write lock, whatever the outcome."""
+    write (a Problem, or a domain error from app.writes) is undone to a savepoint and its audit row
+    committed in the same transaction: one turn of the write lock, whatever the outcome."""
     sessions = write_sessions(request)
     queue: threading.Lock = request.app.state.write_queue
 
@@ -198,6 +199,8 @@ async def run_write(
                     result = work(session)
             except Problem as problem:
                 refused = problem
+            except DomainError as error:
+                refused = problem_for(error)  # the audit row records the status it is answered with
             if refused is None:
                 note_use(session, caller, utcnow())
             outcome = (refused.status, refused.detail) if refused is not None else (status, "done")
