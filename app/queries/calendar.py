@@ -15,7 +15,7 @@ from sqlalchemy.sql import ColumnElement, FromClause
 
 from app.db import ReadConnection
 from app.models import Person, Record, Work
-from app.queries.common import Cursor, Page, bound, fetch_page
+from app.queries.common import Cursor, Page, bound, fetch_page, shape_of
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
 
 PE = cast(Table, Person.__table__)
@@ -53,16 +53,6 @@ class When:
     hi: int | None = None
     descending: bool = False
 
-    @property
-    def shape(self) -> tuple[bool, ...]:
-        return (
-            self.month is not None,
-            self.recorded_calendar,
-            self.lo is not None,
-            self.hi is not None,
-            self.descending,
-        )
-
     def conditions(self, date: DateColumns) -> tuple[list[list[ColumnElement[bool]]], list[ColumnElement[bool]]]:
         """(overlap arms, conditions for every arm)."""
         if self.month is None:
@@ -89,7 +79,7 @@ def dated_page(
 
     return fetch_page(
         db,
-        key=("dated", listing.name, when.shape),
+        key=("dated", listing.name, shape_of(when)),
         build=lambda after: statement(after, ordered=True),
         count=lambda: statement(False, ordered=False),
         params=bound({"month": when.month, "day": when.day, "lo": when.lo, "hi": when.hi}),

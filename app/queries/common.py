@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import binascii
+import dataclasses
+import functools
 import hashlib
 import hmac
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,6 +29,9 @@ from app import json
 from app.dates import year_bounds
 from app.db import ReadConnection
 from app.errors import bad_parameter
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Statement = Select[Any] | CompoundSelect[Any]
 
@@ -202,6 +208,34 @@ def count_matches(
     row = db.one(db.compiled((key, "count", cap), build_count), params)
     value = int(row[0]) if row else 0
     return Total(min(value, cap), value <= cap)
+
+
+def shape_of(filters: DataclassInstance) -> tuple[Hashable, ...]:
+    """What decides the SQL text of a list's filters: with the list's name, the key its statements are
+    compiled under (ReadConnection.compiled). Derived from the dataclass's fields, in order, so that a
+    filter added to the dataclass is in the key without anyone remembering to put it there:
+
+    - a field that is None (not given): None;
+    - a bool (`descending`, `recorded_calendar`, `dated`): the value itself, since it changes the SQL
+      (`dated` is None, False or True: three statements);
+    - a value with its own `shape` (an Area: a circle or a box, across the antimeridian or not): that;
+    - any other value: True. It is bound as a parameter, so only its presence changes the SQL.
+
+    Two filter sets with the same shape must build the same SQL text: a filter whose *value* changes
+    the SQL is a bool, or carries a `shape`."""
+    return tuple([
+        value if value is None or value.__class__ is bool else getattr(value, "shape", True)
+        for value in _field_values(type(filters))(filters)
+    ])  # fmt: skip
+
+
+@functools.cache
+def _field_values(cls: type[DataclassInstance]) -> Callable[[DataclassInstance], tuple[Any, ...]]:
+    """A function giving a dataclass's field values as a tuple: one attrgetter call, not a loop."""
+    names = [field.name for field in dataclasses.fields(cls)]
+    if len(names) == 1:  # attrgetter of one name gives the value, not a 1-tuple
+        return lambda instance: (getattr(instance, names[0]),)
+    return attrgetter(*names)
 
 
 def bound(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from app.dialects.json import JSON, JsonSQL
 from app.hrefs import href_sql
 from app.json import Fragment, dumps
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
-from app.queries.common import Cursor, Page, Statement, bound, fetch_page
+from app.queries.common import Cursor, Page, Statement, bound, fetch_page, shape_of
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
 from app.queries.geo import Area, places_in
 from app.queries.records import citations_json, identifiers_json, linked, linked_event, place_tree, timestamp
@@ -58,24 +58,6 @@ class EventFilters:
     q: TextQuery | None = None
     area: Area | None = None  # at a place near a point or in a box
     descending: bool = False
-
-    @property
-    def shape(self) -> tuple[Any, ...]:
-        """What decides the SQL text (values are bound parameters)."""
-        return (
-            self.min_jdn is not None,
-            self.max_jdn is not None,
-            self.month is not None,
-            self.recorded_calendar,
-            self.person_id is not None,
-            self.place_id is not None,
-            self.work_id is not None,
-            self.organisation_id is not None,
-            self.kind is not None,
-            self.q is not None,
-            self.descending,
-            self.area.shape if self.area is not None else None,
-        )
 
     @property
     def params(self) -> dict[str, Any]:
@@ -159,7 +141,7 @@ def list_events(
 ) -> Page:
     return fetch_page(
         db,
-        key=("events", filters.shape),
+        key=("events", shape_of(filters)),
         build=lambda after: _statement(filters, after, ordered=True),
         count=lambda: _statement(filters, False, ordered=False),
         params=filters.params,

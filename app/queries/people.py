@@ -23,6 +23,7 @@ from app.queries.common import (
     alphabetical_page,
     bound,
     overlaps,
+    shape_of,
 )
 from app.queries.records import citations, identifiers, linked_event, timestamp
 from app.record_types.organisation.model import Membership
@@ -51,19 +52,6 @@ class PeopleFilters:
     member_of_id: int | None = None  # an organisation
     member_lo: int | None = None  # a year a membership overlaps (its first and last day, JDN)
     member_hi: int | None = None
-
-    @property
-    def shape(self) -> tuple[bool | None, ...]:
-        return (
-            self.q is not None,
-            self.name_prefix is not None,
-            self.born_lo is not None,
-            self.born_hi is not None,
-            self.alive_lo is not None,
-            self.dated,
-            self.member_of_id is not None,
-            self.member_lo is not None,
-        )
 
     def unplaced(self) -> PeopleFilters:
         """The people these filters would consider but `alive_in` cannot place: those with no life date."""
@@ -141,7 +129,7 @@ def list_people(
     db: ReadConnection, *, filters: PeopleFilters, limit: int, cursor: Cursor | None, count_cap: int
 ) -> Page:
     return alphabetical_page(
-        db, key=("people", filters.shape), statement=partial(_statement, filters), params=filters.params,
+        db, key=("people", shape_of(filters)), statement=partial(_statement, filters), params=filters.params,
         sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip
 
@@ -153,7 +141,7 @@ def count_people(db: ReadConnection, *, filters: PeopleFilters, cap: int) -> Tot
         matches = _statement(filters, False, ordered=False).limit(literal_column(str(cap + 1))).subquery()
         return select(func.count()).select_from(matches)
 
-    row = db.one(db.compiled(("people", filters.shape, "count", cap), build), filters.params)
+    row = db.one(db.compiled(("people", shape_of(filters), "count", cap), build), filters.params)
     value = int(row[0]) if row else 0
     return Total(min(value, cap), value <= cap)
 

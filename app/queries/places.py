@@ -14,7 +14,7 @@ from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.hrefs import href
 from app.models import Place, PlaceName, Record
-from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, fetch_page
+from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, fetch_page, shape_of
 from app.queries.geo import Area, distance_km, inside
 from app.queries.records import citations, identifiers, linked_event, place_tree, timestamp
 
@@ -36,11 +36,6 @@ class PlaceFilters:
     within_id: int | None = None
     kind: str | None = None
     area: Area | None = None  # near a point (then sorted by distance) or in a box
-
-    @property
-    def shape(self) -> tuple[Any, ...]:
-        area = self.area.shape if self.area is not None else None
-        return (self.q is not None, self.within_id is not None, self.kind is not None, area)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -107,12 +102,12 @@ def list_places(
 ) -> Page:
     if filters.near:
         return fetch_page(
-            db, key=("places-near", filters.shape), build=lambda after: _nearest(filters, after, ordered=True),
+            db, key=("places-near", shape_of(filters)), build=lambda after: _nearest(filters, after, ordered=True),
             count=lambda: _nearest(filters, False, ordered=False), params=filters.params, limit=limit,
             sort="distance", cursor=cursor, sort_key=lambda row: row[-2], count_cap=count_cap,
         )  # fmt: skip
     return alphabetical_page(
-        db, key=("places", filters.shape), statement=partial(_statement, filters), params=filters.params,
+        db, key=("places", shape_of(filters)), statement=partial(_statement, filters), params=filters.params,
         sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip
 

@@ -13,7 +13,17 @@ from app.db import ReadConnection
 from app.hrefs import href
 from app.json import Fragment
 from app.models import Record, Source
-from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, contains, like_pattern
+from app.queries.common import (
+    Cursor,
+    Page,
+    Statement,
+    alphabetical,
+    alphabetical_page,
+    bound,
+    contains,
+    like_pattern,
+    shape_of,
+)
 from app.queries.records import timestamp
 
 S = cast(Table, Source.__table__)
@@ -48,7 +58,7 @@ def list_sources(
     db: ReadConnection, *, filters: SourceFilters, limit: int, cursor: Cursor | None, count_cap: int
 ) -> Page:
     return alphabetical_page(
-        db, key=("sources", filters.q is not None, filters.kind is not None),
+        db, key=("sources", shape_of(filters)),
         statement=partial(_statement, filters), params=filters.params,
         sort="title", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip

@@ -23,6 +23,7 @@ from app.queries.common import (
     alphabetical_page,
     bound,
     overlaps,
+    shape_of,
 )
 from app.queries.records import citations, identifiers, linked_event, timestamp
 
@@ -41,12 +42,6 @@ class WorkFilters:
     subject: str | None = None
     published_lo: int | None = None
     published_hi: int | None = None
-
-    @property
-    def shape(self) -> tuple[bool, ...]:
-        return tuple(
-            value is not None for value in (self.q, self.author_id, self.subject, self.published_lo, self.published_hi)
-        )
 
     @property
     def params(self) -> dict[str, Any]:
@@ -81,7 +76,7 @@ def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool) -> St
 
 def list_works(db: ReadConnection, *, filters: WorkFilters, limit: int, cursor: Cursor | None, count_cap: int) -> Page:
     return alphabetical_page(
-        db, key=("works", filters.shape), statement=partial(_statement, filters), params=filters.params,
+        db, key=("works", shape_of(filters)), statement=partial(_statement, filters), params=filters.params,
         sort="title", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip
 

@@ -14,7 +14,7 @@ from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.json import Fragment
 from app.models import Place, Record
-from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound
+from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, shape_of
 from app.queries.records import citations, identifiers, linked, linked_event, timestamp
 from app.record_types.organisation.model import Organisation
 
@@ -58,10 +58,6 @@ class OrganisationFilters:
     active_hi: int | None = None
 
     @property
-    def shape(self) -> tuple[bool, ...]:
-        return (self.q is not None, self.kind is not None, self.active_lo is not None)
-
-    @property
     def params(self) -> dict[str, Any]:
         values = {"kind": self.kind, "active_lo": self.active_lo, "active_hi": self.active_hi}
         return bound(values) | (self.q.params if self.q is not None else {})
@@ -94,7 +90,7 @@ def list_organisations(
     db: ReadConnection, *, filters: OrganisationFilters, limit: int, cursor: Cursor | None, count_cap: int
 ) -> Page:
     return alphabetical_page(
-        db, key=("organisations", filters.shape), statement=partial(_statement, filters), params=filters.params,
+        db, key=("organisations", shape_of(filters)), statement=partial(_statement, filters), params=filters.params,
         sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip
 
