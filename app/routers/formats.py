@@ -58,7 +58,7 @@ FORMATS = {
 EXPORT_PAGE = 1000
 log = logging.getLogger("chronicle")
 # A page of `limit` records after `cursor`, read on `db`: the page (rows, next cursor, total) and its items.
-Build = Callable[[ReadConnection, Cursor | None, int], tuple[Page, list[dict[str, Any]]]]
+Build = Callable[[ReadConnection, Cursor | None, int], tuple[Page[Any], list[dict[str, Any]]]]
 # Fields a list adds to its JSON envelope, read on `db` (people's `unplaced`).
 Extra = Callable[[ReadConnection], dict[str, Any]]
 Features = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -125,7 +125,7 @@ def _chosen_fields(fields: str, model: type[BaseModel]) -> tuple[str, ...]:
 
 
 def _only(build: Build, chosen: tuple[str, ...]) -> Build:
-    def narrowed(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def narrowed(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page, items = build(db, cursor, limit)
         return page, [{name: item[name] for name in chosen if name in item} for item in items]
 

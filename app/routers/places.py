@@ -49,7 +49,7 @@ def list_places(request: Request) -> Response:
     )
     cap = request.app.state.settings.total_count_cap
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_places(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         return page, [queries.place_summary(row) for row in page.rows]
 

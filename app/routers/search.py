@@ -35,7 +35,7 @@ def search(request: Request) -> Response:
     types = tuple(dict.fromkeys(query.type.split(","))) if query.type else tuple(queries.TARGETS)
     q = fts_query(query.q)
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         return queries.search(db, q=q, types=types, limit=limit, cursor=cursor)
 
     return list_response(

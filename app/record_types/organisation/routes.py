@@ -48,7 +48,7 @@ def list_organisations(request: Request) -> Response:
     )
     cap = request.app.state.settings.total_count_cap
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_organisations(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         return page, [queries.organisation_summary(row) for row in page.rows]
 
