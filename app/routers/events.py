@@ -84,14 +84,14 @@ def list_events(request: Request) -> Response:
     if fmt == "geojson" and "places" not in include:
         include += ("places",)  # the geometry
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
+    def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_events(db, filters=filters, limit=limit, cursor=cursor, sort=query.sort, count_cap=cap)
         return page, queries.event_summaries(db, page.rows, include)
 
     searched = searched_years(query)
     return list_response(
         request, fmt=fmt, fields=query.fields, cursor=query.cursor, limit=query.limit, sort=query.sort,
-        build=build, item_model=EventSummary, name="events", features=event_features,
+        read_page=read_page, item_model=EventSummary, name="events", features=event_features,
         extra=None if searched is None else lambda _db: {"searched": searched},
     )  # fmt: skip
 

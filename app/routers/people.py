@@ -70,14 +70,14 @@ def list_people(request: Request) -> Response:
         params = {name: value for name, value in kept.items() if value is not None} | {"dated": "false"}
         return {"unplaced": {**total.as_json(), "href": href("person", query=params)}}
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
+    def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_people(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         return page, [queries.person_summary(row) for row in page.rows]
 
     return list_response(
         request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
         limit=query.limit,
-        sort="name", build=build, item_model=PersonSummary, name="people",
+        sort="name", read_page=read_page, item_model=PersonSummary, name="people",
         extra=unplaced if query.alive_in is not None else None,
     )  # fmt: skip
 

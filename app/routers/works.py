@@ -57,14 +57,14 @@ def list_works(request: Request) -> Response:
     )
     cap = request.app.state.settings.total_count_cap
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
+    def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_works(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         return page, queries.work_summaries(db, page.rows)
 
     return list_response(
         request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
         limit=query.limit,
-        sort="title", build=build, item_model=WorkSummary, name="works",
+        sort="title", read_page=read_page, item_model=WorkSummary, name="works",
     )  # fmt: skip
 
 
