@@ -18,6 +18,8 @@ from app.queries.geo import Area
 from app.queries.text import fts_query
 from app.record_types.organisation import queries as organisations
 
+pytestmark = pytest.mark.engine_neutral  # statements compiled for both engines' dialects: no database
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Sample:
