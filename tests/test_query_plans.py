@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,7 +111,7 @@ DATED_CASES = [
 @pytest.mark.parametrize("after_cursor", [False, True])
 @pytest.mark.parametrize(("listing", "when"), DATED_CASES)
 def test_births_deaths_and_publications_use_indexes_in_order(
-    seeded_url: str, listing: Listing, when: str, after_cursor: bool
+    seeded_url: str, listing: Listing[Any], when: str, after_cursor: bool
 ) -> None:
     arms, conditions = WHEN[when].conditions(listing.date)
     statement = dated_statement(

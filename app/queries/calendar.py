@@ -8,15 +8,18 @@ their publication, with the same semantics: on a day, single-day dates only, mat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from functools import partial
+from typing import Any, Generic, cast
 
 from sqlalchemy import Table, bindparam
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from app.db import ReadConnection
 from app.models import Person, Record, Work
-from app.queries.common import Cursor, Page, bound, fetch_page
+from app.queries.common import Cursor, Keyed, Page, Statement, bound, fetch_page, shape_of
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
+from app.queries.people import DatedPersonRow
+from app.queries.works import DatedWorkRow
 
 PE = cast(Table, Person.__table__)
 W = cast(Table, Work.__table__)
@@ -24,21 +27,23 @@ R = cast(Table, Record.__table__)
 
 
 @dataclass(frozen=True)
-class Listing:
+class Listing(Generic[Keyed]):
     name: str
     date: DateColumns
-    columns: tuple[ColumnElement[Any], ...]  # then min_jdn and id
+    columns: tuple[ColumnElement[Any], ...]  # then min_jdn and id: the fields of `row`
     rows: FromClause
+    row: type[Keyed]
 
 
 PERSON_COLUMNS = (R.c.slug, PE.c.name, PE.c.description, PE.c.born_json, PE.c.died_json)
-BIRTHS = Listing("births", DateColumns(PE, "born"), PERSON_COLUMNS, PE.join(R, R.c.id == PE.c.id))
-DEATHS = Listing("deaths", DateColumns(PE, "died"), PERSON_COLUMNS, PE.join(R, R.c.id == PE.c.id))
+BIRTHS = Listing("births", DateColumns(PE, "born"), PERSON_COLUMNS, PE.join(R, R.c.id == PE.c.id), DatedPersonRow)
+DEATHS = Listing("deaths", DateColumns(PE, "died"), PERSON_COLUMNS, PE.join(R, R.c.id == PE.c.id), DatedPersonRow)
 PUBLISHED = Listing(
     "works",
     DateColumns(W, "published"),
     (R.c.slug, W.c.title, W.c.kind, W.c.published_json),
     W.join(R, R.c.id == W.c.id),
+    DatedWorkRow,
 )
 
 
@@ -53,16 +58,6 @@ class When:
     hi: int | None = None
     descending: bool = False
 
-    @property
-    def shape(self) -> tuple[bool, ...]:
-        return (
-            self.month is not None,
-            self.recorded_calendar,
-            self.lo is not None,
-            self.hi is not None,
-            self.descending,
-        )
-
     def conditions(self, date: DateColumns) -> tuple[list[list[ColumnElement[bool]]], list[ColumnElement[bool]]]:
         """(overlap arms, conditions for every arm)."""
         if self.month is None:
@@ -76,26 +71,32 @@ class When:
         return [[]], conditions
 
 
-def dated_page(
-    db: ReadConnection, listing: Listing, when: When, *, limit: int, cursor: Cursor | None, sort: str, count_cap: int
-) -> Page:
-    def statement(after_cursor: bool, *, ordered: bool) -> Any:
-        # Built only when this shape's SQL is not compiled yet (app.db.compiled): never per request.
-        arms, conditions = when.conditions(listing.date)
-        return dated_statement(
-            listing.date, listing.columns, listing.rows, arms=arms, conditions=conditions,
-            descending=when.descending, after_cursor=after_cursor, ordered=ordered,
-        )  # fmt: skip
+def _statement(listing: Listing[Any], when: When, after_cursor: bool, *, ordered: bool) -> Statement:
+    arms, conditions = when.conditions(listing.date)
+    return dated_statement(
+        listing.date, listing.columns, listing.rows, arms=arms, conditions=conditions,
+        descending=when.descending, after_cursor=after_cursor, ordered=ordered,
+    )  # fmt: skip
 
+
+def dated_page(
+    db: ReadConnection,
+    listing: Listing[Keyed],
+    when: When,
+    *,
+    limit: int,
+    cursor: Cursor | None,
+    sort: str,
+    count_cap: int,
+) -> Page[Keyed]:
     return fetch_page(
         db,
-        key=("dated", listing.name, when.shape),
-        build=lambda after: statement(after, ordered=True),
-        count=lambda: statement(False, ordered=False),
+        key=("dated", listing.name, shape_of(when)),
+        statement=partial(_statement, listing, when),
+        row=listing.row,
         params=bound({"month": when.month, "day": when.day, "lo": when.lo, "hi": when.hi}),
         limit=limit,
         sort=sort,
         cursor=cursor,
-        sort_key=lambda row: row[-2],
         count_cap=count_cap,
     )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import binascii
+import dataclasses
+import functools
 import hashlib
 import hmac
 import math
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,7 +30,12 @@ from app.dates import year_bounds
 from app.db import ReadConnection
 from app.domain_errors import BadParameter
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Statement = Select[Any] | CompoundSelect[Any]
+Row = TypeVar("Row")
+Keyed = TypeVar("Keyed", bound="KeysetRow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,54 +138,77 @@ def _key_fits(sort: str, key: object) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
-    rows: list[tuple[Any, ...]]
+class Page(Generic[Row]):
+    rows: list[Row]
     next_cursor: Cursor | None  # encoded (signed) by the router: app.routers.common.encode_cursor
     total: Total
+
+
+class KeysetRow(Protocol):
+    """A row of a list paged by keyset (fetch_page): a NamedTuple of the list's columns, which knows its
+    place in the list's order (`sort_key`: a name, a date's day number, a distance), for the cursor."""
+
+    @property
+    def sort_key(self) -> int | float | str: ...
+
+    @property
+    def id(self) -> int: ...
+
+
+class PageStatement(Protocol):
+    """A list's statement: its page in sort order (`ordered`), after the cursor's `:after_key` and
+    `:after_id` when `after_cursor`, `LIMIT :limit`; or, not `ordered`, the ids of every match, to
+    count. Called only when the statement is not compiled yet (ReadConnection.compiled)."""
+
+    def __call__(self, after_cursor: bool, *, ordered: bool) -> Statement: ...
 
 
 def fetch_page(
     db: ReadConnection,
     *,
     key: Hashable,
-    build: Callable[[bool], Statement],
-    count: Callable[[], Statement],
+    statement: PageStatement,
+    row: type[Keyed],
     params: Mapping[str, Any],
     limit: int,
     sort: str,
     cursor: Cursor | None,
-    sort_key: Callable[[tuple[Any, ...]], Any],
     count_cap: int,
     counted_in_page: bool = False,
-) -> Page:
-    """One keyset page: `build(after_cursor)` selects rows in sort order, `LIMIT :limit`.
+) -> Page[Keyed]:
+    """One keyset page of `statement`'s rows, each a `row`; its statements are compiled once per `key`.
 
-    The statement reads `:after_key` and `:after_id` when `after_cursor` is true; its last column
-    must be the row id. One more row than the page is fetched to know whether a next page exists.
-    The total is counted up to `count_cap` matches on the first page and carried in the cursor.
+    One more row than the page is fetched to know whether a next page exists. The total is counted up
+    to `count_cap` matches on the first page and carried in the cursor.
 
     `counted_in_page`: the statement must see every match anyway (to sort full-text matches by
     date, say), so it also returns their number as one more, last column (`count(*) OVER ()`):
     an exact total at no extra cost, instead of a second pass over the matches.
     """
     page_params = dict(params, limit=limit + 1)
+    after_cursor = cursor is not None
     if cursor is not None:
         page_params.update(after_key=cursor.key, after_id=cursor.id)
-    rows = db.all(db.compiled((key, "page", cursor is not None), lambda: build(cursor is not None)), page_params)
-    matches = rows[0][-1] if counted_in_page and rows else 0
-    if counted_in_page:
-        rows = [row[:-1] for row in rows]
+    found = db.all(db.compiled((key, "page", after_cursor), lambda: statement(after_cursor, ordered=True)), page_params)
     if cursor is not None:
         total = cursor.total
     elif counted_in_page:
-        total = Total(matches, True)
+        total = Total(found[0][-1] if found else 0, True)
     else:
-        total = count_matches(db, key=key, count=count, params=params, cap=count_cap, seen=len(rows), limit=limit)
+        total = count_matches(
+            db, key=key, statement=statement, params=params, cap=count_cap, seen=len(found), limit=limit
+        )
+    # The NamedTuple's _make. (A protocol with `_make` would say so to mypy, which then refuses some
+    # NamedTuple classes: "expected X, got X".)
+    make: Callable[[Iterable[Any]], Keyed] = row._make  # type: ignore[attr-defined]
+    if counted_in_page:  # the number of matches, last, is not the row's
+        rows = [make(values[:-1]) for values in found[:limit]]
+    else:
+        rows = [make(values) for values in found[:limit]]
     next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
+    if len(found) > limit:
         last = rows[-1]
-        next_cursor = Cursor(sort, sort_key(last), last[-1], total)
+        next_cursor = Cursor(sort, last.sort_key, last.id, total)
     return Page(rows, next_cursor, total)
 
 
@@ -185,7 +216,7 @@ def count_matches(
     db: ReadConnection,
     *,
     key: Hashable,
-    count: Callable[[], Statement],
+    statement: PageStatement,
     params: Mapping[str, Any],
     cap: int,
     seen: int,
@@ -195,13 +226,49 @@ def count_matches(
         return Total(seen, True)
     if cap <= limit:
         return Total(limit + 1, False)
+    return count_up_to(db, key=key, statement=statement, params=params, cap=cap)
+
+
+def count_up_to(
+    db: ReadConnection, *, key: Hashable, statement: PageStatement, params: Mapping[str, Any], cap: int
+) -> Total:
+    """How many rows `statement` matches, counted up to `cap` (then a lower bound)."""
 
     def build_count() -> Statement:
-        return select(func.count()).select_from(count().limit(literal_column(str(cap + 1))).subquery())
+        matches = statement(False, ordered=False).limit(literal_column(str(cap + 1))).subquery()
+        return select(func.count()).select_from(matches)
 
     row = db.one(db.compiled((key, "count", cap), build_count), params)
     value = int(row[0]) if row else 0
     return Total(min(value, cap), value <= cap)
+
+
+def shape_of(filters: DataclassInstance) -> tuple[Hashable, ...]:
+    """What decides the SQL text of a list's filters: with the list's name, the key its statements are
+    compiled under (ReadConnection.compiled). Derived from the dataclass's fields, in order, so that a
+    filter added to the dataclass is in the key without anyone remembering to put it there:
+
+    - a field that is None (not given): None;
+    - a bool (`descending`, `recorded_calendar`, `dated`): the value itself, since it changes the SQL
+      (`dated` is None, False or True: three statements);
+    - a value with its own `shape` (an Area: a circle or a box, across the antimeridian or not): that;
+    - any other value: True. It is bound as a parameter, so only its presence changes the SQL.
+
+    Two filter sets with the same shape must build the same SQL text: a filter whose *value* changes
+    the SQL is a bool, or carries a `shape`."""
+    return tuple([
+        value if value is None or value.__class__ is bool else getattr(value, "shape", True)
+        for value in _field_values(type(filters))(filters)
+    ])  # fmt: skip
+
+
+@functools.cache
+def _field_values(cls: type[DataclassInstance]) -> Callable[[DataclassInstance], tuple[Any, ...]]:
+    """A function giving a dataclass's field values as a tuple: one attrgetter call, not a loop."""
+    names = [field.name for field in dataclasses.fields(cls)]
+    if len(names) == 1:  # attrgetter of one name gives the value, not a 1-tuple
+        return lambda instance: (getattr(instance, names[0]),)
+    return attrgetter(*names)
 
 
 def bound(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -237,32 +304,6 @@ def alphabetical(
     if not ordered:  # counting: the ids alone, with no join that the conditions do not need
         return select(row_id).where(*where)
     return select(*columns).select_from(source).where(*where).order_by(name, row_id).limit(bindparam("limit"))
-
-
-def alphabetical_page(
-    db: ReadConnection,
-    *,
-    key: Hashable,
-    statement: Callable[..., Statement],
-    params: Mapping[str, Any],
-    sort: str,
-    limit: int,
-    cursor: Cursor | None,
-    count_cap: int,
-) -> Page:
-    """A page of a list sorted by name or title: `statement(after_cursor, ordered=...)` builds it."""
-    return fetch_page(
-        db,
-        key=key,
-        build=lambda after: statement(after, ordered=True),
-        count=lambda: statement(False, ordered=False),
-        params=params,
-        limit=limit,
-        sort=sort,
-        cursor=cursor,
-        sort_key=lambda row: row[1],
-        count_cap=count_cap,
-    )
 
 
 def year_range(first: int | None, last: int | None) -> tuple[int | None, int | None]:

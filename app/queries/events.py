@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from functools import partial
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.sql import ColumnElement
@@ -12,13 +13,21 @@ from app.dates import jdn_to_gregorian
 from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.dialects.json import JSON, JsonSQL
-from app.hrefs import href_sql
+from app.hrefs import href, href_sql
 from app.json import Fragment, dumps, loads
 from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
-from app.queries.common import Cursor, Page, Statement, bound, fetch_page
+from app.queries.common import Cursor, Page, Statement, bound, fetch_page, shape_of
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
 from app.queries.geo import Area, places_in
-from app.queries.records import citations_json, identifiers_json, linked, linked_event, place_tree, timestamp
+from app.queries.records import (
+    citations_json,
+    fragment,
+    identifiers_json,
+    linked,
+    linked_event,
+    place_tree,
+    timestamp,
+)
 from app.record_types.organisation.model import EventOrganisation
 
 E = cast(Table, Event.__table__)
@@ -29,7 +38,7 @@ EPL = cast(Table, EventPlace.__table__)
 EW = cast(Table, EventWork.__table__)
 P = cast(Table, Place.__table__)
 
-# Row layout of list queries; the id comes last (app.queries.common.fetch_page relies on it).
+# The list's columns: EventRow's fields.
 LIST_COLUMNS = (
     R.c.slug.label("slug"),
     E.c.title.label("title"),
@@ -39,6 +48,22 @@ LIST_COLUMNS = (
     E.c.date_min_jdn.label("date_min_jdn"),
     E.c.id.label("id"),
 )
+
+
+class EventRow(NamedTuple):
+    """A row of the list, in LIST_COLUMNS order; sorted by its first day, then id."""
+
+    slug: str
+    title: str
+    kind: str
+    summary: str | None
+    date: str  # the rendered date (JSON)
+    min_jdn: int
+    id: int
+
+    @property
+    def sort_key(self) -> int:
+        return self.min_jdn
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,24 +83,6 @@ class EventFilters:
     q: TextQuery | None = None
     area: Area | None = None  # at a place near a point or in a box
     descending: bool = False
-
-    @property
-    def shape(self) -> tuple[Any, ...]:
-        """What decides the SQL text (values are bound parameters)."""
-        return (
-            self.min_jdn is not None,
-            self.max_jdn is not None,
-            self.month is not None,
-            self.recorded_calendar,
-            self.person_id is not None,
-            self.place_id is not None,
-            self.work_id is not None,
-            self.organisation_id is not None,
-            self.kind is not None,
-            self.q is not None,
-            self.descending,
-            self.area.shape if self.area is not None else None,
-        )
 
     @property
     def params(self) -> dict[str, Any]:
@@ -156,20 +163,34 @@ def _counted_in_page(filters: EventFilters) -> bool:
 
 def list_events(
     db: ReadConnection, *, filters: EventFilters, limit: int, cursor: Cursor | None, sort: str, count_cap: int
-) -> Page:
+) -> Page[EventRow]:
     return fetch_page(
         db,
-        key=("events", filters.shape),
-        build=lambda after: _statement(filters, after, ordered=True),
-        count=lambda: _statement(filters, False, ordered=False),
+        key=("events", shape_of(filters)),
+        statement=partial(_statement, filters),
+        row=EventRow,
         params=filters.params,
         limit=limit,
         sort=sort,
         cursor=cursor,
-        sort_key=lambda row: row[5],
         count_cap=count_cap,
         counted_in_page=_counted_in_page(filters),
     )
+
+
+def event_summaries(db: ReadConnection, rows: list[EventRow], include: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The list's items, with the links asked for (`include`: people, places, works) read for the
+    whole page at once."""
+    items: list[dict[str, Any]] = [
+        {"slug": row.slug, "title": row.title, "kind": row.kind, "summary": row.summary, "date": fragment(row.date),
+         "href": href("event", row.slug)}
+        for row in rows
+    ]  # fmt: skip
+    if include:
+        links = page_links(db, [row.id for row in rows], include)
+        for item, row in zip(items, rows, strict=True):
+            item.update({kind: links[kind][row.id] for kind in include})
+    return items
 
 
 # --- the links of a page of events (include=) ------------------------------------------------------

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, exists, func, literal_column, or_, select
+from sqlalchemy import Table, bindparam, exists, func, literal_column, or_
 from sqlalchemy.sql import ColumnElement
 
 from app.db import ReadConnection
@@ -20,11 +20,13 @@ from app.queries.common import (
     Statement,
     Total,
     alphabetical,
-    alphabetical_page,
     bound,
+    count_up_to,
+    fetch_page,
     overlaps,
+    shape_of,
 )
-from app.queries.records import citations, identifiers, linked_event, timestamp
+from app.queries.records import citations, fragment, identifiers, linked_event, timestamp
 from app.record_types.organisation.model import Membership
 from app.record_types.organisation.queries import memberships
 
@@ -35,8 +37,39 @@ MS = cast(Table, Membership.__table__)
 # Someone whose death is not recorded counts as alive for up to 120 years after birth (documented).
 LIFESPAN_DAYS = 43_830
 
-# The sort key (name_key) comes second: app.queries.common.alphabetical_page keys the cursor on it.
 LIST_COLUMNS = (R.c.slug, PE.c.name_key, PE.c.name, PE.c.description, PE.c.born_json, PE.c.died_json, PE.c.id)
+
+
+class PersonRow(NamedTuple):
+    """A row of the list, in LIST_COLUMNS order; sorted by name_key, then id."""
+
+    slug: str
+    name_key: str
+    name: str
+    description: str | None
+    born: str | None  # the rendered date (JSON)
+    died: str | None
+    id: int
+
+    @property
+    def sort_key(self) -> str:
+        return self.name_key
+
+
+class DatedPersonRow(NamedTuple):
+    """A row of the births or the deaths of a day or a year (app.queries.calendar), sorted by that date."""
+
+    slug: str
+    name: str
+    description: str | None
+    born: str | None
+    died: str | None
+    min_jdn: int  # of the birth or the death
+    id: int
+
+    @property
+    def sort_key(self) -> int:
+        return self.min_jdn
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,19 +84,6 @@ class PeopleFilters:
     member_of_id: int | None = None  # an organisation
     member_lo: int | None = None  # a year a membership overlaps (its first and last day, JDN)
     member_hi: int | None = None
-
-    @property
-    def shape(self) -> tuple[bool | None, ...]:
-        return (
-            self.q is not None,
-            self.name_prefix is not None,
-            self.born_lo is not None,
-            self.born_hi is not None,
-            self.alive_lo is not None,
-            self.dated,
-            self.member_of_id is not None,
-            self.member_lo is not None,
-        )
 
     def unplaced(self) -> PeopleFilters:
         """The people these filters would consider but `alive_in` cannot place: those with no life date."""
@@ -139,23 +159,26 @@ def _statement(filters: PeopleFilters, after_cursor: bool, *, ordered: bool) -> 
 
 def list_people(
     db: ReadConnection, *, filters: PeopleFilters, limit: int, cursor: Cursor | None, count_cap: int
-) -> Page:
-    return alphabetical_page(
-        db, key=("people", filters.shape), statement=partial(_statement, filters), params=filters.params,
-        sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
+) -> Page[PersonRow]:
+    return fetch_page(
+        db, key=("people", shape_of(filters)), statement=partial(_statement, filters), row=PersonRow,
+        params=filters.params, sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip
 
 
 def count_people(db: ReadConnection, *, filters: PeopleFilters, cap: int) -> Total:
     """How many people match, counted up to `cap` (then a lower bound), as a list's total is."""
+    return count_up_to(
+        db, key=("people", shape_of(filters)), statement=partial(_statement, filters), params=filters.params, cap=cap
+    )
 
-    def build() -> Statement:
-        matches = _statement(filters, False, ordered=False).limit(literal_column(str(cap + 1))).subquery()
-        return select(func.count()).select_from(matches)
 
-    row = db.one(db.compiled(("people", filters.shape, "count", cap), build), filters.params)
-    value = int(row[0]) if row else 0
-    return Total(min(value, cap), value <= cap)
+def person_summary(row: PersonRow | DatedPersonRow) -> dict[str, Any]:
+    """An item of a list of people (/v1/people, and the births and deaths of a day or a year)."""
+    return {
+        "slug": row.slug, "name": row.name, "description": row.description, "born": fragment(row.born),
+        "died": fragment(row.died), "href": href("person", row.slug),
+    }  # fmt: skip
 
 
 PERSON_SQL = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, select, tuple_
 from sqlalchemy.orm import aliased
@@ -14,7 +14,7 @@ from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.hrefs import href
 from app.models import Place, PlaceName, Record
-from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, fetch_page
+from app.queries.common import Cursor, Page, Statement, alphabetical, bound, fetch_page, shape_of
 from app.queries.geo import Area, distance_km, inside
 from app.queries.records import citations, identifiers, linked_event, place_tree, timestamp
 
@@ -30,17 +30,47 @@ LIST_COLUMNS = (
 )  # fmt: skip
 
 
+class PlaceRow(NamedTuple):
+    """A row of the list, in LIST_COLUMNS order; sorted by name, then id."""
+
+    slug: str
+    name: str
+    kind: str
+    latitude: float | None
+    longitude: float | None
+    parent_slug: str | None
+    parent_name: str | None
+    id: int
+
+    @property
+    def sort_key(self) -> str:
+        return self.name
+
+
+class NearPlaceRow(NamedTuple):
+    """A row of the places near a point: a PlaceRow's columns and the distance, nearest first."""
+
+    slug: str
+    name: str
+    kind: str
+    latitude: float | None
+    longitude: float | None
+    parent_slug: str | None
+    parent_name: str | None
+    distance_km: float
+    id: int
+
+    @property
+    def sort_key(self) -> float:
+        return self.distance_km
+
+
 @dataclass(frozen=True, slots=True)
 class PlaceFilters:
     q: TextQuery | None = None
     within_id: int | None = None
     kind: str | None = None
     area: Area | None = None  # near a point (then sorted by distance) or in a box
-
-    @property
-    def shape(self) -> tuple[Any, ...]:
-        area = self.area.shape if self.area is not None else None
-        return (self.q is not None, self.within_id is not None, self.kind is not None, area)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -104,31 +134,30 @@ def _nearest(filters: PlaceFilters, after_cursor: bool, *, ordered: bool) -> Sta
 
 def list_places(
     db: ReadConnection, *, filters: PlaceFilters, limit: int, cursor: Cursor | None, count_cap: int
-) -> Page:
+) -> Page[PlaceRow] | Page[NearPlaceRow]:
     if filters.near:
         return fetch_page(
-            db, key=("places-near", filters.shape), build=lambda after: _nearest(filters, after, ordered=True),
-            count=lambda: _nearest(filters, False, ordered=False), params=filters.params, limit=limit,
-            sort="distance", cursor=cursor, sort_key=lambda row: row[-2], count_cap=count_cap,
+            db, key=("places-near", shape_of(filters)), statement=partial(_nearest, filters), row=NearPlaceRow,
+            params=filters.params, limit=limit, sort="distance", cursor=cursor, count_cap=count_cap,
         )  # fmt: skip
-    return alphabetical_page(
-        db, key=("places", filters.shape), statement=partial(_statement, filters), params=filters.params,
-        sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
+    return fetch_page(
+        db, key=("places", shape_of(filters)), statement=partial(_statement, filters), row=PlaceRow,
+        params=filters.params, sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip
 
 
-def place_summary(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A list item; rows of places near a point also have the distance, before the id."""
-    slug, name, kind, latitude, longitude, parent_slug, parent_name = row[:7]
+def place_summary(row: PlaceRow | NearPlaceRow) -> dict[str, Any]:
+    """A list item (and the head of a place's page); a place near a point has its distance too."""
     parent = (
-        None if parent_slug is None else {"slug": parent_slug, "name": parent_name, "href": href("place", parent_slug)}
-    )
+        None if row.parent_slug is None else
+        {"slug": row.parent_slug, "name": row.parent_name, "href": href("place", row.parent_slug)}
+    )  # fmt: skip
     summary = {
-        "slug": slug, "name": name, "kind": kind, "latitude": latitude, "longitude": longitude, "parent": parent,
-        "href": href("place", slug),
+        "slug": row.slug, "name": row.name, "kind": row.kind, "latitude": row.latitude, "longitude": row.longitude,
+        "parent": parent, "href": href("place", row.slug),
     }  # fmt: skip
-    if len(row) > len(LIST_COLUMNS):
-        summary["distance_km"] = round(row[-2], 3)
+    if isinstance(row, NearPlaceRow):
+        summary["distance_km"] = round(row.distance_km, 3)
     return summary
 
 
@@ -175,7 +204,7 @@ def place_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
     description, notes, revision, created, updated = row[8:]
     params = {"id": record_id}
     return {
-        **place_summary(row[:8]),
+        **place_summary(PlaceRow._make(row[:8])),
         "description": description,
         "names": [
             {"name": n, "language": lang, "from_year": f, "to_year": t, "note": note}

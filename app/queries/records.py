@@ -39,6 +39,11 @@ def citations_json(json: JsonSQL) -> str:
     return json.array(json.object(*((f, f) for f in fields), ("href", href_sql("source", "slug"))), CITATIONS_SQL)
 
 
+def fragment(rendered: str | None) -> Fragment | None:
+    """A value rendered to JSON when it was written (a date), or None."""
+    return None if rendered is None else Fragment(rendered)
+
+
 def linked_event(slug: str, title: str, date_json: str) -> dict[str, Any]:
     return {"slug": slug, "title": title, "date": Fragment(date_json), "href": href("event", slug)}
 

@@ -70,7 +70,7 @@ def highlighted(snippet: str) -> str:
 
 def search(
     db: ReadConnection, *, q: TextQuery, types: tuple[str, ...], limit: int, cursor: Cursor | None
-) -> tuple[Page, list[dict[str, Any]]]:
+) -> tuple[Page[tuple[Any, ...]], list[dict[str, Any]]]:
     """A page of hits for the query `q` (app.queries.text.fts_query), best first."""
     params: dict[str, Any] = {**q.params, "limit": limit + 1}
     if cursor is not None:

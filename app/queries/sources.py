@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam
 from sqlalchemy.sql import ColumnElement
@@ -13,12 +13,38 @@ from app.db import ReadConnection
 from app.hrefs import href
 from app.json import Fragment
 from app.models import Record, Source
-from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound, contains, like_pattern
+from app.queries.common import (
+    Cursor,
+    Page,
+    Statement,
+    alphabetical,
+    bound,
+    contains,
+    fetch_page,
+    like_pattern,
+    shape_of,
+)
 from app.queries.records import timestamp
 
 S = cast(Table, Source.__table__)
 R = cast(Table, Record.__table__)
 LIST_COLUMNS = (R.c.slug, S.c.title, S.c.kind, S.c.url, S.c.author, S.c.publisher, S.c.id)
+
+
+class SourceRow(NamedTuple):
+    """A row of the list, in LIST_COLUMNS order; sorted by title, then id."""
+
+    slug: str
+    title: str
+    kind: str
+    url: str | None
+    author: str | None
+    publisher: str | None
+    id: int
+
+    @property
+    def sort_key(self) -> str:
+        return self.title
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,19 +72,18 @@ def _statement(filters: SourceFilters, after_cursor: bool, *, ordered: bool) -> 
 
 def list_sources(
     db: ReadConnection, *, filters: SourceFilters, limit: int, cursor: Cursor | None, count_cap: int
-) -> Page:
-    return alphabetical_page(
-        db, key=("sources", filters.q is not None, filters.kind is not None),
-        statement=partial(_statement, filters), params=filters.params,
-        sort="title", limit=limit, cursor=cursor, count_cap=count_cap,
+) -> Page[SourceRow]:
+    return fetch_page(
+        db, key=("sources", shape_of(filters)), statement=partial(_statement, filters), row=SourceRow,
+        params=filters.params, sort="title", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip
 
 
-def source_summary(row: tuple[Any, ...]) -> dict[str, Any]:
-    slug, title, kind, url, author, publisher, _id = row
+def source_summary(row: SourceRow) -> dict[str, Any]:
+    """A list item, and the head of a source's page."""
     return {
-        "slug": slug, "title": title, "kind": kind, "url": url, "author": author, "publisher": publisher,
-        "href": href("source", slug),
+        "slug": row.slug, "title": row.title, "kind": row.kind, "url": row.url, "author": row.author,
+        "publisher": row.publisher, "href": href("source", row.slug),
     }  # fmt: skip
 
 
@@ -81,7 +106,7 @@ def source_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
     assert row is not None
     description, published, notes, revision, created, updated = row[7:]
     return {
-        **source_summary(row[:7]),
+        **source_summary(SourceRow._make(row[:7])),
         "description": description,
         "published": Fragment(published) if published else None,
         "names": [

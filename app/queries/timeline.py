@@ -25,6 +25,7 @@ from app.dates import (
 )
 from app.db import ReadConnection
 from app.dialects.json import json_item, json_rows
+from app.queries.common import shape_of
 from app.queries.events import DATE, E, EventFilters, _conditions
 
 BUCKET_YEARS = {"year": 1, "decade": 10, "century": 100}
@@ -54,7 +55,7 @@ def _extent_sql(filters: EventFilters) -> Any:
 
 def extent(db: ReadConnection, filters: EventFilters) -> tuple[int, int] | None:
     """The years from the first matching event's start to the last one's; None when nothing matches."""
-    row = db.one(db.compiled(("timeline-extent", filters.shape), lambda: _extent_sql(filters)), filters.params)
+    row = db.one(db.compiled(("timeline-extent", shape_of(filters)), lambda: _extent_sql(filters)), filters.params)
     if row is None or row[0] is None:
         return None
     return jdn_to_gregorian(row[0])[0], jdn_to_gregorian(min(row[1], OPEN_END_JDN))[0]
@@ -89,5 +90,5 @@ def _counts_sql(filters: EventFilters) -> Any:
 def bucket_counts(db: ReadConnection, filters: EventFilters, spans: list[tuple[int, int, int, int]]) -> dict[int, int]:
     """Matching events per bucket start year."""
     params = {**filters.params, "buckets": json.dumps([[start, lo, hi] for start, _end, lo, hi in spans]).decode()}
-    rows = db.all(db.compiled(("timeline", filters.shape), lambda: _counts_sql(filters)), params)
+    rows = db.all(db.compiled(("timeline", shape_of(filters)), lambda: _counts_sql(filters)), params)
     return {int(start): int(count) for start, count in rows}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, exists, literal_column
 from sqlalchemy.sql import ColumnElement
@@ -20,11 +21,12 @@ from app.queries.common import (
     Page,
     Statement,
     alphabetical,
-    alphabetical_page,
     bound,
+    fetch_page,
     overlaps,
+    shape_of,
 )
-from app.queries.records import citations, identifiers, linked_event, timestamp
+from app.queries.records import citations, fragment, identifiers, linked_event, timestamp
 
 W = cast(Table, Work.__table__)
 R = cast(Table, Record.__table__)
@@ -34,6 +36,35 @@ WS = cast(Table, WorkSubject.__table__)
 LIST_COLUMNS = (R.c.slug, W.c.title, W.c.kind, W.c.published_json, W.c.id)
 
 
+class WorkRow(NamedTuple):
+    """A row of the list, in LIST_COLUMNS order; sorted by title, then id."""
+
+    slug: str
+    title: str
+    kind: str
+    published: str | None  # the rendered date (JSON)
+    id: int
+
+    @property
+    def sort_key(self) -> str:
+        return self.title
+
+
+class DatedWorkRow(NamedTuple):
+    """A row of the works published on a day or in a year (app.queries.calendar), sorted by that date."""
+
+    slug: str
+    title: str
+    kind: str
+    published: str | None
+    min_jdn: int
+    id: int
+
+    @property
+    def sort_key(self) -> int:
+        return self.min_jdn
+
+
 @dataclass(frozen=True, slots=True)
 class WorkFilters:
     q: TextQuery | None = None
@@ -41,12 +72,6 @@ class WorkFilters:
     subject: str | None = None
     published_lo: int | None = None
     published_hi: int | None = None
-
-    @property
-    def shape(self) -> tuple[bool, ...]:
-        return tuple(
-            value is not None for value in (self.q, self.author_id, self.subject, self.published_lo, self.published_hi)
-        )
 
     @property
     def params(self) -> dict[str, Any]:
@@ -79,10 +104,12 @@ def _statement(filters: WorkFilters, after_cursor: bool, *, ordered: bool) -> St
     )  # fmt: skip
 
 
-def list_works(db: ReadConnection, *, filters: WorkFilters, limit: int, cursor: Cursor | None, count_cap: int) -> Page:
-    return alphabetical_page(
-        db, key=("works", filters.shape), statement=partial(_statement, filters), params=filters.params,
-        sort="title", limit=limit, cursor=cursor, count_cap=count_cap,
+def list_works(
+    db: ReadConnection, *, filters: WorkFilters, limit: int, cursor: Cursor | None, count_cap: int
+) -> Page[WorkRow]:
+    return fetch_page(
+        db, key=("works", shape_of(filters)), statement=partial(_statement, filters), row=WorkRow,
+        params=filters.params, sort="title", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip
 
 
@@ -102,6 +129,17 @@ def creators_of(db: ReadConnection, work_ids: list[int]) -> dict[int, list[dict[
     for work_id, slug, name, role in db.all(CREATORS_SQL[db.dialect], {"ids": dumps(work_ids).decode()}):
         found[work_id].append({"slug": slug, "name": name, "role": role, "href": href("person", slug)})
     return found
+
+
+def work_summaries(db: ReadConnection, rows: Sequence[WorkRow | DatedWorkRow]) -> list[dict[str, Any]]:
+    """The items of a list of works (/v1/works, and the works published on a day or in a year), with
+    their creators, read for the whole page at once."""
+    creators = creators_of(db, [row.id for row in rows])
+    return [
+        {"slug": row.slug, "title": row.title, "kind": row.kind, "published": fragment(row.published),
+         "creators": creators[row.id], "href": href("work", row.slug)}
+        for row in rows
+    ]  # fmt: skip
 
 
 WORK_SQL = """

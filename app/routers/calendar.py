@@ -10,25 +10,23 @@ from starlette.responses import Response
 
 from app.dates import MAX_YEAR, MIN_YEAR, MONTH_NAMES, days_in_month, year_bounds, year_label
 from app.errors import bad_parameter, described
-from app.hrefs import href
 from app.isolation import read_db, read_endpoint
 from app.queries import calendar as queries
 from app.queries import events as event_queries
 from app.queries.common import Page, year_range
-from app.queries.works import creators_of
+from app.queries.people import person_summary
+from app.queries.works import work_summaries
 from app.routers.common import (
     LIST_ERRORS,
     conditional,
     decode_cursor,
     encode_cursor,
     envelope,
-    fragment,
     json_response,
     list_validators,
     parse_query,
     query_docs,
 )
-from app.routers.events import event_items
 from app.schemas import DAY_LISTS, YEAR_LISTS, OnThisDay, OnThisDayQuery, YearOverview, YearQuery
 
 router = APIRouter(tags=["calendar"])
@@ -49,7 +47,7 @@ def _chosen(request: Request, names: str | None, every: tuple[str, ...], cursor:
     return chosen
 
 
-def _part(request: Request, name: str, page: Page, items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+def _part(request: Request, name: str, page: Page[Any], items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     """One list of the answer: its page, and the URL of its next page."""
     next_href = None
     next_cursor = encode_cursor(request, page.next_cursor)
@@ -58,14 +56,6 @@ def _part(request: Request, name: str, page: Page, items: list[dict[str, Any]], 
         params.update(type=name, cursor=next_cursor)
         next_href = f"{request.scope['path']}?{urlencode(params)}"
     return {**envelope(items, next_cursor, page.total, limit), "next": next_href}
-
-
-def _people(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    return [
-        {"slug": slug, "name": name, "description": description, "born": fragment(born), "died": fragment(died),
-         "href": href("person", slug)}
-        for slug, name, description, born, died, _jdn, _id in rows
-    ]  # fmt: skip
 
 
 def _lists(
@@ -83,27 +73,24 @@ def _lists(
     cap = request.app.state.settings.total_count_cap
     answer: dict[str, Any] = dict.fromkeys(every)
     for name in chosen:
-        page_cursor = decode_cursor(request, cursor, f"{sort}:{name}")
+        page_sort = f"{sort}:{name}"
+        page_cursor = decode_cursor(request, cursor, page_sort)
         if name == "events":
-            page = event_queries.list_events(
-                db, filters=event_filters, limit=limit, cursor=page_cursor, sort=f"{sort}:{name}", count_cap=cap
+            events = event_queries.list_events(
+                db, filters=event_filters, limit=limit, cursor=page_cursor, sort=page_sort, count_cap=cap
             )
-            items = event_items(page.rows)
+            answer[name] = _part(request, name, events, event_queries.event_summaries(db, events.rows), limit)
+        elif name == "works":
+            works = queries.dated_page(
+                db, queries.PUBLISHED, when, limit=limit, cursor=page_cursor, sort=page_sort, count_cap=cap
+            )
+            answer[name] = _part(request, name, works, work_summaries(db, works.rows), limit)
         else:
-            listing = {"births": queries.BIRTHS, "deaths": queries.DEATHS, "works": queries.PUBLISHED}[name]
-            page = queries.dated_page(
-                db, listing, when, limit=limit, cursor=page_cursor, sort=f"{sort}:{name}", count_cap=cap
+            listing = queries.BIRTHS if name == "births" else queries.DEATHS
+            people = queries.dated_page(
+                db, listing, when, limit=limit, cursor=page_cursor, sort=page_sort, count_cap=cap
             )
-            if name == "works":
-                creators = creators_of(db, [row[-1] for row in page.rows])
-                items = [
-                    {"slug": slug, "title": title, "kind": kind, "published": fragment(published),
-                     "creators": creators[work_id], "href": href("work", slug)}
-                    for slug, title, kind, published, _jdn, work_id in page.rows
-                ]  # fmt: skip
-            else:
-                items = _people(page.rows)
-        answer[name] = _part(request, name, page, items, limit)
+            answer[name] = _part(request, name, people, [person_summary(row) for row in people.rows], limit)
     return answer
 
 

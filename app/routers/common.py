@@ -338,7 +338,7 @@ def envelope(items: list[dict[str, Any]], next_cursor: str | None, total: Total,
     return {"items": items, "next_cursor": next_cursor, "total": total.as_json(), "limit": limit}
 
 
-def page_response(request: Request, page: Page, items: list[dict[str, Any]], limit: int) -> Response:
+def page_response(request: Request, page: Page[Any], items: list[dict[str, Any]], limit: int) -> Response:
     next_cursor = encode_cursor(request, page.next_cursor)
     body = envelope(items, next_cursor, page.total, limit)
     return Response(json.dumps(body), media_type="application/json", headers=link_headers(request, next_cursor))
@@ -346,7 +346,3 @@ def page_response(request: Request, page: Page, items: list[dict[str, Any]], lim
 
 def json_response(body: dict[str, Any]) -> Response:
     return Response(json.dumps(body), media_type="application/json")
-
-
-def fragment(value: str | None) -> json.Fragment | None:
-    return None if value is None else json.Fragment(value)

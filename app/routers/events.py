@@ -10,7 +10,6 @@ from starlette.responses import Response
 from app.dates import days_in_month, year_label, years_label
 from app.db import ReadConnection
 from app.errors import bad_parameter
-from app.hrefs import href
 from app.isolation import read_db, read_endpoint
 from app.languages import other_names
 from app.queries import events as queries
@@ -21,7 +20,6 @@ from app.routers.common import (
     GEO_DETAIL_ERRORS,
     GEO_LIST_FORMATS,
     LIST_ERRORS,
-    fragment,
     parse_area,
     parse_query,
     query_docs,
@@ -87,19 +85,14 @@ def list_events(request: Request) -> Response:
     if fmt == "geojson" and "places" not in include:
         include += ("places",)  # the geometry
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_events(db, filters=filters, limit=limit, cursor=cursor, sort=query.sort, count_cap=cap)
-        items = event_items(page.rows)
-        if include:
-            links = queries.page_links(db, [row[-1] for row in page.rows], include)
-            for item, row in zip(items, page.rows, strict=True):
-                item.update({kind: links[kind][row[-1]] for kind in include})
-        return page, items
+        return page, queries.event_summaries(db, page.rows, include)
 
     searched = searched_years(query)
     return list_response(
-        request, fmt=fmt, fields=query.fields, cursor=query.cursor, limit=query.limit, sort=query.sort, build=build,
-        item_model=EventSummary, name="events", features=event_features,
+        request, fmt=fmt, fields=query.fields, cursor=query.cursor, limit=query.limit, sort=query.sort,
+        read_page=read_page, item_model=EventSummary, name="events", features=event_features,
         extra=None if searched is None else lambda _db: {"searched": searched},
     )  # fmt: skip
 
@@ -114,14 +107,6 @@ def searched_years(query: EventFilterQuery) -> dict[str, Any] | None:
     given = {"from": query.from_, "to": query.to}
     label = years_label(query.from_, query.to)
     return {**{name: year for name, year in given.items() if year is not None}, "label": label}
-
-
-def event_items(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    return [
-        {"slug": slug, "title": title, "kind": kind, "summary": summary, "date": fragment(date),
-         "href": href("event", slug)}
-        for slug, title, kind, summary, date, _jdn, _id in rows
-    ]  # fmt: skip
 
 
 def event_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

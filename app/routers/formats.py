@@ -57,8 +57,12 @@ FORMATS = {
 }
 EXPORT_PAGE = 1000
 log = logging.getLogger("chronicle")
-# A page of `limit` records after `cursor`, read on `db`: the page (rows, next cursor, total) and its items.
-Build = Callable[[ReadConnection, Cursor | None, int], tuple[Page, list[dict[str, Any]]]]
+# A list's page of `limit` records after `cursor`, read on `db`: the page (rows, next cursor, total) and
+# its items. A router's is its query, then its type's summary function. list_response takes a function,
+# not a page, because it decides when and where a page is read, and how many: none when If-None-Match
+# matches; one for JSON; for CSV and NDJSON, one after another from the cursor to the end, each read in
+# an off-loop thread on the export's own connection while the answer streams (app.isolation).
+ReadPage = Callable[[ReadConnection, Cursor | None, int], tuple[Page[Any], list[dict[str, Any]]]]
 # Fields a list adds to its JSON envelope, read on `db` (people's `unplaced`).
 Extra = Callable[[ReadConnection], dict[str, Any]]
 Features = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -91,14 +95,15 @@ def list_response(
     cursor: str | None,
     limit: int,
     sort: str,
-    build: Build,
+    read_page: ReadPage,
     item_model: type[BaseModel],
     name: str,
     features: Features | None = None,
     extra: Extra | None = None,
 ) -> Response:
-    """The answer to a list request in `fmt` (see negotiate); `features` makes GeoJSON features of items;
-    `extra` adds fields to a JSON page's envelope (not to exports, which are items only).
+    """The answer to a list request in `fmt` (see negotiate), of the pages `read_page` reads (ReadPage);
+    `features` makes GeoJSON features of items; `extra` adds fields to a JSON page's envelope (not to
+    exports, which are items only).
     Every format carries the data version as its ETag, and If-None-Match is answered before any query."""
     after = decode_cursor(request, cursor, sort)
     columns = csv_columns(item_model)
@@ -108,11 +113,11 @@ def list_response(
         if fmt == "geojson" and features is not None:  # the geometry needs the whole item
             features = _with_properties(features, chosen)
         else:
-            build = _only(build, chosen)
+            read_page = _only(read_page, chosen)
     return conditional(
         request,
         list_validators(request, fmt),
-        lambda: _answer(request, fmt, after, limit, sort, build, columns, name, features, extra),
+        lambda: _answer(request, fmt, after, limit, sort, read_page, columns, name, features, extra),
     )
 
 
@@ -124,9 +129,9 @@ def _chosen_fields(fields: str, model: type[BaseModel]) -> tuple[str, ...]:
     return chosen
 
 
-def _only(build: Build, chosen: tuple[str, ...]) -> Build:
-    def narrowed(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
-        page, items = build(db, cursor, limit)
+def _only(read_page: ReadPage, chosen: tuple[str, ...]) -> ReadPage:
+    def narrowed(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
+        page, items = read_page(db, cursor, limit)
         return page, [{name: item[name] for name in chosen if name in item} for item in items]
 
     return narrowed
@@ -143,15 +148,15 @@ def _with_properties(features: Features, chosen: tuple[str, ...]) -> Features:
 
 
 def _answer(
-    request: Request, fmt: str, after: Cursor | None, limit: int, sort: str, build: Build,
+    request: Request, fmt: str, after: Cursor | None, limit: int, sort: str, read_page: ReadPage,
     columns: tuple[tuple[str, ...], ...], name: str, features: Features | None, extra: Extra | None = None,
 ) -> Response:  # fmt: skip
     if fmt in ("csv", "ndjson"):
         db = read_db(request).for_export()
-        rows = _csv_rows(db, build, after, columns) if fmt == "csv" else _ndjson_lines(db, build, after)
+        rows = _csv_rows(db, read_page, after, columns) if fmt == "csv" else _ndjson_lines(db, read_page, after)
         disposition = f'attachment; filename="{name}.{fmt}"'
         return ExportStream(request, db, rows, media_type=FORMATS[fmt], headers={"Content-Disposition": disposition})
-    page, items = build(read_db(request), after, limit)
+    page, items = read_page(read_db(request), after, limit)
     if fmt == "geojson":
         assert features is not None
         next_cursor = encode_cursor(request, page.next_cursor)
@@ -165,17 +170,17 @@ def _answer(
     return page_response(request, page, items, limit)
 
 
-def _pages(db: ReadConnection, build: Build, after: Cursor | None) -> Iterator[list[dict[str, Any]]]:
+def _pages(db: ReadConnection, read_page: ReadPage, after: Cursor | None) -> Iterator[list[dict[str, Any]]]:
     while True:
-        page, items = build(db, after, EXPORT_PAGE)
+        page, items = read_page(db, after, EXPORT_PAGE)
         yield items
         if page.next_cursor is None:
             return
         after = page.next_cursor
 
 
-def _ndjson_lines(db: ReadConnection, build: Build, after: Cursor | None) -> Iterator[bytes]:
-    for items in _pages(db, build, after):
+def _ndjson_lines(db: ReadConnection, read_page: ReadPage, after: Cursor | None) -> Iterator[bytes]:
+    for items in _pages(db, read_page, after):
         yield b"".join(json.dumps(item) + b"\n" for item in items)
 
 
@@ -230,12 +235,12 @@ def _cell(item: Any, path: tuple[str, ...]) -> Any:
 
 
 def _csv_rows(
-    db: ReadConnection, build: Build, after: Cursor | None, columns: tuple[tuple[str, ...], ...]
+    db: ReadConnection, read_page: ReadPage, after: Cursor | None, columns: tuple[tuple[str, ...], ...]
 ) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([".".join(path) for path in columns])
-    for items in _pages(db, build, after):
+    for items in _pages(db, read_page, after):
         for item in json.loads(json.dumps(items)):  # dates are pre-rendered JSON fragments: read them
             writer.writerow([_cell(item, path) for path in columns])
         yield buffer.getvalue().encode()

@@ -20,7 +20,6 @@ from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
     LIST_FORMATS,
-    fragment,
     parse_query,
     query_docs,
     record_for_path,
@@ -71,19 +70,14 @@ def list_people(request: Request) -> Response:
         params = {name: value for name, value in kept.items() if value is not None} | {"dated": "false"}
         return {"unplaced": {**total.as_json(), "href": href("person", query=params)}}
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_people(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
-        items = [
-            {"slug": slug, "name": name, "description": description, "born": fragment(born), "died": fragment(died),
-             "href": href("person", slug)}
-            for slug, _key, name, description, born, died, _id in page.rows
-        ]  # fmt: skip
-        return page, items
+        return page, [queries.person_summary(row) for row in page.rows]
 
     return list_response(
         request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
         limit=query.limit,
-        sort="name", build=build, item_model=PersonSummary, name="people",
+        sort="name", read_page=read_page, item_model=PersonSummary, name="people",
         extra=unplaced if query.alive_in is not None else None,
     )  # fmt: skip
 

@@ -49,14 +49,14 @@ def list_places(request: Request) -> Response:
     )
     cap = request.app.state.settings.total_count_cap
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_places(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         return page, [queries.place_summary(row) for row in page.rows]
 
     return list_response(
         request, fmt=negotiate(request, query.format, geo=True), fields=query.fields, cursor=query.cursor,
         limit=query.limit,
-        sort="distance" if query.near else "name", build=build, item_model=PlaceSummary, name="places",
+        sort="distance" if query.near else "name", read_page=read_page, item_model=PlaceSummary, name="places",
         features=place_features,
     )  # fmt: skip
 

@@ -35,11 +35,11 @@ def search(request: Request) -> Response:
     types = tuple(dict.fromkeys(query.type.split(","))) if query.type else tuple(queries.TARGETS)
     q = fts_query(query.q)
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         return queries.search(db, q=q, types=types, limit=limit, cursor=cursor)
 
     return list_response(
         request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
         limit=query.limit,
-        sort="rank", build=build, item_model=SearchHit, name="search",
+        sort="rank", read_page=read_page, item_model=SearchHit, name="search",
     )  # fmt: skip

@@ -43,14 +43,14 @@ def list_sources(request: Request) -> Response:
     filters = queries.SourceFilters(q=query.q, kind=query.kind)
     cap = request.app.state.settings.total_count_cap
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_sources(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         return page, [queries.source_summary(row) for row in page.rows]
 
     return list_response(
         request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
         limit=query.limit,
-        sort="title", build=build, item_model=SourceSummary, name="sources",
+        sort="title", read_page=read_page, item_model=SourceSummary, name="sources",
     )  # fmt: skip
 
 

@@ -20,7 +20,6 @@ from app.routers.common import (
     DETAIL_ERRORS,
     LIST_ERRORS,
     LIST_FORMATS,
-    fragment,
     parse_query,
     query_docs,
     record_for_path,
@@ -58,20 +57,14 @@ def list_works(request: Request) -> Response:
     )
     cap = request.app.state.settings.total_count_cap
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_works(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
-        creators = queries.creators_of(db, [row[-1] for row in page.rows])
-        items = [
-            {"slug": slug, "title": title, "kind": kind, "published": fragment(published),
-             "creators": creators[work_id], "href": href("work", slug)}
-            for slug, title, kind, published, work_id in page.rows
-        ]  # fmt: skip
-        return page, items
+        return page, queries.work_summaries(db, page.rows)
 
     return list_response(
         request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
         limit=query.limit,
-        sort="title", build=build, item_model=WorkSummary, name="works",
+        sort="title", read_page=read_page, item_model=WorkSummary, name="works",
     )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.json import Fragment
 from app.models import Place, Record
-from app.queries.common import Cursor, Page, Statement, alphabetical, alphabetical_page, bound
+from app.queries.common import Cursor, Page, Statement, alphabetical, bound, fetch_page, shape_of
 from app.queries.records import citations, identifiers, linked, linked_event, timestamp
 from app.record_types.organisation.model import Organisation
 
@@ -23,7 +23,6 @@ R = cast(Table, Record.__table__)
 SEAT = aliased(cast(Table, Place.__table__), name="seat")
 SEAT_RECORD = aliased(R, name="seat_record")
 
-# The sort key (name) comes second: app.queries.common.alphabetical_page keys the cursor on it.
 LIST_COLUMNS = (
     R.c.slug, ORG.c.name, ORG.c.kind, ORG.c.founded_json, ORG.c.dissolved_json, SEAT_RECORD.c.slug.label("seat_slug"),
     SEAT.c.name.label("seat_name"), SEAT.c.latitude, SEAT.c.longitude, ORG.c.id,
@@ -36,7 +35,7 @@ SOURCE = (
 
 
 class OrganisationRow(NamedTuple):
-    """A row of the list, in LIST_COLUMNS order."""
+    """A row of the list, in LIST_COLUMNS order; sorted by name, then id."""
 
     slug: str
     name: str
@@ -49,6 +48,10 @@ class OrganisationRow(NamedTuple):
     longitude: float | None
     id: int
 
+    @property
+    def sort_key(self) -> str:
+        return self.name
+
 
 @dataclass(frozen=True, slots=True)
 class OrganisationFilters:
@@ -56,10 +59,6 @@ class OrganisationFilters:
     kind: str | None = None
     active_lo: int | None = None  # the first and last day (JDN) of the year it was active in
     active_hi: int | None = None
-
-    @property
-    def shape(self) -> tuple[bool, ...]:
-        return (self.q is not None, self.kind is not None, self.active_lo is not None)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -92,10 +91,10 @@ def _statement(filters: OrganisationFilters, after_cursor: bool, *, ordered: boo
 
 def list_organisations(
     db: ReadConnection, *, filters: OrganisationFilters, limit: int, cursor: Cursor | None, count_cap: int
-) -> Page:
-    return alphabetical_page(
-        db, key=("organisations", filters.shape), statement=partial(_statement, filters), params=filters.params,
-        sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
+) -> Page[OrganisationRow]:
+    return fetch_page(
+        db, key=("organisations", shape_of(filters)), statement=partial(_statement, filters), row=OrganisationRow,
+        params=filters.params, sort="name", limit=limit, cursor=cursor, count_cap=count_cap,
     )  # fmt: skip
 
 
@@ -103,14 +102,14 @@ def _date(rendered: str | None) -> Fragment | None:
     return None if rendered is None else Fragment(rendered)
 
 
-def organisation_summary(row: tuple[Any, ...]) -> dict[str, Any]:
-    item = OrganisationRow(*row)
-    seat = None if item.seat_slug is None else linked("place", item.seat_slug, name=item.seat_name)
+def organisation_summary(row: OrganisationRow) -> dict[str, Any]:
+    """A list item, and the head of an organisation's page."""
+    seat = None if row.seat_slug is None else linked("place", row.seat_slug, name=row.seat_name)
     if seat is not None:
-        seat |= {"latitude": item.latitude, "longitude": item.longitude}
+        seat |= {"latitude": row.latitude, "longitude": row.longitude}
     return {
-        "slug": item.slug, "name": item.name, "kind": item.kind, "founded": _date(item.founded),
-        "dissolved": _date(item.dissolved), "seat": seat, "href": linked("organisation", item.slug)["href"],
+        "slug": row.slug, "name": row.name, "kind": row.kind, "founded": _date(row.founded),
+        "dissolved": _date(row.dissolved), "seat": seat, "href": linked("organisation", row.slug)["href"],
     }  # fmt: skip
 
 
@@ -160,7 +159,7 @@ def organisation_detail(db: ReadConnection, record_id: int) -> dict[str, Any]:
     description, parent_slug, parent_name, notes, revision, created, updated = row[10:]
     params = {"id": record_id}
     return {
-        **organisation_summary(row[:10]),
+        **organisation_summary(OrganisationRow._make(row[:10])),
         "description": description,
         "names": [
             {"name": n, "language": lang, "from_year": f, "to_year": t, "note": note}

@@ -48,13 +48,13 @@ def list_organisations(request: Request) -> Response:
     )
     cap = request.app.state.settings.total_count_cap
 
-    def build(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page, list[dict[str, Any]]]:
+    def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_organisations(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
         return page, [queries.organisation_summary(row) for row in page.rows]
 
     return list_response(
         request, fmt=negotiate(request, query.format, geo=True), fields=query.fields, cursor=query.cursor,
-        limit=query.limit, sort="name", build=build, item_model=OrganisationSummary, name="organisations",
+        limit=query.limit, sort="name", read_page=read_page, item_model=OrganisationSummary, name="organisations",
         features=features,
     )  # fmt: skip
 
