@@ -195,20 +195,6 @@ class OtherNameIn(Strict):
     note: Text | None = None
 
 
-class SourceIn(RecordIn):
-    type: Literal["source"]
-    title: Name
-    kind: Word
-    url: Url | None = None
-    author: Name | None = None
-    publisher: Name | None = None
-    published: DateField | None = None
-    description: Text | None = None
-    names: Annotated[list[OtherNameIn], Field(max_length=MAX_OTHER_NAMES)] = []
-
-    _dates = field_validator("published", mode="before")(_date_from_string)
-
-
 class PlaceNameIn(Strict):
     name: Name
     language: Language | None = None

@@ -136,20 +136,6 @@ class Record(Base):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class Source(Record):
-    __tablename__ = "sources"
-    __mapper_args__ = {"polymorphic_identity": "source"}  # noqa: RUF012
-
-    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
-    title: Mapped[str] = mapped_column(String(500))
-    kind: Mapped[str] = mapped_column(String(40))
-    url: Mapped[str | None] = mapped_column(String(2000))
-    author: Mapped[str | None] = mapped_column(String(500))
-    publisher: Mapped[str | None] = mapped_column(String(500))
-    description: Mapped[str | None] = mapped_column(Text)
-    locals().update(date_columns("published"))
-
-
 class Place(Record):
     __tablename__ = "places"
     __table_args__: tuple[Any, ...] = (
@@ -264,18 +250,6 @@ class EventName(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(500), index=True)
-    language: Mapped[str | None] = mapped_column(String(12))
-    note: Mapped[str | None] = mapped_column(Text)
-
-
-class SourceName(Base):
-    """A source's title in another language or script (migration 0015)."""
-
-    __tablename__ = "source_names"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(500), index=True)
     language: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)

@@ -240,11 +240,6 @@ class WorkQuery(ListQuery):
     published_to: YearParam | None = Field(None, description="Published in or before this year.", examples=[1936])
 
 
-class SourceQuery(ListQuery):
-    q: SearchText | None = Field(None, description="Text in the title.", examples=["Wikipedia"])
-    kind: Kind | None = Field(None, description="Source kind.", examples=["article"])
-
-
 DAY_LISTS = ("events", "births", "deaths")
 YEAR_LISTS = ("events", "births", "deaths", "works")
 DayLists = Annotated[str, Field(pattern=names_pattern(*DAY_LISTS))]
@@ -584,37 +579,6 @@ class WorkDetail(RecordMeta, WorkSummary):
     subjects: list[str]
     names: list[OtherName] = Field(description="Its title in other languages and scripts.")
     events: list[LinkedEvent]
-
-
-class SourceSummary(BaseModel):
-    slug: str
-    title: str
-    kind: str
-    url: str | None
-    author: str | None
-    publisher: str | None
-    href: str
-
-
-class SourcePage(PageBase):
-    items: list[SourceSummary]
-
-
-class CitingRecord(BaseModel):
-    type: str
-    slug: str
-    href: str
-
-
-class SourceDetail(SourceSummary):
-    description: str | None
-    published: DateOut | None
-    names: list[OtherName] = Field(description="Its title in other languages and scripts.")
-    cited_by: list[CitingRecord] = Field(description="The first records that cite this source.")
-    notes: str | None
-    revision: int
-    created_at: str
-    updated_at: str
 
 
 class ProblemDetail(BaseModel):

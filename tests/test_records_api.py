@@ -7,13 +7,12 @@ import pytest
 from pydantic import BaseModel
 
 from app.models import name_key
+from app.record_types.source.schemas import SourceDetail, SourcePage
 from app.schemas import (
     PersonDetail,
     PersonPage,
     PlaceDetail,
     PlacePage,
-    SourceDetail,
-    SourcePage,
     WorkDetail,
     WorkPage,
 )
