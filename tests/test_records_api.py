@@ -7,12 +7,11 @@ import pytest
 from pydantic import BaseModel
 
 from app.models import name_key
+from app.record_types.place.schemas import PlaceDetail, PlacePage
 from app.record_types.source.schemas import SourceDetail, SourcePage
 from app.schemas import (
     PersonDetail,
     PersonPage,
-    PlaceDetail,
-    PlacePage,
     WorkDetail,
     WorkPage,
 )

@@ -13,7 +13,8 @@ from app.db import ReadConnection
 from app.dialects.json import JsonSQL
 from app.hrefs import href, href_sql
 from app.json import Fragment
-from app.models import Place, Record
+from app.models import Record
+from app.record_types.place.model import Place
 
 R = cast(Table, Record.__table__)
 P = cast(Table, Place.__table__)

@@ -91,18 +91,6 @@ def person(detail: dict[str, Any], base: str) -> dict[str, Any]:
     )}  # fmt: skip
 
 
-def place(detail: dict[str, Any], base: str) -> dict[str, Any]:
-    located = detail["latitude"] is not None and detail["longitude"] is not None
-    return {"@context": SCHEMA, **node(
-        "Place", base, href("place", detail["slug"]), name=detail["name"], description=detail["description"],
-        alternateName=[name["name"] for name in detail["names"]],
-        geo={"@type": "GeoCoordinates", "latitude": detail["latitude"], "longitude": detail["longitude"]}
-        if located else None,
-        containedInPlace=ref("Place", base, detail["parent"]) if detail["parent"] else None,
-        sameAs=same_as(detail["identifiers"]),
-    )}  # fmt: skip
-
-
 def work(detail: dict[str, Any], base: str) -> dict[str, Any]:
     published, _ = date_range(detail["published"])
     authors = [ref("Person", base, c) for c in detail["creators"] if c["role"] == "author"]
@@ -115,12 +103,6 @@ def work(detail: dict[str, Any], base: str) -> dict[str, Any]:
         locationCreated=ref("Place", base, place_of_publication) if place_of_publication else None,
         about=detail["subjects"], isbn=detail["identifiers"].get("isbn"), sameAs=same_as(detail["identifiers"]),
     )}  # fmt: skip
-
-
-def place_feature(detail: dict[str, Any]) -> dict[str, Any]:
-    located = detail["latitude"] is not None and detail["longitude"] is not None
-    geometry = {"type": "Point", "coordinates": [detail["longitude"], detail["latitude"]]} if located else None
-    return {"type": "Feature", "id": detail["slug"], "geometry": geometry, "properties": detail}
 
 
 def event_feature(detail: dict[str, Any]) -> dict[str, Any]:

@@ -11,12 +11,12 @@ from app.documents import (
     CitedRecordIn,
     DateField,
     Name,
-    PlaceNameIn,
     Slug,
     Text,
     Word,
     _date_from_string,
 )
+from app.record_types.place.document import PlaceNameIn
 
 # An organisation's other names have the shape of a place's: a name, its language, the years it was used.
 OrganisationNameIn = PlaceNameIn
