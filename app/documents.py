@@ -26,7 +26,6 @@ from pydantic import (
 from app import json
 from app.dates import Calendar, DateError, HistoricalDate, parse_date
 from app.errors import described, slugify
-from app.models import name_key
 
 
 def _without_nul(value: str) -> str:
@@ -72,7 +71,6 @@ GEONAMES_PATTERN = described(r"^[1-9][0-9]*$", "a GeoNames id: a number", "52490
 Wikidata = Annotated[str, StringConstraints(pattern=WIKIDATA_PATTERN, max_length=100), NO_NUL]
 Isbn = Annotated[str, StringConstraints(pattern=ISBN_PATTERN, max_length=13), NO_NUL]
 Geonames = Annotated[str, StringConstraints(pattern=GEONAMES_PATTERN, max_length=100), NO_NUL]
-NAME_KEY_LENGTH = 300  # people.name_key varchar(300): PersonIn checks it
 # A place's other names and a person's aliases: each one written rebuilds the record's full-text row
 # from all of them (the triggers of migration 0005), so writing n costs n squared - 3,000 in a 1 MB
 # body held the write lock for minutes. The richest records hold a few dozen.
@@ -193,72 +191,6 @@ class OtherNameIn(Strict):
     name: Name
     language: Language
     note: Text | None = None
-
-
-class AliasIn(Strict):
-    name: Name
-    kind: Literal["birth-name", "pseudonym", "alternative", "transliteration"] = "alternative"
-    language: Language | None = None
-
-
-class MembershipIn(Strict):
-    """A person's role in an organisation, from `start` to `end` (either may be unknown)."""
-
-    organisation: Slug
-    role: Word = "member"
-    start: DateField | None = None
-    end: DateField | None = None
-    note: Text | None = None
-
-    _dates = field_validator("start", "end", mode="before")(_date_from_string)
-
-    @model_validator(mode="after")
-    def _start_before_end(self) -> MembershipIn:
-        if self.start and self.end and self.start.parsed().min_jdn > self.end.parsed().max_jdn:
-            raise ValueError("end is before start")
-        return self
-
-
-# A person's memberships: each one written is a row; the richest biographies hold a few dozen.
-MAX_MEMBERSHIPS = 200
-
-
-class PersonIn(CitedRecordIn):
-    type: Literal["person"]
-    name: Name
-    aliases: Annotated[list[AliasIn], Field(max_length=MAX_OTHER_NAMES)] = []
-    born: DateField | None = None
-    died: DateField | None = None
-    birth_place: Slug | None = None
-    death_place: Slug | None = None
-    description: Text | None = None
-    memberships: Annotated[list[MembershipIn], Field(max_length=MAX_MEMBERSHIPS)] = []
-
-    _dates = field_validator("born", "died", mode="before")(_date_from_string)
-
-    @field_validator("name")
-    @classmethod
-    def _name_key_fits(cls, value: str) -> str:
-        # people.name_key (varchar(300)) is the name decomposed and case-folded, which can lengthen it:
-        # "ﬃ" is three letters, "ß" two. A name that long is no name, so it is refused, not cut.
-        if len(name_key(value)) > NAME_KEY_LENGTH:
-            raise ValueError(f"is longer than {NAME_KEY_LENGTH} characters once decomposed (Unicode NFKD)")
-        return value
-
-    @model_validator(mode="after")
-    def _born_before_death(self) -> PersonIn:
-        if self.born and self.died and self.born.parsed().min_jdn > self.died.parsed().max_jdn:
-            raise ValueError("died is before born")
-        return self
-
-    def references(self) -> list[tuple[str, str, str]]:
-        places = [
-            (f, "place", s) for f, s in (("birth_place", self.birth_place), ("death_place", self.death_place)) if s
-        ]
-        memberships = [
-            (f"memberships[{i}].organisation", "organisation", m.organisation) for i, m in enumerate(self.memberships)
-        ]
-        return super().references() + places + memberships
 
 
 class CreatorIn(Strict):

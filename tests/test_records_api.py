@@ -7,11 +7,10 @@ import pytest
 from pydantic import BaseModel
 
 from app.models import name_key
+from app.record_types.person.schemas import PersonDetail, PersonPage
 from app.record_types.place.schemas import PlaceDetail, PlacePage
 from app.record_types.source.schemas import SourceDetail, SourcePage
 from app.schemas import (
-    PersonDetail,
-    PersonPage,
     WorkDetail,
     WorkPage,
 )

@@ -54,17 +54,6 @@ def ref(kind: str, base: str, linked: dict[str, Any], name_key: str = "name") ->
     return node(kind, base, linked["href"], name=linked[name_key])
 
 
-def role(base: str, membership: dict[str, Any]) -> dict[str, Any]:
-    """A membership as schema.org's role pattern: the organisation, the role's name and its dates."""
-    start, _ = date_range(membership["start"])
-    _, end = date_range(membership["end"])
-    found = {
-        "@type": "OrganizationRole", "memberOf": ref("Organization", base, membership),
-        "roleName": membership["role"], "startDate": start, "endDate": end,
-    }  # fmt: skip
-    return {key: value for key, value in found.items() if value is not None}
-
-
 def event(detail: dict[str, Any], base: str) -> dict[str, Any]:
     start, end = date_range(detail["date"])
     return {"@context": SCHEMA, **node(
@@ -75,19 +64,6 @@ def event(detail: dict[str, Any], base: str) -> dict[str, Any]:
         superEvent=ref("Event", base, detail["part_of"], "title") if detail["part_of"] else None,
         subEvent=[ref("Event", base, part, "title") for part in detail["parts"]],
         keywords=detail["tags"], sameAs=same_as(detail["identifiers"]),
-    )}  # fmt: skip
-
-
-def person(detail: dict[str, Any], base: str) -> dict[str, Any]:
-    born, _ = date_range(detail["born"])
-    _, died = date_range(detail["died"])
-    return {"@context": SCHEMA, **node(
-        "Person", base, href("person", detail["slug"]), name=detail["name"], description=detail["description"],
-        alternateName=[alias["name"] for alias in detail["aliases"]], birthDate=born, deathDate=died,
-        birthPlace=ref("Place", base, detail["birth_place"]) if detail["birth_place"] else None,
-        deathPlace=ref("Place", base, detail["death_place"]) if detail["death_place"] else None,
-        memberOf=[role(base, membership) for membership in detail["memberships"]],
-        sameAs=same_as(detail["identifiers"]),
     )}  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from app.documents import (
     DateField,
     Name,
     Slug,
+    Strict,
     Text,
     Word,
     _date_from_string,
@@ -53,3 +54,21 @@ class OrganisationIn(CitedRecordIn):
             refs.append(("part_of", "organisation", self.part_of))
         refs += [(f"predecessors[{i}]", "organisation", slug) for i, slug in enumerate(self.predecessors)]
         return super().references() + refs
+
+
+class MembershipIn(Strict):
+    """A person's role in an organisation, from `start` to `end` (either may be unknown)."""
+
+    organisation: Slug
+    role: Word = "member"
+    start: DateField | None = None
+    end: DateField | None = None
+    note: Text | None = None
+
+    _dates = field_validator("start", "end", mode="before")(_date_from_string)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> MembershipIn:
+        if self.start and self.end and self.start.parsed().min_jdn > self.end.parsed().max_jdn:
+            raise ValueError("end is before start")
+        return self
