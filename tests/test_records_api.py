@@ -10,10 +10,7 @@ from app.models import name_key
 from app.record_types.person.schemas import PersonDetail, PersonPage
 from app.record_types.place.schemas import PlaceDetail, PlacePage
 from app.record_types.source.schemas import SourceDetail, SourcePage
-from app.schemas import (
-    WorkDetail,
-    WorkPage,
-)
+from app.record_types.work.schemas import WorkDetail, WorkPage
 
 
 def items(client: httpx.Client, url: str, contract: type[BaseModel]) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.db import PostgresReads, SQLiteReads
-from app.queries import events, timeline, works
+from app.queries import events, timeline
 from app.queries.calendar import BIRTHS, When
 from app.queries.common import shape_of
 from app.queries.dated import dated_statement
@@ -20,6 +20,7 @@ from app.record_types.organisation import queries as organisations
 from app.record_types.person import queries as people
 from app.record_types.place import queries as places
 from app.record_types.source import queries as sources
+from app.record_types.work import queries as works
 
 pytestmark = pytest.mark.engine_neutral  # statements compiled for both engines' dialects: no database
 

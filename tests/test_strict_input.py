@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import importer, json, writes
 from app.dates import DateError, parse_date
-from app.documents import MAX_OTHER_NAMES, NO_NUL, EventIn, WorkIn
+from app.documents import MAX_OTHER_NAMES, NO_NUL, EventIn
 from app.domain_errors import DomainError, InvalidRecord
 from app.errors import problem_for
 from app.etags import revision_of
@@ -28,6 +28,7 @@ from app.models import Base, name_key
 from app.record_types.person.document import PersonIn
 from app.record_types.place.document import PlaceIn
 from app.record_types.source.document import SourceIn
+from app.record_types.work.document import WorkIn
 from app.writes import Current
 from tests.test_editing_api import Editing
 from tests.test_editing_api import editing as editing  # a fixture

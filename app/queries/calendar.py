@@ -15,12 +15,13 @@ from sqlalchemy import Table, bindparam
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from app.db import ReadConnection
-from app.models import Record, Work
+from app.models import Record
 from app.queries.common import Cursor, Keyed, Page, Statement, bound, fetch_page, shape_of
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
-from app.queries.works import DatedWorkRow
 from app.record_types.person.model import Person
 from app.record_types.person.queries import DatedPersonRow
+from app.record_types.work.model import Work
+from app.record_types.work.queries import DatedWorkRow
 
 PE = cast(Table, Person.__table__)
 W = cast(Table, Work.__table__)

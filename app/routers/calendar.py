@@ -14,8 +14,8 @@ from app.isolation import read_db, read_endpoint
 from app.queries import calendar as queries
 from app.queries import events as event_queries
 from app.queries.common import Page, year_range
-from app.queries.works import work_summaries
 from app.record_types.person.queries import person_summary
+from app.record_types.work.queries import work_summaries
 from app.routers.common import (
     LIST_ERRORS,
     conditional,

@@ -67,20 +67,6 @@ def event(detail: dict[str, Any], base: str) -> dict[str, Any]:
     )}  # fmt: skip
 
 
-def work(detail: dict[str, Any], base: str) -> dict[str, Any]:
-    published, _ = date_range(detail["published"])
-    authors = [ref("Person", base, c) for c in detail["creators"] if c["role"] == "author"]
-    others = [ref("Person", base, c) for c in detail["creators"] if c["role"] != "author"]
-    place_of_publication = detail.get("publication_place")
-    return {"@context": SCHEMA, **node(
-        "Book" if detail["kind"] == "book" else "CreativeWork", base, href("work", detail["slug"]),
-        name=detail["title"], description=detail["description"], author=authors, contributor=others,
-        datePublished=published, publisher=detail["publisher"], inLanguage=detail["language"],
-        locationCreated=ref("Place", base, place_of_publication) if place_of_publication else None,
-        about=detail["subjects"], isbn=detail["identifiers"].get("isbn"), sameAs=same_as(detail["identifiers"]),
-    )}  # fmt: skip
-
-
 def event_feature(detail: dict[str, Any]) -> dict[str, Any]:
     points = [[p["longitude"], p["latitude"]] for p in detail["places"] if p["latitude"] is not None]
     geometry = (
