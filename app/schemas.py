@@ -144,15 +144,6 @@ class EventFilterQuery(BaseModel):
     )
 
 
-class EventQuery(ListQuery, EventFilterQuery):
-    sort: Literal["date", "-date"] = Field("date", description="`date` (oldest first) or `-date` (newest first).")
-    include: Annotated[str, Field(pattern=names_pattern("people", "places", "works"))] | None = Field(
-        None,
-        description="Embed each event's links, comma-separated: `people`, `places` (with coordinates), `works`.",
-        examples=["people,places"],
-    )
-
-
 class TimelineQuery(EventFilterQuery):
     bucket: Literal["year", "decade", "century"] = Field(
         "decade",
@@ -280,13 +271,6 @@ class Searched(BaseModel):
     )
 
 
-class EventPage(PageBase):
-    items: list[EventSummary]
-    searched: Searched | None = Field(
-        None, description="With `year`, `from` or `to` only: the years searched, in words."
-    )
-
-
 class SourceRef(BaseModel):
     """A citation: the source, and where in it."""
 
@@ -304,17 +288,6 @@ class LinkedPerson(BaseModel):
     slug: str
     name: str
     role: str
-    href: str
-
-
-class LinkedPlace(BaseModel):
-    slug: str
-    name: str
-    name_at_the_time: str = Field(description="The place's name when the event began, from its historical names.")
-    role: str
-    kind: str
-    latitude: float | None
-    longitude: float | None
     href: str
 
 
@@ -355,29 +328,6 @@ class OtherName(BaseModel):
     name: str
     language: str | None
     note: str | None
-
-
-class EventOrganisation(BaseModel):
-    slug: str
-    name: str
-    role: str = Field(examples=["founded"], description="What the organisation was in the event.")
-    href: str
-
-
-class EventDetail(RecordMeta):
-    slug: str
-    title: str
-    kind: str
-    summary: str | None
-    date: DateOut
-    part_of: LinkedEvent | None = Field(description="The larger event this one is part of.")
-    parts: list[LinkedEvent]
-    people: list[LinkedPerson]
-    places: list[LinkedPlace]
-    works: list[LinkedWork]
-    organisations: list[EventOrganisation]
-    tags: list[str]
-    names: list[OtherName] = Field(description="Its title in other languages and scripts.")
 
 
 class PlaceRef(BaseModel):
@@ -522,5 +472,5 @@ class Timeline(BaseModel):
     )
 
 
-for _model in (EventSummary, EventPage, EventList):  # they refer to models defined after them
+for _model in (EventSummary, EventList):  # they refer to models defined after them
     _model.model_rebuild()

@@ -15,9 +15,9 @@ import pytest
 
 from app.db import CompiledSQL, PostgresReads, read_connection
 from app.dialects.fulltext import TextQuery
-from app.queries.events import EventFilters, _statement
 from app.queries.geo import Area
 from app.queries.text import fts_query
+from app.record_types.event.queries import EventFilters, _statement
 from app.record_types.person.queries import PeopleFilters
 from app.record_types.person.queries import _statement as people_statement
 from tests.test_query_plans import SHAPES

@@ -1,4 +1,5 @@
-"""Records as schema.org JSON-LD (`Accept: application/ld+json`) and as GeoJSON Features.
+"""What records as schema.org JSON-LD (`Accept: application/ld+json`) share: nodes, references, dates
+and `sameAs` links. Each type's routes build its own node (`jsonld`) and GeoJSON Feature (`feature`).
 
 Built from the same detail documents as the JSON answers. Dates go out in their Gregorian reading as
 ISO 8601 values of their own precision ("1930", "1917-11-07"; astronomical years before year 1, as
@@ -12,7 +13,6 @@ import re
 from typing import Any
 
 from app import json
-from app.hrefs import href
 
 SCHEMA = "https://schema.org"
 _ISO = re.compile(r"^-?\d{4}(-\d{2}(-\d{2})?)?$")
@@ -52,26 +52,3 @@ def node(kind: str, base: str, href: str, **fields: Any) -> dict[str, Any]:
 
 def ref(kind: str, base: str, linked: dict[str, Any], name_key: str = "name") -> dict[str, Any]:
     return node(kind, base, linked["href"], name=linked[name_key])
-
-
-def event(detail: dict[str, Any], base: str) -> dict[str, Any]:
-    start, end = date_range(detail["date"])
-    return {"@context": SCHEMA, **node(
-        "Event", base, href("event", detail["slug"]), name=detail["title"], description=detail["summary"],
-        startDate=start, endDate=end,
-        location=[ref("Place", base, place) for place in detail["places"]],
-        attendee=[ref("Person", base, person) for person in detail["people"]],
-        superEvent=ref("Event", base, detail["part_of"], "title") if detail["part_of"] else None,
-        subEvent=[ref("Event", base, part, "title") for part in detail["parts"]],
-        keywords=detail["tags"], sameAs=same_as(detail["identifiers"]),
-    )}  # fmt: skip
-
-
-def event_feature(detail: dict[str, Any]) -> dict[str, Any]:
-    points = [[p["longitude"], p["latitude"]] for p in detail["places"] if p["latitude"] is not None]
-    geometry = (
-        None if not points else
-        {"type": "Point", "coordinates": points[0]} if len(points) == 1 else
-        {"type": "MultiPoint", "coordinates": points}
-    )  # fmt: skip
-    return {"type": "Feature", "id": detail["slug"], "geometry": geometry, "properties": detail}

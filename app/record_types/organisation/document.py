@@ -72,3 +72,8 @@ class MembershipIn(Strict):
         if self.start and self.end and self.start.parsed().min_jdn > self.end.parsed().max_jdn:
             raise ValueError("end is before start")
         return self
+
+
+class EventOrganisationIn(Strict):
+    organisation: Slug
+    role: Literal["subject", "founded", "participant", "dissolved", "perpetrator"] = "participant"

@@ -15,7 +15,7 @@ from app.dialects.fulltext import TextQuery, matches_text
 from app.dialects.json import JSON, JsonSQL
 from app.hrefs import href, href_sql
 from app.json import Fragment, dumps, loads
-from app.models import Event, EventPerson, EventPlace, EventWork, Record
+from app.models import Record
 from app.queries.common import Cursor, Page, Statement, bound, fetch_page, shape_of
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
 from app.queries.geo import Area, places_in
@@ -28,6 +28,7 @@ from app.queries.records import (
     place_tree,
     timestamp,
 )
+from app.record_types.event.model import Event, EventPerson, EventPlace, EventWork
 from app.record_types.organisation.model import EventOrganisation
 from app.record_types.place.model import Place
 
