@@ -1,4 +1,7 @@
-"""The record format of seed, import and export files (docs/data-format.md), as pydantic models.
+"""The record format of seed, import and export files (docs/data-format.md), as pydantic models:
+what every type's document shares (RecordIn, citations, identifiers, dates, other names, the string
+types) and the canonical document. Each type's own model is in its folder
+(`app/record_types/<type>/document.py`).
 
 Every model forbids unknown fields; dates are read by app.dates while validating, so that a bad date
 is reported against its field like any other error. Every string is one of the string types below:
@@ -35,7 +38,7 @@ def _without_nul(value: str) -> str:
 
 
 # Every string type of the format ends with NO_NUL (tests/test_strict_input.py checks that each string
-# field has it); their max_length is at most the width of the column they are written to (app/models.py).
+# field has it); their max_length is at most the width of the column they are written to (the types' model.py).
 NO_NUL = AfterValidator(_without_nul)
 # Each pattern is `described` in words for the errors of values that do not match it (app.errors).
 SLUG_PATTERN = described(

@@ -1,8 +1,12 @@
 """ORM models: the schema (Alembic migrations own it in databases) and the write path.
 
-Every public record (event, person, place, work, source) is a row of `records` - slug, revision,
-timestamps, deletion - plus a row of its own table with the same id (joined-table inheritance), so
-that citations, identifiers and (later) revisions point at any record with a real foreign key.
+Every public record (event, person, place, work, source, organisation) is a row of `records` - slug,
+revision, timestamps, deletion - plus a row of its own table with the same id (joined-table
+inheritance), so that citations, identifiers and (later) revisions point at any record with a real
+foreign key. This module holds what every type shares: `records`, citations, identifiers, dates'
+columns, and the tables of keys, revisions, renamed slugs and the audit. Each type's own tables are in
+its folder (`app/record_types/<type>/model.py`); `app.registry` imports them all, so whatever needs
+the whole schema in the metadata (migrations, `chronicle db copy`) imports the registry.
 
 The type tables (events, people, ...) and the link tables hold live records only. Deleting a record
 removes its own row and its links, and keeps its `records` row as a tombstone (slug, deleted_at: the

@@ -1,6 +1,6 @@
 """Births, deaths and publications on a day of the year or in a year (/v1/on-this-day, /v1/years).
 
-Events come from app.queries.events; this module lists people by their birth or death and works by
+Events come from app.record_types.event.queries; this module lists people by their birth or death and works by
 their publication, with the same semantics: on a day, single-day dates only, matched by Gregorian
 (or recorded) month and day; in a year, every date that overlaps it.
 """

@@ -30,7 +30,7 @@ IDENTIFIERS_SQL = "SELECT scheme, value FROM identifiers WHERE record_id = :id O
 
 
 def identifiers_json(json: JsonSQL) -> str:
-    """The identifiers as a JSON sub-select of a record's own statement (app.queries.events): {scheme: value}."""
+    """The identifiers as a JSON sub-select of a record's own statement (an event's): {scheme: value}."""
     return json.mapping("scheme", "value", IDENTIFIERS_SQL)
 
 

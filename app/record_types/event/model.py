@@ -25,7 +25,7 @@ class EventName(Base):
 class Event(Record):
     __tablename__ = "events"
     __table_args__: tuple[Any, ...] = (
-        # Overlap queries: one index range per span level, already in date order (app.queries.events).
+        # Overlap queries: one index range per span level, already in date order (queries.py).
         Index("ix_events_overlap", "date_span_level", "date_min_jdn", "id", "date_max_jdn"),
         Index("ix_events_date", "date_min_jdn", "id"),
         Index("ix_events_on_this_day", "date_month", "date_day", "date_min_jdn", "id"),

@@ -292,7 +292,7 @@ WHERE e.id = :id
 EVENT_SQL = {dialect: _event_sql(json) for dialect, json in JSON.items()}
 # The name a place had when the event began: the English (or untagged) historical name whose years
 # cover that year, else the current name. A name without years is another name, never "at the time".
-# The loader lets two such names share only the year of a renaming (app.documents.overlapping_names),
+# The loader lets two such names share only the year of a renaming (app.record_types.place.document.overlapping_names),
 # where the later one is meant: hence `from_year DESC`, with a missing from_year lowest on both
 # engines (PostgreSQL sorts NULL first in DESC, SQLite last).
 PLACES_SQL = """

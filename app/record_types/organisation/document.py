@@ -1,4 +1,5 @@
-"""An organisation in the record format (docs/data-format.md)."""
+"""An organisation in the record format (docs/data-format.md), and the items of other types' documents
+that link to one: a person's memberships and an event's organisations (their links are here too)."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ class PlaceNameIn(Strict):
 
 def name_language(language: str | None) -> str:
     """The language a place name is the name at the time in: English and untagged names answer for
-    the API's English (app.queries.events, PLACES_SQL), each other tag for itself."""
+    the API's English (app.record_types.event.queries, PLACES_SQL), each other tag for itself."""
     return "en" if language is None else language
 
 
