@@ -27,10 +27,11 @@ from sqlalchemy import Connection, Integer, Table, bindparam, func, select, text
 from app.db import engine_url, make_engine
 from app.migrate import at_head, upgrade
 from app.models import Base
+from app.registry import TYPES  # and with it every type's tables, in the metadata
 
 BATCH = 5_000
 # Columns that point at a row of their own table: set in a second pass (see the module's doc).
-SELF_LINKS = {"places": "parent_id", "events": "part_of_id"}
+SELF_LINKS = {t.table: t.parent.column for t in TYPES.values() if t.parent is not None}
 
 
 class CopyError(Exception):

@@ -1,4 +1,7 @@
-"""The record format of seed, import and export files (docs/data-format.md), as pydantic models.
+"""The record format of seed, import and export files (docs/data-format.md), as pydantic models:
+what every type's document shares (RecordIn, citations, identifiers, dates, other names, the string
+types) and the canonical document. Each type's own model is in its folder
+(`app/record_types/<type>/document.py`).
 
 Every model forbids unknown fields; dates are read by app.dates while validating, so that a bad date
 is reported against its field like any other error. Every string is one of the string types below:
@@ -11,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -26,7 +29,6 @@ from pydantic import (
 from app import json
 from app.dates import Calendar, DateError, HistoricalDate, parse_date
 from app.errors import described, slugify
-from app.models import name_key
 
 
 def _without_nul(value: str) -> str:
@@ -36,7 +38,7 @@ def _without_nul(value: str) -> str:
 
 
 # Every string type of the format ends with NO_NUL (tests/test_strict_input.py checks that each string
-# field has it); their max_length is at most the width of the column they are written to (app/models.py).
+# field has it); their max_length is at most the width of the column they are written to (the types' model.py).
 NO_NUL = AfterValidator(_without_nul)
 # Each pattern is `described` in words for the errors of values that do not match it (app.errors).
 SLUG_PATTERN = described(
@@ -72,7 +74,6 @@ GEONAMES_PATTERN = described(r"^[1-9][0-9]*$", "a GeoNames id: a number", "52490
 Wikidata = Annotated[str, StringConstraints(pattern=WIKIDATA_PATTERN, max_length=100), NO_NUL]
 Isbn = Annotated[str, StringConstraints(pattern=ISBN_PATTERN, max_length=13), NO_NUL]
 Geonames = Annotated[str, StringConstraints(pattern=GEONAMES_PATTERN, max_length=100), NO_NUL]
-NAME_KEY_LENGTH = 300  # people.name_key varchar(300): PersonIn checks it
 # A place's other names and a person's aliases: each one written rebuilds the record's full-text row
 # from all of them (the triggers of migration 0005), so writing n costs n squared - 3,000 in a 1 MB
 # body held the write lock for minutes. The richest records hold a few dozen.
@@ -193,262 +194,6 @@ class OtherNameIn(Strict):
     name: Name
     language: Language
     note: Text | None = None
-
-
-class SourceIn(RecordIn):
-    type: Literal["source"]
-    title: Name
-    kind: Word
-    url: Url | None = None
-    author: Name | None = None
-    publisher: Name | None = None
-    published: DateField | None = None
-    description: Text | None = None
-    names: Annotated[list[OtherNameIn], Field(max_length=MAX_OTHER_NAMES)] = []
-
-    _dates = field_validator("published", mode="before")(_date_from_string)
-
-
-class PlaceNameIn(Strict):
-    name: Name
-    language: Language | None = None
-    from_year: Year | None = None
-    to_year: Year | None = None
-    note: Text | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> PlaceNameIn:
-        if self.from_year is not None and self.to_year is not None and self.from_year > self.to_year:
-            raise ValueError(f"from_year {self.from_year} is after to_year {self.to_year}")
-        return self
-
-
-def name_language(language: str | None) -> str:
-    """The language a place name is the name at the time in: English and untagged names answer for
-    the API's English (app.queries.events, PLACES_SQL), each other tag for itself."""
-    return "en" if language is None else language
-
-
-def _years(name: PlaceNameIn) -> str:
-    if name.from_year == name.to_year:
-        return str(name.from_year)
-    if name.from_year is None:
-        return f"until {name.to_year}"
-    return f"from {name.from_year}" if name.to_year is None else f"{name.from_year}-{name.to_year}"
-
-
-def overlapping_names(names: list[PlaceNameIn]) -> str | None:
-    """Why a place's name history cannot be right, or None. Names with years are the place's name
-    at the time (a missing year is open: "until 1930", "from 1924"); two of one language may not both
-    be the name of a year - but for the year of a renaming, which is one name's `to_year` and the
-    next one's `from_year` (Petrograd 1914-1924, Leningrad 1924-1991): years are whole, and in that
-    year the later name is the name at the time. A gap between names is allowed (nothing recorded:
-    the answer is the current name); names without years are other names, never "at the time"."""
-    low, high = -(10**6), 10**6
-    dated = sorted(
-        ((n.from_year if n.from_year is not None else low, n.to_year if n.to_year is not None else high, i, n)
-         for i, n in enumerate(names) if n.from_year is not None or n.to_year is not None),
-        key=lambda item: (name_language(item[3].language), item[0], item[1], item[2]),
-    )  # fmt: skip
-    for at, (start, end, i, name) in enumerate(dated):
-        for later_start, later_end, j, later in dated[at + 1 :]:
-            if name_language(later.language) != name_language(name.language) or later_start > end:
-                continue
-            if later_start == end and start < later_start:  # the year of a renaming
-                continue
-            first, last = later_start, min(end, later_end)
-            if first == low:
-                shared = "every year" + ("" if last == high else f" until {last}")
-            elif last == high:
-                shared = f"every year from {first}"
-            else:
-                shared = str(first) if first == last else f"{first}-{last}"
-            return (
-                f"names[{i}] {name.name!r} ({_years(name)}) and names[{j}] {later.name!r} ({_years(later)}) are "
-                f"both names of language {name_language(name.language)!r} for {shared}: a place has one name a "
-                "language a year, and two names may share only the year of a renaming (the first one's to_year "
-                "is the next one's from_year)"
-            )
-    return None
-
-
-class PlaceIn(CitedRecordIn):
-    type: Literal["place"]
-    name: Name
-    kind: Word
-    description: Text | None = None
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
-    parent: Slug | None = None
-    names: Annotated[list[PlaceNameIn], Field(max_length=MAX_OTHER_NAMES)] = []
-
-    @model_validator(mode="after")
-    def _both_coordinates(self) -> PlaceIn:
-        if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("latitude and longitude go together: give both or neither")
-        if self.parent == self.slug:
-            raise ValueError("a place cannot be its own parent")
-        return self
-
-    @field_validator("names")
-    @classmethod
-    def _one_name_a_year(cls, names: list[PlaceNameIn]) -> list[PlaceNameIn]:
-        problem = overlapping_names(names)
-        if problem is not None:
-            raise ValueError(problem)
-        return names
-
-    def references(self) -> list[tuple[str, str, str]]:
-        own = [("parent", "place", self.parent)] if self.parent else []
-        return super().references() + own
-
-
-class AliasIn(Strict):
-    name: Name
-    kind: Literal["birth-name", "pseudonym", "alternative", "transliteration"] = "alternative"
-    language: Language | None = None
-
-
-class MembershipIn(Strict):
-    """A person's role in an organisation, from `start` to `end` (either may be unknown)."""
-
-    organisation: Slug
-    role: Word = "member"
-    start: DateField | None = None
-    end: DateField | None = None
-    note: Text | None = None
-
-    _dates = field_validator("start", "end", mode="before")(_date_from_string)
-
-    @model_validator(mode="after")
-    def _start_before_end(self) -> MembershipIn:
-        if self.start and self.end and self.start.parsed().min_jdn > self.end.parsed().max_jdn:
-            raise ValueError("end is before start")
-        return self
-
-
-# A person's memberships: each one written is a row; the richest biographies hold a few dozen.
-MAX_MEMBERSHIPS = 200
-
-
-class PersonIn(CitedRecordIn):
-    type: Literal["person"]
-    name: Name
-    aliases: Annotated[list[AliasIn], Field(max_length=MAX_OTHER_NAMES)] = []
-    born: DateField | None = None
-    died: DateField | None = None
-    birth_place: Slug | None = None
-    death_place: Slug | None = None
-    description: Text | None = None
-    memberships: Annotated[list[MembershipIn], Field(max_length=MAX_MEMBERSHIPS)] = []
-
-    _dates = field_validator("born", "died", mode="before")(_date_from_string)
-
-    @field_validator("name")
-    @classmethod
-    def _name_key_fits(cls, value: str) -> str:
-        # people.name_key (varchar(300)) is the name decomposed and case-folded, which can lengthen it:
-        # "ﬃ" is three letters, "ß" two. A name that long is no name, so it is refused, not cut.
-        if len(name_key(value)) > NAME_KEY_LENGTH:
-            raise ValueError(f"is longer than {NAME_KEY_LENGTH} characters once decomposed (Unicode NFKD)")
-        return value
-
-    @model_validator(mode="after")
-    def _born_before_death(self) -> PersonIn:
-        if self.born and self.died and self.born.parsed().min_jdn > self.died.parsed().max_jdn:
-            raise ValueError("died is before born")
-        return self
-
-    def references(self) -> list[tuple[str, str, str]]:
-        places = [
-            (f, "place", s) for f, s in (("birth_place", self.birth_place), ("death_place", self.death_place)) if s
-        ]
-        memberships = [
-            (f"memberships[{i}].organisation", "organisation", m.organisation) for i, m in enumerate(self.memberships)
-        ]
-        return super().references() + places + memberships
-
-
-class CreatorIn(Strict):
-    person: Slug
-    role: Literal["author", "translator", "editor", "illustrator"] = "author"
-
-
-class WorkIn(CitedRecordIn):
-    type: Literal["work"]
-    title: Name
-    names: Annotated[list[OtherNameIn], Field(max_length=MAX_OTHER_NAMES)] = []
-    kind: Word
-    creators: list[CreatorIn] = []
-    published: DateField | None = None
-    publisher: Name | None = None
-    publication_place: Slug | None = None
-    language: Language | None = None
-    subjects: list[Subject] = []
-    description: Text | None = None
-
-    _dates = field_validator("published", mode="before")(_date_from_string)
-
-    def references(self) -> list[tuple[str, str, str]]:
-        refs = [(f"creators[{i}].person", "person", c.person) for i, c in enumerate(self.creators)]
-        if self.publication_place:
-            refs.append(("publication_place", "place", self.publication_place))
-        return super().references() + refs
-
-
-class EventPersonIn(Strict):
-    person: Slug
-    role: Literal["subject", "participant", "leader", "victim", "perpetrator", "witness"] = "participant"
-
-
-class EventPlaceIn(Strict):
-    place: Slug
-    role: Literal["location", "origin", "destination"] = "location"
-
-
-class EventWorkIn(Strict):
-    work: Slug
-    role: Literal["subject", "outcome", "source"] = "subject"
-
-
-class EventOrganisationIn(Strict):
-    organisation: Slug
-    role: Literal["subject", "founded", "participant", "dissolved", "perpetrator"] = "participant"
-
-
-class EventIn(CitedRecordIn):
-    type: Literal["event"]
-    title: Name
-    summary: Text | None = None
-    kind: Word
-    date: DateField
-    part_of: Slug | None = None
-    people: list[EventPersonIn] = []
-    places: list[EventPlaceIn] = []
-    works: list[EventWorkIn] = []
-    organisations: list[EventOrganisationIn] = []
-    tags: list[Tag] = []
-    names: Annotated[list[OtherNameIn], Field(max_length=MAX_OTHER_NAMES)] = []
-
-    _dates = field_validator("date", mode="before")(_date_from_string)
-
-    @model_validator(mode="after")
-    def _not_part_of_itself(self) -> EventIn:
-        if self.part_of == self.slug:
-            raise ValueError("an event cannot be part of itself")
-        return self
-
-    def references(self) -> list[tuple[str, str, str]]:
-        refs = [(f"people[{i}].person", "person", p.person) for i, p in enumerate(self.people)]
-        refs += [(f"places[{i}].place", "place", p.place) for i, p in enumerate(self.places)]
-        refs += [(f"works[{i}].work", "work", w.work) for i, w in enumerate(self.works)]
-        refs += [
-            (f"organisations[{i}].organisation", "organisation", o.organisation)
-            for i, o in enumerate(self.organisations)
-        ]
-        if self.part_of:
-            refs.append(("part_of", "event", self.part_of))
-        return super().references() + refs
 
 
 # Links with no order of their own: the API lists them by name, and the database keeps no position

@@ -3,7 +3,7 @@ every path a message or an OpenAPI example names.
 
 A record's link is its collection under the version prefix, then its slug, then any sub-resource:
 `href("person", "leon-trotsky")` is `/v1/people/leon-trotsky`. Statements that build their JSON in
-the database (app.queries.events, app.queries.records) take the same link as a SQL expression from
+the database (app.record_types.event.queries, app.queries.records) take the same link as a SQL expression from
 `href_sql`, so the two cannot drift apart.
 
 Slugs are not percent-encoded: SLUG_PATTERN (app.documents) admits only lower-case letters, digits

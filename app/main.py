@@ -31,11 +31,14 @@ from app.limits import BodyLimit, ConcurrencyLimit, Load
 from app.operations import Metrics, RequestLog, install_json_log
 from app.ratelimit import RateLimit, make_counter
 from app.registry import COLLECTIONS, TYPES
-from app.routers import calendar, editing, events, export, people, places, search, sources, timeline, works
+from app.routers import calendar, editing, export, search, timeline
 from app.routers.common import AnswerCache
 from app.security import EVERY_ANSWER, docs_policy
 
 DOCS_ASSETS = Path(__file__).resolve().parent / "static" / "docs"
+# The record types whose endpoints come first, before search, the calendar and the timeline and before
+# the other types': the routes are tried in order, and these answer most requests.
+MOST_USED = ("event", "person", "place", "work", "source")
 DESCRIPTION = """
 Historical records - **events, people, places and works** - linked to each other and to the sources
 that attest them.
@@ -132,11 +135,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestLog, metrics=app.state.metrics, headers=EVERY_ANSWER
     )  # outermost: it sees every answer, 4xx and 5xx too
-    for module in (events, people, places, works, sources, search, calendar, timeline, export):  # most used first
+    # Each type's endpoints: its descriptor names their module. A request is matched against the routes
+    # in the order they were included, so the most used come first.
+    type_routers = {name: importlib.import_module(t.routes).router for name, t in TYPES.items()}
+    for name in MOST_USED:
+        app.include_router(type_routers[name])
+    for module in (search, calendar, timeline, export):
         app.include_router(module.router)
-    for record_type in TYPES.values():  # the types whose endpoints live in their own folder
-        if not record_type.routes.startswith("app.routers."):
-            app.include_router(importlib.import_module(record_type.routes).router)
+    for name, router in type_routers.items():  # the other types (organisations), in the registry's order
+        if name not in MOST_USED:
+            app.include_router(router)
     app.include_router(editing.router)
     app.include_router(operations.router)
     if settings.docs_enabled:

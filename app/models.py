@@ -1,8 +1,12 @@
 """ORM models: the schema (Alembic migrations own it in databases) and the write path.
 
-Every public record (event, person, place, work, source) is a row of `records` - slug, revision,
-timestamps, deletion - plus a row of its own table with the same id (joined-table inheritance), so
-that citations, identifiers and (later) revisions point at any record with a real foreign key.
+Every public record (event, person, place, work, source, organisation) is a row of `records` - slug,
+revision, timestamps, deletion - plus a row of its own table with the same id (joined-table
+inheritance), so that citations, identifiers and (later) revisions point at any record with a real
+foreign key. This module holds what every type shares: `records`, citations, identifiers, dates'
+columns, and the tables of keys, revisions, renamed slugs and the audit. Each type's own tables are in
+its folder (`app/record_types/<type>/model.py`); `app.registry` imports them all, so whatever needs
+the whole schema in the metadata (migrations, `chronicle db copy`) imports the registry.
 
 The type tables (events, people, ...) and the link tables hold live records only. Deleting a record
 removes its own row and its links, and keeps its `records` row as a tombstone (slug, deleted_at: the
@@ -27,15 +31,12 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
-    Float,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -134,224 +135,6 @@ class Record(Base):
     # When an editor last wrote the record through the API; None once a load (seed, import) has
     # written it. An import never silently overwrites a record whose edited_at is set (app.loader).
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class Source(Record):
-    __tablename__ = "sources"
-    __mapper_args__ = {"polymorphic_identity": "source"}  # noqa: RUF012
-
-    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
-    title: Mapped[str] = mapped_column(String(500))
-    kind: Mapped[str] = mapped_column(String(40))
-    url: Mapped[str | None] = mapped_column(String(2000))
-    author: Mapped[str | None] = mapped_column(String(500))
-    publisher: Mapped[str | None] = mapped_column(String(500))
-    description: Mapped[str | None] = mapped_column(Text)
-    locals().update(date_columns("published"))
-
-
-class Place(Record):
-    __tablename__ = "places"
-    __table_args__: tuple[Any, ...] = (
-        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
-        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),
-    )
-    __mapper_args__ = {"polymorphic_identity": "place"}  # noqa: RUF012
-
-    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    description: Mapped[str | None] = mapped_column(Text)
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), index=True)
-
-
-class PlaceName(Base):
-    """A historical or alternative name of a place, with the years it was used (inclusive)."""
-
-    __tablename__ = "place_names"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(300), index=True)
-    language: Mapped[str | None] = mapped_column(String(12))
-    from_year: Mapped[int | None]
-    to_year: Mapped[int | None]
-    note: Mapped[str | None] = mapped_column(Text)
-
-
-DATED = ("born", "died")  # a person's dates
-
-
-UNDATED = text("born_min_jdn IS NULL AND died_min_jdn IS NULL")
-
-
-class Person(Record):
-    __tablename__ = "people"
-    __table_args__: tuple[Any, ...] = (
-        Index("ix_people_name_key", "name_key", "id"),
-        # People with no life date, by name (`dated=false`, and the `unplaced` count of `alive_in`): few
-        # beside the dated, so a partial index; a query names these very terms to use it on SQLite.
-        Index("ix_people_undated", "name_key", "id", sqlite_where=UNDATED, postgresql_where=UNDATED),
-        # Born and died in a year (overlap, as for events) and on a day of the year, newest first.
-        *(Index(f"ix_people_{d}_overlap", f"{d}_span_level", f"{d}_min_jdn", "id", f"{d}_max_jdn") for d in DATED),
-        *(Index(f"ix_people_{d}_on_this_day", f"{d}_month", f"{d}_day", f"{d}_min_jdn", "id") for d in DATED),
-        *(
-            Index(
-                f"ix_people_{d}_on_this_day_recorded", f"{d}_recorded_month", f"{d}_recorded_day", f"{d}_min_jdn", "id"
-            )
-            for d in DATED
-        ),
-    )
-    __mapper_args__ = {"polymorphic_identity": "person"}  # noqa: RUF012
-
-    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300), index=True)
-    # name_key(name), the list's order and what name_prefix matches. Always set by the loader; nullable
-    # because SQLite adds a NOT NULL column to a filled table only by rebuilding it, which drops triggers.
-    name_key: Mapped[str] = mapped_column(String(300), nullable=True)
-    description: Mapped[str | None] = mapped_column(Text)
-    birth_place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), index=True)
-    death_place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), index=True)
-    locals().update(date_columns("born"))
-    locals().update(date_columns("died"))
-
-
-class PersonAlias(Base):
-    __tablename__ = "person_aliases"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(300), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    language: Mapped[str | None] = mapped_column(String(12))
-
-
-class Work(Record):
-    __tablename__ = "works"
-    __table_args__: tuple[Any, ...] = (
-        Index("ix_works_published_overlap", "published_span_level", "published_min_jdn", "id", "published_max_jdn"),
-    )
-    __mapper_args__ = {"polymorphic_identity": "work"}  # noqa: RUF012
-
-    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
-    title: Mapped[str] = mapped_column(String(500), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    description: Mapped[str | None] = mapped_column(Text)
-    publisher: Mapped[str | None] = mapped_column(String(500))
-    language: Mapped[str | None] = mapped_column(String(12))
-    publication_place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), index=True)
-    locals().update(date_columns("published"))
-
-
-class WorkName(Base):
-    """A work's title in another language or script (migration 0014)."""
-
-    __tablename__ = "work_names"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(500), index=True)
-    language: Mapped[str | None] = mapped_column(String(12))
-    note: Mapped[str | None] = mapped_column(Text)
-
-
-class EventName(Base):
-    """An event's title in another language or script (migration 0015)."""
-
-    __tablename__ = "event_names"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(500), index=True)
-    language: Mapped[str | None] = mapped_column(String(12))
-    note: Mapped[str | None] = mapped_column(Text)
-
-
-class SourceName(Base):
-    """A source's title in another language or script (migration 0015)."""
-
-    __tablename__ = "source_names"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(500), index=True)
-    language: Mapped[str | None] = mapped_column(String(12))
-    note: Mapped[str | None] = mapped_column(Text)
-
-
-class WorkCreator(Base):
-    __tablename__ = "work_creators"
-    __table_args__ = (Index(None, "person_id", "work_id"),)
-
-    work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"), primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(40), primary_key=True)
-    position: Mapped[int] = mapped_column(default=0)
-
-
-class WorkSubject(Base):
-    __tablename__ = "work_subjects"
-    __table_args__ = (Index(None, "subject", "work_id"),)
-
-    work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"), primary_key=True)
-    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
-
-
-class Event(Record):
-    __tablename__ = "events"
-    __table_args__: tuple[Any, ...] = (
-        # Overlap queries: one index range per span level, already in date order (app.queries.events).
-        Index("ix_events_overlap", "date_span_level", "date_min_jdn", "id", "date_max_jdn"),
-        Index("ix_events_date", "date_min_jdn", "id"),
-        Index("ix_events_on_this_day", "date_month", "date_day", "date_min_jdn", "id"),
-        Index("ix_events_on_this_day_recorded", "date_recorded_month", "date_recorded_day", "date_min_jdn", "id"),
-        Index("ix_events_kind_date", "kind", "date_min_jdn", "id"),
-    )
-    __mapper_args__ = {"polymorphic_identity": "event"}  # noqa: RUF012
-
-    id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
-    title: Mapped[str] = mapped_column(String(500))
-    summary: Mapped[str | None] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(40))
-    part_of_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="RESTRICT"), index=True)
-    locals().update(date_columns("date", required=True))
-
-
-class EventPerson(Base):
-    __tablename__ = "event_people"
-    __table_args__ = (Index(None, "person_id", "event_id"),)
-
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(40), primary_key=True)
-
-
-class EventPlace(Base):
-    __tablename__ = "event_places"
-    __table_args__ = (Index(None, "place_id", "event_id"),)
-
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    place_id: Mapped[int] = mapped_column(ForeignKey("places.id", ondelete="RESTRICT"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(40), primary_key=True)
-
-
-class EventWork(Base):
-    __tablename__ = "event_works"
-    __table_args__ = (Index(None, "work_id", "event_id"),)
-
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="RESTRICT"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(40), primary_key=True)
-
-
-class EventTag(Base):
-    __tablename__ = "event_tags"
-    __table_args__ = (Index(None, "tag", "event_id"),)
-
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
 class Citation(Base):

@@ -144,60 +144,11 @@ class EventFilterQuery(BaseModel):
     )
 
 
-class EventQuery(ListQuery, EventFilterQuery):
-    sort: Literal["date", "-date"] = Field("date", description="`date` (oldest first) or `-date` (newest first).")
-    include: Annotated[str, Field(pattern=names_pattern("people", "places", "works"))] | None = Field(
-        None,
-        description="Embed each event's links, comma-separated: `people`, `places` (with coordinates), `works`.",
-        examples=["people,places"],
-    )
-
-
 class TimelineQuery(EventFilterQuery):
     bucket: Literal["year", "decade", "century"] = Field(
         "decade",
         description="Bucket size. Buckets are aligned on multiples of their size in astronomical years: the "
         "decade 1910 is 1910-1919, the century 1900 is 1900-1999, the decade -50 is 51 BCE-42 BCE.",
-    )
-
-
-class PeopleQuery(ListQuery):
-    q: SearchText | None = Field(
-        None,
-        description=f"Words in a name or an alias. {TEXT_QUERY}",
-        examples=["Bronstein"],
-    )
-    name_prefix: SearchText | None = Field(
-        None,
-        description="Names that start with this text, case and diacritics ignored (`leon t` finds Leon Trotsky).",
-        examples=["leon t"],
-    )
-    born_from: YearParam | None = Field(None, description="Born in or after this year (overlap).", examples=[1870])
-    born_to: YearParam | None = Field(None, description="Born in or before this year (overlap).", examples=[1890])
-    alive_in: YearParam | None = Field(
-        None,
-        description="Alive at some point of this year. Someone whose death is not recorded counts as alive "
-        "for up to 120 years after birth. People with neither a birth nor a death date cannot be placed in "
-        "any year and are not listed: the answer's `unplaced` says how many of them the other filters match, "
-        "and links to them (`dated=false`).",
-        examples=[1938],
-    )
-    dated: bool | None = Field(
-        None,
-        description="`true`: only people with a recorded birth or death date; `false`: only people with "
-        "neither, whom `alive_in` cannot place.",
-        examples=[False],
-    )
-    member_of: Slug | None = Field(
-        None,
-        description="Only members of this organisation (any role: member, leader, commissar...).",
-        examples=["red-army"],
-    )
-    member_in: YearParam | None = Field(
-        None,
-        description="Only people with a membership (of `member_of`, or of any organisation) in this year. A "
-        "membership's unknown start counts from the person's birth, its unknown end until their death.",
-        examples=[1920],
     )
 
 
@@ -211,38 +162,6 @@ class NameQuery(BaseModel):
         "otherwise its main name. Without it, `Accept-Language` chooses. `Content-Language` says which "
         "language the answer names it in.", examples=["ru"],
     )  # fmt: skip
-
-
-class PlaceQuery(ListQuery):
-    q: SearchText | None = Field(
-        None,
-        description=f"Words in the name or a historical or alternative name. {TEXT_QUERY}",
-        examples=["Constantinople"],
-    )
-    within: Slug | None = Field(None, description="Only places within this place (at any depth).", examples=["france"])
-    kind: Kind | None = Field(None, description="Place kind (country, city...).", examples=["city"])
-    near: Point | None = Field(
-        None, description=f"{NEAR} Then nearest first, with `distance_km`.", examples=["41.01,28.95"]
-    )
-    radius_km: RadiusKm | None = Field(None, description=RADIUS, examples=[50])
-    bbox: Box | None = Field(None, description=BBOX, examples=["26,36,45,42"])
-
-
-class WorkQuery(ListQuery):
-    q: SearchText | None = Field(
-        None, description=f"Words in the title or a subject. {TEXT_QUERY}", examples=["Revolution"]
-    )
-    author: Slug | None = Field(None, description="Only works this person wrote.", examples=["leon-trotsky"])
-    subject: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
-        None, description="Only works with this subject (exact).", examples=["Russian Revolution"]
-    )
-    published_from: YearParam | None = Field(None, description="Published in or after this year.", examples=[1930])
-    published_to: YearParam | None = Field(None, description="Published in or before this year.", examples=[1936])
-
-
-class SourceQuery(ListQuery):
-    q: SearchText | None = Field(None, description="Text in the title.", examples=["Wikipedia"])
-    kind: Kind | None = Field(None, description="Source kind.", examples=["article"])
 
 
 DAY_LISTS = ("events", "births", "deaths")
@@ -352,13 +271,6 @@ class Searched(BaseModel):
     )
 
 
-class EventPage(PageBase):
-    items: list[EventSummary]
-    searched: Searched | None = Field(
-        None, description="With `year`, `from` or `to` only: the years searched, in words."
-    )
-
-
 class SourceRef(BaseModel):
     """A citation: the source, and where in it."""
 
@@ -376,17 +288,6 @@ class LinkedPerson(BaseModel):
     slug: str
     name: str
     role: str
-    href: str
-
-
-class LinkedPlace(BaseModel):
-    slug: str
-    name: str
-    name_at_the_time: str = Field(description="The place's name when the event began, from its historical names.")
-    role: str
-    kind: str
-    latitude: float | None
-    longitude: float | None
     href: str
 
 
@@ -429,35 +330,6 @@ class OtherName(BaseModel):
     note: str | None
 
 
-class EventOrganisation(BaseModel):
-    slug: str
-    name: str
-    role: str = Field(examples=["founded"], description="What the organisation was in the event.")
-    href: str
-
-
-class EventDetail(RecordMeta):
-    slug: str
-    title: str
-    kind: str
-    summary: str | None
-    date: DateOut
-    part_of: LinkedEvent | None = Field(description="The larger event this one is part of.")
-    parts: list[LinkedEvent]
-    people: list[LinkedPerson]
-    places: list[LinkedPlace]
-    works: list[LinkedWork]
-    organisations: list[EventOrganisation]
-    tags: list[str]
-    names: list[OtherName] = Field(description="Its title in other languages and scripts.")
-
-
-class Alias(BaseModel):
-    name: str
-    kind: str
-    language: str | None
-
-
 class PlaceRef(BaseModel):
     slug: str
     name: str
@@ -470,34 +342,6 @@ class PersonSummary(BaseModel):
     description: str | None
     born: DateOut | None
     died: DateOut | None
-    href: str
-
-
-class Unplaced(Total):
-    href: str = Field(
-        description="The list of these people: the same filters, without `alive_in`, with `dated=false`.",
-        examples=[hrefs.href("person", query={"dated": "false"})],
-    )
-
-
-class PersonPage(PageBase):
-    items: list[PersonSummary]
-    unplaced: Unplaced | None = Field(
-        None,
-        description="With `alive_in` only: the people the other filters match who have neither a birth nor a "
-        "death date, so that no year can be said to contain their lives; they are not in `items`.",
-    )
-
-
-class PersonEvent(LinkedEvent):
-    role: str
-
-
-class PersonWork(BaseModel):
-    slug: str
-    title: str
-    role: str
-    published: DateOut | None
     href: str
 
 
@@ -516,44 +360,12 @@ class Membership(OrganisationRef):
     note: str | None
 
 
-class PersonDetail(RecordMeta, PersonSummary):
-    aliases: list[Alias]
-    birth_place: PlaceRef | None
-    death_place: PlaceRef | None
-    events: list[PersonEvent]
-    works: list[PersonWork]
-    memberships: list[Membership] = Field(description="Roles in organisations, in the order recorded.")
-
-
 class PlaceName(BaseModel):
     name: str
     language: str | None
     from_year: int | None
     to_year: int | None
     note: str | None
-
-
-class PlaceSummary(BaseModel):
-    slug: str
-    name: str
-    kind: str
-    latitude: float | None
-    longitude: float | None
-    parent: PlaceRef | None
-    href: str
-    distance_km: float | None = Field(None, description="With `near` only: the great-circle distance, in km.")
-
-
-class PlacePage(PageBase):
-    items: list[PlaceSummary]
-
-
-class PlaceDetail(RecordMeta, PlaceSummary):
-    description: str | None
-    names: list[PlaceName] = Field(description="Historical and alternative names, with the years they were used.")
-    ancestors: list[PlaceRef] = Field(description="The places this one lies within, nearest first.")
-    children: list[PlaceRef]
-    events: list[LinkedEvent] = Field(description="The first events here or within (see /v1/events?place=).")
 
 
 class Creator(BaseModel):
@@ -570,51 +382,6 @@ class WorkSummary(BaseModel):
     published: DateOut | None
     creators: list[Creator]
     href: str
-
-
-class WorkPage(PageBase):
-    items: list[WorkSummary]
-
-
-class WorkDetail(RecordMeta, WorkSummary):
-    description: str | None
-    publisher: str | None
-    publication_place: PlaceRef | None
-    language: str | None
-    subjects: list[str]
-    names: list[OtherName] = Field(description="Its title in other languages and scripts.")
-    events: list[LinkedEvent]
-
-
-class SourceSummary(BaseModel):
-    slug: str
-    title: str
-    kind: str
-    url: str | None
-    author: str | None
-    publisher: str | None
-    href: str
-
-
-class SourcePage(PageBase):
-    items: list[SourceSummary]
-
-
-class CitingRecord(BaseModel):
-    type: str
-    slug: str
-    href: str
-
-
-class SourceDetail(SourceSummary):
-    description: str | None
-    published: DateOut | None
-    names: list[OtherName] = Field(description="Its title in other languages and scripts.")
-    cited_by: list[CitingRecord] = Field(description="The first records that cite this source.")
-    notes: str | None
-    revision: int
-    created_at: str
-    updated_at: str
 
 
 class ProblemDetail(BaseModel):
@@ -705,5 +472,5 @@ class Timeline(BaseModel):
     )
 
 
-for _model in (EventSummary, EventPage, EventList):  # they refer to models defined after them
+for _model in (EventSummary, EventList):  # they refer to models defined after them
     _model.model_rebuild()

@@ -18,8 +18,8 @@ from app.db import make_engine, make_sessionmaker, read_connection
 from app.loader import LoadError, load_records, read_file
 from app.migrate import downgrade, upgrade
 from app.models import Base, Record
-from app.queries.events import EventFilters, list_events
 from app.queries.text import fts_query
+from app.record_types.event.queries import EventFilters, list_events
 from app.registry import managed_by_models
 from tests.conftest import ENGINE, database_url, load, make_database, run_sql
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pydantic import TypeAdapter
 
-from app.schemas import EventDetail, EventPage
+from app.record_types.event.schemas import EventDetail, EventPage
 from tests.conftest import make_database, run_sql, serving
 
 page_contract = TypeAdapter(EventPage)

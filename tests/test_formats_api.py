@@ -13,9 +13,10 @@ import pytest
 
 from app.config import Settings
 from app.db import SQLiteReads
-from app.queries.events import page_links
+from app.record_types.event.queries import page_links
+from app.record_types.event.schemas import EventPage
 from app.routers.formats import csv_columns
-from app.schemas import EventPage, EventSummary, SearchHit
+from app.schemas import EventSummary, SearchHit
 from tests.conftest import LiveServer, load, make_database, serving
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.queries.geo import EARTH_RADIUS_KM, Area
-from app.schemas import PlacePage
+from app.record_types.place.schemas import PlacePage
 from tests.conftest import load, make_database, serving
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
-from app.documents import PlaceNameIn, overlapping_names
 from app.loader import LoadError, load_records
+from app.record_types.place.document import PlaceNameIn, overlapping_names
 from tests.conftest import LiveServer, load, make_database
 from tests.test_editing_api import make_keys
 

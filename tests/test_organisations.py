@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from app.loader import LoadError, load_records
+from app.record_types.event.schemas import EventDetail, EventPage
 from app.record_types.organisation.schemas import OrganisationDetail, OrganisationPage
-from app.schemas import EventDetail, EventPage, PersonDetail, PersonPage
+from app.record_types.person.schemas import PersonDetail, PersonPage
 from tests.test_editing_api import Editing, editing  # noqa: F401  # the fixture
 
 

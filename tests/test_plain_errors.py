@@ -17,7 +17,8 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import PATTERNS, slugify
 from app.keys import create_key
-from app.schemas import EventPage, Timeline
+from app.record_types.event.schemas import EventPage
+from app.schemas import Timeline
 from tests.conftest import LiveServer, make_database
 
 PROBLEM = "application/problem+json"

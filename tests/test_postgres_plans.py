@@ -15,11 +15,11 @@ import pytest
 
 from app.db import CompiledSQL, PostgresReads, read_connection
 from app.dialects.fulltext import TextQuery
-from app.queries.events import EventFilters, _statement
 from app.queries.geo import Area
-from app.queries.people import PeopleFilters
-from app.queries.people import _statement as people_statement
 from app.queries.text import fts_query
+from app.record_types.event.queries import EventFilters, _statement
+from app.record_types.person.queries import PeopleFilters
+from app.record_types.person.queries import _statement as people_statement
 from tests.test_query_plans import SHAPES
 
 pytestmark = pytest.mark.postgresql_only

@@ -15,10 +15,10 @@ import pytest
 from app.db import SQLiteReads
 from app.queries.calendar import BIRTHS, DEATHS, PUBLISHED, Listing, When
 from app.queries.dated import dated_statement
-from app.queries.events import EventFilters, _statement
-from app.queries.people import PeopleFilters
-from app.queries.people import _statement as people_statement
 from app.queries.text import fts_query
+from app.record_types.event.queries import EventFilters, _statement
+from app.record_types.person.queries import PeopleFilters
+from app.record_types.person.queries import _statement as people_statement
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's EXPLAIN QUERY PLAN (test_postgres_plans.py: PostgreSQL's)
 

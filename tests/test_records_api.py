@@ -7,16 +7,10 @@ import pytest
 from pydantic import BaseModel
 
 from app.models import name_key
-from app.schemas import (
-    PersonDetail,
-    PersonPage,
-    PlaceDetail,
-    PlacePage,
-    SourceDetail,
-    SourcePage,
-    WorkDetail,
-    WorkPage,
-)
+from app.record_types.person.schemas import PersonDetail, PersonPage
+from app.record_types.place.schemas import PlaceDetail, PlacePage
+from app.record_types.source.schemas import SourceDetail, SourcePage
+from app.record_types.work.schemas import WorkDetail, WorkPage
 
 
 def items(client: httpx.Client, url: str, contract: type[BaseModel]) -> list[str]:

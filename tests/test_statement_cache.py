@@ -10,13 +10,18 @@ from typing import Any
 import pytest
 
 from app.db import PostgresReads, SQLiteReads
-from app.queries import events, people, places, sources, timeline, works
+from app.queries import timeline
 from app.queries.calendar import BIRTHS, When
 from app.queries.common import shape_of
 from app.queries.dated import dated_statement
 from app.queries.geo import Area
 from app.queries.text import fts_query
+from app.record_types.event import queries as events
 from app.record_types.organisation import queries as organisations
+from app.record_types.person import queries as people
+from app.record_types.place import queries as places
+from app.record_types.source import queries as sources
+from app.record_types.work import queries as works
 
 pytestmark = pytest.mark.engine_neutral  # statements compiled for both engines' dialects: no database
 

@@ -18,13 +18,18 @@ from sqlalchemy.orm import Session
 
 from app import importer, json, writes
 from app.dates import DateError, parse_date
-from app.documents import MAX_OTHER_NAMES, NO_NUL, EventIn, PersonIn, PlaceIn, SourceIn, WorkIn
+from app.documents import MAX_OTHER_NAMES, NO_NUL
 from app.domain_errors import DomainError, InvalidRecord
 from app.errors import problem_for
 from app.etags import revision_of
 from app.generate import generate
 from app.loader import validate
 from app.models import Base, name_key
+from app.record_types.event.document import EventIn
+from app.record_types.person.document import PersonIn
+from app.record_types.place.document import PlaceIn
+from app.record_types.source.document import SourceIn
+from app.record_types.work.document import WorkIn
 from app.writes import Current
 from tests.test_editing_api import Editing
 from tests.test_editing_api import editing as editing  # a fixture

@@ -18,9 +18,10 @@ from typing import Any, Literal, NamedTuple, overload
 from pydantic import ValidationError
 
 from app import json
-from app.documents import EventIn, RecordIn, canonical_document
+from app.documents import RecordIn, canonical_document
 from app.errors import plain_reason
 from app.record_types import CITATIONS, IDENTIFIERS, Ref
+from app.record_types.event.document import EventIn
 from app.registry import TYPES, record_adapter
 
 AnyRecordIn = RecordIn  # a document of one of the registry's types

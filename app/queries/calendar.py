@@ -1,6 +1,6 @@
 """Births, deaths and publications on a day of the year or in a year (/v1/on-this-day, /v1/years).
 
-Events come from app.queries.events; this module lists people by their birth or death and works by
+Events come from app.record_types.event.queries; this module lists people by their birth or death and works by
 their publication, with the same semantics: on a day, single-day dates only, matched by Gregorian
 (or recorded) month and day; in a year, every date that overlaps it.
 """
@@ -15,11 +15,13 @@ from sqlalchemy import Table, bindparam
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from app.db import ReadConnection
-from app.models import Person, Record, Work
+from app.models import Record
 from app.queries.common import Cursor, Keyed, Page, Statement, bound, fetch_page, shape_of
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
-from app.queries.people import DatedPersonRow
-from app.queries.works import DatedWorkRow
+from app.record_types.person.model import Person
+from app.record_types.person.queries import DatedPersonRow
+from app.record_types.work.model import Work
+from app.record_types.work.queries import DatedWorkRow
 
 PE = cast(Table, Person.__table__)
 W = cast(Table, Work.__table__)

@@ -15,7 +15,7 @@ from sqlalchemy import Float, Integer, Table, and_, bindparam, case, column, fun
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.selectable import TextualSelect
 
-from app.models import Place
+from app.record_types.place.model import Place
 
 PL = cast(Table, Place.__table__)
 EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG)

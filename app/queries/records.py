@@ -13,7 +13,8 @@ from app.db import ReadConnection
 from app.dialects.json import JsonSQL
 from app.hrefs import href, href_sql
 from app.json import Fragment
-from app.models import Place, Record
+from app.models import Record
+from app.record_types.place.model import Place
 
 R = cast(Table, Record.__table__)
 P = cast(Table, Place.__table__)
@@ -29,7 +30,7 @@ IDENTIFIERS_SQL = "SELECT scheme, value FROM identifiers WHERE record_id = :id O
 
 
 def identifiers_json(json: JsonSQL) -> str:
-    """The identifiers as a JSON sub-select of a record's own statement (app.queries.events): {scheme: value}."""
+    """The identifiers as a JSON sub-select of a record's own statement (an event's): {scheme: value}."""
     return json.mapping("scheme", "value", IDENTIFIERS_SQL)
 
 

@@ -26,7 +26,7 @@ from app.dates import (
 from app.db import ReadConnection
 from app.dialects.json import json_item, json_rows
 from app.queries.common import shape_of
-from app.queries.events import DATE, E, EventFilters, _conditions
+from app.record_types.event.queries import DATE, E, EventFilters, _conditions
 
 BUCKET_YEARS = {"year": 1, "decade": 10, "century": 100}
 MAX_BUCKETS = 5000

@@ -2,8 +2,10 @@
 its document model and how a document becomes rows. `app.registry` lists the types; the loader, the
 export, the editors' writes and the API iterate over that list instead of naming types.
 
-Each type's descriptor (`RecordType`) lives in its own module of this package, beside what is
-specific to it; a new type is a new module (or folder), one line of `app.registry`, one migration.
+Each type's descriptor (`RecordType`) lives in its own folder of this package (`<type>/__init__.py`),
+beside what is specific to it: its tables (`model`), its document (`document`), its queries, its
+answers (`schemas`) and its endpoints (`routes`). A new type is a new folder, one line of
+`app.registry`, one migration (docs/record-types.md).
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ class RecordType:
     name: str  # "event": the `type` of its documents and of its `records` rows
     collection: str  # "events": its path in the API (/v1/events)
     table: str  # its own table, joined to `records` by id
-    document: type[BaseModel]  # the record format's model (app.documents)
+    document: type[BaseModel]  # the record format's model (its folder's `document`)
     rows: Callable[[Any], Rows]  # a valid document's own-table values and owned rows (Refs unresolved)
     columns: tuple[str, ...]  # own columns read back as document fields of the same name
     dates: tuple[str, ...] = ()  # document fields that are dates (app.models.date_columns)

@@ -12,10 +12,10 @@ from app.dates import MAX_YEAR, MIN_YEAR, MONTH_NAMES, days_in_month, year_bound
 from app.errors import bad_parameter, described
 from app.isolation import read_db, read_endpoint
 from app.queries import calendar as queries
-from app.queries import events as event_queries
 from app.queries.common import Page, year_range
-from app.queries.people import person_summary
-from app.queries.works import work_summaries
+from app.record_types.event import queries as event_queries
+from app.record_types.person.queries import person_summary
+from app.record_types.work.queries import work_summaries
 from app.routers.common import (
     LIST_ERRORS,
     conditional,

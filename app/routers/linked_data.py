@@ -1,4 +1,5 @@
-"""Records as schema.org JSON-LD (`Accept: application/ld+json`) and as GeoJSON Features.
+"""What records as schema.org JSON-LD (`Accept: application/ld+json`) share: nodes, references, dates
+and `sameAs` links. Each type's routes build its own node (`jsonld`) and GeoJSON Feature (`feature`).
 
 Built from the same detail documents as the JSON answers. Dates go out in their Gregorian reading as
 ISO 8601 values of their own precision ("1930", "1917-11-07"; astronomical years before year 1, as
@@ -12,7 +13,6 @@ import re
 from typing import Any
 
 from app import json
-from app.hrefs import href
 
 SCHEMA = "https://schema.org"
 _ISO = re.compile(r"^-?\d{4}(-\d{2}(-\d{2})?)?$")
@@ -52,82 +52,3 @@ def node(kind: str, base: str, href: str, **fields: Any) -> dict[str, Any]:
 
 def ref(kind: str, base: str, linked: dict[str, Any], name_key: str = "name") -> dict[str, Any]:
     return node(kind, base, linked["href"], name=linked[name_key])
-
-
-def role(base: str, membership: dict[str, Any]) -> dict[str, Any]:
-    """A membership as schema.org's role pattern: the organisation, the role's name and its dates."""
-    start, _ = date_range(membership["start"])
-    _, end = date_range(membership["end"])
-    found = {
-        "@type": "OrganizationRole", "memberOf": ref("Organization", base, membership),
-        "roleName": membership["role"], "startDate": start, "endDate": end,
-    }  # fmt: skip
-    return {key: value for key, value in found.items() if value is not None}
-
-
-def event(detail: dict[str, Any], base: str) -> dict[str, Any]:
-    start, end = date_range(detail["date"])
-    return {"@context": SCHEMA, **node(
-        "Event", base, href("event", detail["slug"]), name=detail["title"], description=detail["summary"],
-        startDate=start, endDate=end,
-        location=[ref("Place", base, place) for place in detail["places"]],
-        attendee=[ref("Person", base, person) for person in detail["people"]],
-        superEvent=ref("Event", base, detail["part_of"], "title") if detail["part_of"] else None,
-        subEvent=[ref("Event", base, part, "title") for part in detail["parts"]],
-        keywords=detail["tags"], sameAs=same_as(detail["identifiers"]),
-    )}  # fmt: skip
-
-
-def person(detail: dict[str, Any], base: str) -> dict[str, Any]:
-    born, _ = date_range(detail["born"])
-    _, died = date_range(detail["died"])
-    return {"@context": SCHEMA, **node(
-        "Person", base, href("person", detail["slug"]), name=detail["name"], description=detail["description"],
-        alternateName=[alias["name"] for alias in detail["aliases"]], birthDate=born, deathDate=died,
-        birthPlace=ref("Place", base, detail["birth_place"]) if detail["birth_place"] else None,
-        deathPlace=ref("Place", base, detail["death_place"]) if detail["death_place"] else None,
-        memberOf=[role(base, membership) for membership in detail["memberships"]],
-        sameAs=same_as(detail["identifiers"]),
-    )}  # fmt: skip
-
-
-def place(detail: dict[str, Any], base: str) -> dict[str, Any]:
-    located = detail["latitude"] is not None and detail["longitude"] is not None
-    return {"@context": SCHEMA, **node(
-        "Place", base, href("place", detail["slug"]), name=detail["name"], description=detail["description"],
-        alternateName=[name["name"] for name in detail["names"]],
-        geo={"@type": "GeoCoordinates", "latitude": detail["latitude"], "longitude": detail["longitude"]}
-        if located else None,
-        containedInPlace=ref("Place", base, detail["parent"]) if detail["parent"] else None,
-        sameAs=same_as(detail["identifiers"]),
-    )}  # fmt: skip
-
-
-def work(detail: dict[str, Any], base: str) -> dict[str, Any]:
-    published, _ = date_range(detail["published"])
-    authors = [ref("Person", base, c) for c in detail["creators"] if c["role"] == "author"]
-    others = [ref("Person", base, c) for c in detail["creators"] if c["role"] != "author"]
-    place_of_publication = detail.get("publication_place")
-    return {"@context": SCHEMA, **node(
-        "Book" if detail["kind"] == "book" else "CreativeWork", base, href("work", detail["slug"]),
-        name=detail["title"], description=detail["description"], author=authors, contributor=others,
-        datePublished=published, publisher=detail["publisher"], inLanguage=detail["language"],
-        locationCreated=ref("Place", base, place_of_publication) if place_of_publication else None,
-        about=detail["subjects"], isbn=detail["identifiers"].get("isbn"), sameAs=same_as(detail["identifiers"]),
-    )}  # fmt: skip
-
-
-def place_feature(detail: dict[str, Any]) -> dict[str, Any]:
-    located = detail["latitude"] is not None and detail["longitude"] is not None
-    geometry = {"type": "Point", "coordinates": [detail["longitude"], detail["latitude"]]} if located else None
-    return {"type": "Feature", "id": detail["slug"], "geometry": geometry, "properties": detail}
-
-
-def event_feature(detail: dict[str, Any]) -> dict[str, Any]:
-    points = [[p["longitude"], p["latitude"]] for p in detail["places"] if p["latitude"] is not None]
-    geometry = (
-        None if not points else
-        {"type": "Point", "coordinates": points[0]} if len(points) == 1 else
-        {"type": "MultiPoint", "coordinates": points}
-    )  # fmt: skip
-    return {"type": "Feature", "id": detail["slug"], "geometry": geometry, "properties": detail}

@@ -11,7 +11,8 @@ from app.dates import jdn_to_gregorian, year_label
 from app.errors import bad_parameter
 from app.isolation import read_db, read_endpoint
 from app.queries import timeline as queries
-from app.queries.events import EventFilters
+from app.record_types.event.queries import EventFilters
+from app.record_types.event.routes import event_filters, searched_years
 from app.routers.common import (
     LIST_ERRORS,
     answers,
@@ -21,7 +22,6 @@ from app.routers.common import (
     parse_query,
     query_docs,
 )
-from app.routers.events import event_filters, searched_years
 from app.schemas import Timeline, TimelineQuery
 
 router = APIRouter(prefix="/v1/timeline", tags=["events"])

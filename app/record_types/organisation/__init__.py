@@ -9,10 +9,9 @@ below, which their descriptors list.
 
 from __future__ import annotations
 
-from app.documents import EventOrganisationIn, MembershipIn
 from app.models import DATE_PARTS
 from app.record_types import Link, LinkRow, RecordType, Reference, Rows, Search, date_row, date_values, ref
-from app.record_types.organisation.document import OrganisationIn
+from app.record_types.organisation.document import EventOrganisationIn, MembershipIn, OrganisationIn
 from app.record_types.organisation.model import Organisation  # its tables, in the schema's metadata
 
 NAMES = Link(

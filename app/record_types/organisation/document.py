@@ -1,4 +1,5 @@
-"""An organisation in the record format (docs/data-format.md)."""
+"""An organisation in the record format (docs/data-format.md), and the items of other types' documents
+that link to one: a person's memberships and an event's organisations (their links are here too)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from app.documents import (
     CitedRecordIn,
     DateField,
     Name,
-    PlaceNameIn,
     Slug,
+    Strict,
     Text,
     Word,
     _date_from_string,
 )
+from app.record_types.place.document import PlaceNameIn
 
 # An organisation's other names have the shape of a place's: a name, its language, the years it was used.
 OrganisationNameIn = PlaceNameIn
@@ -53,3 +55,26 @@ class OrganisationIn(CitedRecordIn):
             refs.append(("part_of", "organisation", self.part_of))
         refs += [(f"predecessors[{i}]", "organisation", slug) for i, slug in enumerate(self.predecessors)]
         return super().references() + refs
+
+
+class MembershipIn(Strict):
+    """A person's role in an organisation, from `start` to `end` (either may be unknown)."""
+
+    organisation: Slug
+    role: Word = "member"
+    start: DateField | None = None
+    end: DateField | None = None
+    note: Text | None = None
+
+    _dates = field_validator("start", "end", mode="before")(_date_from_string)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> MembershipIn:
+        if self.start and self.end and self.start.parsed().min_jdn > self.end.parsed().max_jdn:
+            raise ValueError("end is before start")
+        return self
+
+
+class EventOrganisationIn(Strict):
+    organisation: Slug
+    role: Literal["subject", "founded", "participant", "dissolved", "perpetrator"] = "participant"

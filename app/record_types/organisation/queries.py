@@ -13,10 +13,11 @@ from sqlalchemy.sql import ColumnElement
 from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.json import Fragment
-from app.models import Place, Record
+from app.models import Record
 from app.queries.common import Cursor, Page, Statement, alphabetical, bound, fetch_page, shape_of
 from app.queries.records import citations, identifiers, linked, linked_event, timestamp
 from app.record_types.organisation.model import Organisation
+from app.record_types.place.model import Place
 
 ORG = cast(Table, Organisation.__table__)
 R = cast(Table, Record.__table__)

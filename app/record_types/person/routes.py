@@ -12,9 +12,10 @@ from app.errors import bad_parameter
 from app.hrefs import href
 from app.isolation import read_db, read_endpoint
 from app.languages import person_names
-from app.queries import people as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
+from app.record_types.person import queries
+from app.record_types.person.schemas import PeopleQuery, PersonDetail, PersonPage
 from app.routers import linked_data
 from app.routers.common import (
     DETAIL_ERRORS,
@@ -26,7 +27,7 @@ from app.routers.common import (
     record_id_for_filter,
 )
 from app.routers.formats import detail_response, list_response, negotiate
-from app.schemas import NameQuery, PeopleQuery, PersonDetail, PersonPage, PersonSummary, Slug, slug_path
+from app.schemas import NameQuery, PersonSummary, Slug, slug_path
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 
@@ -82,6 +83,31 @@ def list_people(request: Request) -> Response:
     )  # fmt: skip
 
 
+def role(base: str, membership: dict[str, Any]) -> dict[str, Any]:
+    """A membership as schema.org's role pattern: the organisation, the role's name and its dates."""
+    start, _ = linked_data.date_range(membership["start"])
+    _, end = linked_data.date_range(membership["end"])
+    found = {
+        "@type": "OrganizationRole", "memberOf": linked_data.ref("Organization", base, membership),
+        "roleName": membership["role"], "startDate": start, "endDate": end,
+    }  # fmt: skip
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def jsonld(detail: dict[str, Any], base: str) -> dict[str, Any]:
+    """schema.org's Person: names, birth and death, their places, memberships with their roles."""
+    born, _ = linked_data.date_range(detail["born"])
+    _, died = linked_data.date_range(detail["died"])
+    return {"@context": linked_data.SCHEMA, **linked_data.node(
+        "Person", base, href("person", detail["slug"]), name=detail["name"], description=detail["description"],
+        alternateName=[alias["name"] for alias in detail["aliases"]], birthDate=born, deathDate=died,
+        birthPlace=linked_data.ref("Place", base, detail["birth_place"]) if detail["birth_place"] else None,
+        deathPlace=linked_data.ref("Place", base, detail["death_place"]) if detail["death_place"] else None,
+        memberOf=[role(base, membership) for membership in detail["memberships"]],
+        sameAs=linked_data.same_as(detail["identifiers"]),
+    )}  # fmt: skip
+
+
 @router.get(
     "/{slug}",
     response_model=PersonDetail,
@@ -99,5 +125,5 @@ def get_person(
     found = record_for_path(db, "person", slug)
     return detail_response(
         request, found, lambda: {"slug": slug, **queries.person_detail(db, found.id), "href": href("person", slug)},
-        linked_data=linked_data.person, names=person_names,
+        linked_data=jsonld, names=person_names,
     )  # fmt: skip

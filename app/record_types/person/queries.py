@@ -13,7 +13,7 @@ from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.hrefs import href
 from app.json import Fragment
-from app.models import Person, PersonAlias, Record, name_key
+from app.models import Record, name_key
 from app.queries.common import (
     Cursor,
     Page,
@@ -29,6 +29,7 @@ from app.queries.common import (
 from app.queries.records import citations, fragment, identifiers, linked_event, timestamp
 from app.record_types.organisation.model import Membership
 from app.record_types.organisation.queries import memberships
+from app.record_types.person.model import Person, PersonAlias
 
 PE = cast(Table, Person.__table__)
 R = cast(Table, Record.__table__)

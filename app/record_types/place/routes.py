@@ -8,11 +8,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.db import ReadConnection
+from app.hrefs import href
 from app.isolation import read_db, read_endpoint
 from app.languages import current_names
-from app.queries import places as queries
 from app.queries.common import Cursor, Page
 from app.queries.text import fts_query
+from app.record_types.place import queries
+from app.record_types.place.schemas import PlaceDetail, PlacePage, PlaceQuery, PlaceSummary
 from app.routers import linked_data
 from app.routers.common import (
     GEO_DETAIL_ERRORS,
@@ -25,7 +27,7 @@ from app.routers.common import (
     record_id_for_filter,
 )
 from app.routers.formats import detail_response, list_response, negotiate
-from app.schemas import NameQuery, PlaceDetail, PlacePage, PlaceQuery, PlaceSummary, Slug, slug_path
+from app.schemas import NameQuery, Slug, slug_path
 
 router = APIRouter(prefix="/v1/places", tags=["places"])
 
@@ -63,7 +65,27 @@ def list_places(request: Request) -> Response:
 
 def place_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """GeoJSON Features: a place is a Point (longitude, latitude), or has no geometry when not located."""
-    return [linked_data.place_feature(item) for item in items]
+    return [feature(item) for item in items]
+
+
+def feature(detail: dict[str, Any]) -> dict[str, Any]:
+    """One place as a GeoJSON Feature."""
+    located = detail["latitude"] is not None and detail["longitude"] is not None
+    geometry = {"type": "Point", "coordinates": [detail["longitude"], detail["latitude"]]} if located else None
+    return {"type": "Feature", "id": detail["slug"], "geometry": geometry, "properties": detail}
+
+
+def jsonld(detail: dict[str, Any], base: str) -> dict[str, Any]:
+    """schema.org's Place: names, coordinates, the place it lies within."""
+    located = detail["latitude"] is not None and detail["longitude"] is not None
+    return {"@context": linked_data.SCHEMA, **linked_data.node(
+        "Place", base, href("place", detail["slug"]), name=detail["name"], description=detail["description"],
+        alternateName=[name["name"] for name in detail["names"]],
+        geo={"@type": "GeoCoordinates", "latitude": detail["latitude"], "longitude": detail["longitude"]}
+        if located else None,
+        containedInPlace=linked_data.ref("Place", base, detail["parent"]) if detail["parent"] else None,
+        sameAs=linked_data.same_as(detail["identifiers"]),
+    )}  # fmt: skip
 
 
 @router.get(
@@ -82,6 +104,6 @@ def get_place(
     db = read_db(request)
     found = record_for_path(db, "place", slug)
     return detail_response(
-        request, found, lambda: queries.place_detail(db, found.id), linked_data=linked_data.place,
-        feature=linked_data.place_feature, names=current_names,
+        request, found, lambda: queries.place_detail(db, found.id), linked_data=jsonld,
+        feature=feature, names=current_names,
     )  # fmt: skip

@@ -9,8 +9,9 @@ from starlette.responses import Response
 
 from app.db import ReadConnection
 from app.isolation import read_db, read_endpoint
-from app.queries import sources as queries
 from app.queries.common import Cursor, Page
+from app.record_types.source import queries
+from app.record_types.source.schemas import SourceDetail, SourcePage, SourceQuery, SourceSummary
 from app.routers.common import (
     JSON_DETAIL_ERRORS,
     LIST_ERRORS,
@@ -24,7 +25,7 @@ from app.routers.common import (
     record_validators,
 )
 from app.routers.formats import list_response, negotiate
-from app.schemas import Slug, SourceDetail, SourcePage, SourceQuery, SourceSummary, slug_path
+from app.schemas import Slug, slug_path
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 

@@ -12,9 +12,10 @@ from app.errors import bad_parameter
 from app.hrefs import href
 from app.isolation import read_db, read_endpoint
 from app.languages import other_names
-from app.queries import works as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
+from app.record_types.work import queries
+from app.record_types.work.schemas import WorkDetail, WorkPage, WorkQuery
 from app.routers import linked_data
 from app.routers.common import (
     DETAIL_ERRORS,
@@ -26,7 +27,7 @@ from app.routers.common import (
     record_id_for_filter,
 )
 from app.routers.formats import detail_response, list_response, negotiate
-from app.schemas import NameQuery, Slug, WorkDetail, WorkPage, WorkQuery, WorkSummary, slug_path
+from app.schemas import NameQuery, Slug, WorkSummary, slug_path
 
 router = APIRouter(prefix="/v1/works", tags=["works"])
 
@@ -68,6 +69,22 @@ def list_works(request: Request) -> Response:
     )  # fmt: skip
 
 
+def jsonld(detail: dict[str, Any], base: str) -> dict[str, Any]:
+    """schema.org's Book (or CreativeWork): creators, publication, language, subjects, ISBN."""
+    published, _ = linked_data.date_range(detail["published"])
+    authors = [linked_data.ref("Person", base, c) for c in detail["creators"] if c["role"] == "author"]
+    others = [linked_data.ref("Person", base, c) for c in detail["creators"] if c["role"] != "author"]
+    place_of_publication = detail.get("publication_place")
+    return {"@context": linked_data.SCHEMA, **linked_data.node(
+        "Book" if detail["kind"] == "book" else "CreativeWork", base, href("work", detail["slug"]),
+        name=detail["title"], description=detail["description"], author=authors, contributor=others,
+        datePublished=published, publisher=detail["publisher"], inLanguage=detail["language"],
+        locationCreated=linked_data.ref("Place", base, place_of_publication) if place_of_publication else None,
+        about=detail["subjects"], isbn=detail["identifiers"].get("isbn"),
+        sameAs=linked_data.same_as(detail["identifiers"]),
+    )}  # fmt: skip
+
+
 @router.get(
     "/{slug}",
     response_model=WorkDetail,
@@ -85,5 +102,5 @@ def get_work(
     found = record_for_path(db, "work", slug)
     return detail_response(
         request, found, lambda: {"slug": slug, **queries.work_detail(db, found.id), "href": href("work", slug)},
-        linked_data=linked_data.work, names=other_names, label="title",
+        linked_data=jsonld, names=other_names, label="title",
     )  # fmt: skip

@@ -12,7 +12,7 @@ from sqlalchemy.sql import ColumnElement
 from app.db import ReadConnection
 from app.hrefs import href
 from app.json import Fragment
-from app.models import Record, Source
+from app.models import Record
 from app.queries.common import (
     Cursor,
     Page,
@@ -25,6 +25,7 @@ from app.queries.common import (
     shape_of,
 )
 from app.queries.records import timestamp
+from app.record_types.source.model import Source
 
 S = cast(Table, Source.__table__)
 R = cast(Table, Record.__table__)

@@ -13,10 +13,11 @@ from sqlalchemy.sql import ColumnElement
 from app.db import ReadConnection
 from app.dialects.fulltext import TextQuery, matches_text
 from app.hrefs import href
-from app.models import Place, PlaceName, Record
+from app.models import Record
 from app.queries.common import Cursor, Page, Statement, alphabetical, bound, fetch_page, shape_of
 from app.queries.geo import Area, distance_km, inside
 from app.queries.records import citations, identifiers, linked_event, place_tree, timestamp
+from app.record_types.place.model import Place, PlaceName
 
 PL = cast(Table, Place.__table__)
 R = cast(Table, Record.__table__)

@@ -15,7 +15,7 @@ from app.dialects.fulltext import TextQuery, matches_text
 from app.dialects.json import JSON, JsonSQL
 from app.hrefs import href, href_sql
 from app.json import Fragment, dumps, loads
-from app.models import Event, EventPerson, EventPlace, EventWork, Place, Record
+from app.models import Record
 from app.queries.common import Cursor, Page, Statement, bound, fetch_page, shape_of
 from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
 from app.queries.geo import Area, places_in
@@ -28,7 +28,9 @@ from app.queries.records import (
     place_tree,
     timestamp,
 )
+from app.record_types.event.model import Event, EventPerson, EventPlace, EventWork
 from app.record_types.organisation.model import EventOrganisation
+from app.record_types.place.model import Place
 
 E = cast(Table, Event.__table__)
 R = cast(Table, Record.__table__)
@@ -290,7 +292,7 @@ WHERE e.id = :id
 EVENT_SQL = {dialect: _event_sql(json) for dialect, json in JSON.items()}
 # The name a place had when the event began: the English (or untagged) historical name whose years
 # cover that year, else the current name. A name without years is another name, never "at the time".
-# The loader lets two such names share only the year of a renaming (app.documents.overlapping_names),
+# The loader lets two such names share only the year of a renaming (app.record_types.place.document.overlapping_names),
 # where the later one is meant: hence `from_year DESC`, with a missing from_year lowest on both
 # engines (PostgreSQL sorts NULL first in DESC, SQLite last).
 PLACES_SQL = """

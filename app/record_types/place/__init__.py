@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from app.documents import PlaceIn
 from app.record_types import Link, RecordType, Reference, Rows, Search, ref
+from app.record_types.place.document import PlaceIn
+from app.record_types.place.model import Place  # its tables, in the schema's metadata
 
 NAMES = Link(
     "names", "place_names", "place_id", ("name", "language", "from_year", "to_year", "note"),
@@ -21,7 +22,7 @@ def rows(record: PlaceIn) -> Rows:
 
 
 PLACE = RecordType(
-    "place", "places", "places", PlaceIn, rows,
+    "place", "places", Place.__tablename__, PlaceIn, rows,
     columns=("name", "kind", "description", "latitude", "longitude"),
     references=(Reference("parent", "parent_id", "place"),), links=(NAMES,),
     search=Search(
@@ -34,5 +35,5 @@ PLACE = RecordType(
             "t.description FROM places t"
         ),
     ),
-    routes="app.routers.places", jsonld="Place", example="mexico-city",
+    routes="app.record_types.place.routes", jsonld="Place", example="mexico-city",
 )  # fmt: skip

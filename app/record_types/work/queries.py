@@ -15,7 +15,7 @@ from app.dialects.fulltext import TextQuery, matches_text
 from app.dialects.json import JSON
 from app.hrefs import href
 from app.json import Fragment, dumps
-from app.models import Record, Work, WorkCreator, WorkSubject
+from app.models import Record
 from app.queries.common import (
     Cursor,
     Page,
@@ -27,6 +27,7 @@ from app.queries.common import (
     shape_of,
 )
 from app.queries.records import citations, fragment, identifiers, linked_event, timestamp
+from app.record_types.work.model import Work, WorkCreator, WorkSubject
 
 W = cast(Table, Work.__table__)
 R = cast(Table, Record.__table__)

@@ -10,11 +10,13 @@ from starlette.responses import Response
 from app.dates import days_in_month, year_label, years_label
 from app.db import ReadConnection
 from app.errors import bad_parameter
+from app.hrefs import href
 from app.isolation import read_db, read_endpoint
 from app.languages import other_names
-from app.queries import events as queries
 from app.queries.common import Cursor, Page, year_range
 from app.queries.text import fts_query
+from app.record_types.event import queries
+from app.record_types.event.schemas import EventDetail, EventPage, EventQuery
 from app.routers import linked_data
 from app.routers.common import (
     GEO_DETAIL_ERRORS,
@@ -27,7 +29,7 @@ from app.routers.common import (
     record_id_for_filter,
 )
 from app.routers.formats import detail_response, list_response, negotiate
-from app.schemas import EventDetail, EventFilterQuery, EventPage, EventQuery, EventSummary, NameQuery, Slug, slug_path
+from app.schemas import EventFilterQuery, EventSummary, NameQuery, Slug, slug_path
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -111,7 +113,32 @@ def searched_years(query: EventFilterQuery) -> dict[str, Any] | None:
 
 def event_features(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """GeoJSON Features: an event is where its places are (a Point, a MultiPoint, or no geometry)."""
-    return [linked_data.event_feature(item) for item in items]
+    return [feature(item) for item in items]
+
+
+def feature(detail: dict[str, Any]) -> dict[str, Any]:
+    """One event as a GeoJSON Feature."""
+    points = [[p["longitude"], p["latitude"]] for p in detail["places"] if p["latitude"] is not None]
+    geometry = (
+        None if not points else
+        {"type": "Point", "coordinates": points[0]} if len(points) == 1 else
+        {"type": "MultiPoint", "coordinates": points}
+    )  # fmt: skip
+    return {"type": "Feature", "id": detail["slug"], "geometry": geometry, "properties": detail}
+
+
+def jsonld(detail: dict[str, Any], base: str) -> dict[str, Any]:
+    """schema.org's Event: dates, places, people, the larger event and its parts, tags."""
+    start, end = linked_data.date_range(detail["date"])
+    return {"@context": linked_data.SCHEMA, **linked_data.node(
+        "Event", base, href("event", detail["slug"]), name=detail["title"], description=detail["summary"],
+        startDate=start, endDate=end,
+        location=[linked_data.ref("Place", base, place) for place in detail["places"]],
+        attendee=[linked_data.ref("Person", base, person) for person in detail["people"]],
+        superEvent=linked_data.ref("Event", base, detail["part_of"], "title") if detail["part_of"] else None,
+        subEvent=[linked_data.ref("Event", base, part, "title") for part in detail["parts"]],
+        keywords=detail["tags"], sameAs=linked_data.same_as(detail["identifiers"]),
+    )}  # fmt: skip
 
 
 @router.get(
@@ -131,5 +158,5 @@ def get_event(
     found = record_for_path(db, "event", slug)
     return detail_response(
         request, found, lambda: {"slug": slug, **queries.event_detail(db, found.id)},
-        linked_data=linked_data.event, feature=linked_data.event_feature, names=other_names, label="title",
+        linked_data=jsonld, feature=feature, names=other_names, label="title",
     )  # fmt: skip

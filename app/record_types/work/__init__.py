@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from app.documents import WorkIn
 from app.record_types import Link, LinkRow, RecordType, Reference, Rows, Search, date_values, ref
+from app.record_types.work.document import WorkIn
+from app.record_types.work.model import Work  # its tables, in the schema's metadata
 
 CREATORS = Link(
     "creators", "work_creators", "work_id", ("person_id", "role", "position"), ("person", "role"),
@@ -29,7 +30,8 @@ def rows(record: WorkIn) -> Rows:
 
 
 WORK = RecordType(
-    "work", "works", "works", WorkIn, rows, columns=("title", "kind", "description", "publisher", "language"),
+    "work", "works", Work.__tablename__, WorkIn, rows,
+    columns=("title", "kind", "description", "publisher", "language"),
     dates=("published",), references=(Reference("publication_place", "publication_place_id", "place"),),
     links=(CREATORS, SUBJECTS, NAMES),
     search=Search(
@@ -44,5 +46,5 @@ WORK = RecordType(
             "WHERE s.work_id = t.id), t.description FROM works t"
         ),
     ),
-    routes="app.routers.works", jsonld="CreativeWork", example="my-life",
+    routes="app.record_types.work.routes", jsonld="CreativeWork", example="my-life",
 )  # fmt: skip

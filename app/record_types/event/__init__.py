@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from app.documents import EventIn
 from app.record_types import Link, LinkRow, RecordType, Reference, Rows, Search, date_values, ref
+from app.record_types.event.document import EventIn
+from app.record_types.event.model import Event  # its tables, in the schema's metadata
 from app.record_types.organisation import EVENT_ORGANISATIONS, event_rows
 
 PEOPLE = Link("people", "event_people", "event_id", ("person_id", "role"), ("person", "role"), "person", order="")
@@ -31,7 +32,7 @@ def rows(record: EventIn) -> Rows:
 
 
 EVENT = RecordType(
-    "event", "events", "events", EventIn, rows, columns=("title", "summary", "kind"), dates=("date",),
+    "event", "events", Event.__tablename__, EventIn, rows, columns=("title", "summary", "kind"), dates=("date",),
     references=(Reference("part_of", "part_of_id", "event"),),
     links=(PEOPLE, PLACES, WORKS, EVENT_ORGANISATIONS, TAGS, NAMES),
     search=Search(
@@ -42,6 +43,6 @@ EVENT = RecordType(
         "SELECT t.id, t.title || coalesce(' ' || (SELECT group_concat(n.name, ' ') FROM event_names n "
         "WHERE n.event_id = t.id), ''), t.summary FROM events t",
     ),
-    routes="app.routers.events", jsonld="Event",
+    routes="app.record_types.event.routes", jsonld="Event",
     example="october-revolution",
 )  # fmt: skip

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from app.documents import PersonIn
 from app.models import name_key
 from app.record_types import Link, RecordType, Reference, Rows, Search, date_values, ref
 from app.record_types.organisation import MEMBERSHIPS, membership_rows
+from app.record_types.person.document import PersonIn
+from app.record_types.person.model import Person  # its tables, in the schema's metadata
 
 ALIASES = Link("aliases", "person_aliases", "person_id", ("name", "kind", "language"), ("name", "kind", "language"))
 
@@ -22,7 +23,7 @@ def rows(record: PersonIn) -> Rows:
 
 
 PERSON = RecordType(
-    "person", "people", "people", PersonIn, rows, columns=("name", "description"), dates=("born", "died"),
+    "person", "people", Person.__tablename__, PersonIn, rows, columns=("name", "description"), dates=("born", "died"),
     references=(
         Reference("birth_place", "birth_place_id", "place"), Reference("death_place", "death_place_id", "place"),
     ),
@@ -37,5 +38,5 @@ PERSON = RecordType(
             "t.description FROM people t"
         ),
     ),
-    routes="app.routers.people", jsonld="Person", example="leon-trotsky",
+    routes="app.record_types.person.routes", jsonld="Person", example="leon-trotsky",
 )  # fmt: skip

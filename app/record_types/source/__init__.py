@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from app.documents import SourceIn
 from app.record_types import Link, RecordType, Rows, date_values
+from app.record_types.source.document import SourceIn
+from app.record_types.source.model import Source  # its tables, in the schema's metadata
 
 NAMES = Link("names", "source_names", "source_id", ("name", "language", "note"), ("name", "language", "note"))
 
@@ -18,7 +19,7 @@ def rows(record: SourceIn) -> Rows:
 
 
 SOURCE = RecordType(
-    "source", "sources", "sources", SourceIn, rows,
+    "source", "sources", Source.__tablename__, SourceIn, rows,
     columns=("title", "kind", "url", "author", "publisher", "description"), dates=("published",), links=(NAMES,),
-    routes="app.routers.sources", jsonld="CreativeWork", example="the-exile-of-leon-trotsky",
+    routes="app.record_types.source.routes", jsonld="CreativeWork", example="the-exile-of-leon-trotsky",
 )  # fmt: skip
