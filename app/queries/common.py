@@ -8,7 +8,7 @@ import functools
 import hashlib
 import hmac
 import math
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -198,13 +198,14 @@ def fetch_page(
         total = count_matches(
             db, key=key, statement=statement, params=params, cap=count_cap, seen=len(found), limit=limit
         )
-    # The NamedTuple's _make. (A protocol with `_make` would say so to mypy, which then refuses some
-    # NamedTuple classes: "expected X, got X".)
-    make: Callable[[Iterable[Any]], Keyed] = row._make  # type: ignore[attr-defined]
+    # The NamedTuple made from the values as they are: tuple.__new__ is what its _make calls, less a
+    # call and an argument check a row (0.1 us a row, from 0.16). (`row` is typed as a callable: a
+    # protocol with `_make` would say so to mypy, which then refuses some NamedTuple classes.)
+    new = tuple.__new__
     if counted_in_page:  # the number of matches, last, is not the row's
-        rows = [make(values[:-1]) for values in found[:limit]]
+        rows = [new(row, values[:-1]) for values in found[:limit]]  # type: ignore[type-var]
     else:
-        rows = [make(values) for values in found[:limit]]
+        rows = [new(row, values) for values in found[:limit]]  # type: ignore[type-var]
     next_cursor = None
     if len(found) > limit:
         last = rows[-1]

@@ -14,7 +14,7 @@ from app.isolation import read_db, read_endpoint
 from app.queries import calendar as queries
 from app.queries.common import Page, year_range
 from app.record_types.event import queries as event_queries
-from app.record_types.person.queries import person_summary
+from app.record_types.person.queries import person_summaries
 from app.record_types.work.queries import work_summaries
 from app.routers.common import (
     LIST_ERRORS,
@@ -90,7 +90,7 @@ def _lists(
             people = queries.dated_page(
                 db, listing, when, limit=limit, cursor=page_cursor, sort=page_sort, count_cap=cap
             )
-            answer[name] = _part(request, name, people, [person_summary(row) for row in people.rows], limit)
+            answer[name] = _part(request, name, people, person_summaries(people.rows), limit)
     return answer
 
 

@@ -21,7 +21,6 @@ from app.queries.dated import DateColumns, dated_statement, on_day, overlap_arms
 from app.queries.geo import Area, places_in
 from app.queries.records import (
     citations_json,
-    fragment,
     identifiers_json,
     linked,
     linked_event,
@@ -183,9 +182,10 @@ def list_events(
 def event_summaries(db: ReadConnection, rows: list[EventRow], include: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The list's items, with the links asked for (`include`: people, places, works) read for the
     whole page at once."""
+    link = href("event", "")  # the items' links: this and the slug (no call a row: a page is the hot path)
     items: list[dict[str, Any]] = [
-        {"slug": row.slug, "title": row.title, "kind": row.kind, "summary": row.summary, "date": fragment(row.date),
-         "href": href("event", row.slug)}
+        {"slug": row.slug, "title": row.title, "kind": row.kind, "summary": row.summary, "date": Fragment(row.date),
+         "href": link + row.slug}
         for row in rows
     ]  # fmt: skip
     if include:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, NamedTuple, cast
@@ -180,6 +181,17 @@ def person_summary(row: PersonRow | DatedPersonRow) -> dict[str, Any]:
         "slug": row.slug, "name": row.name, "description": row.description, "born": fragment(row.born),
         "died": fragment(row.died), "href": href("person", row.slug),
     }  # fmt: skip
+
+
+def person_summaries(rows: Sequence[PersonRow | DatedPersonRow]) -> list[dict[str, Any]]:
+    """The items of a page of people, as person_summary makes each, in one comprehension: a call a
+    row costs ~0.4 us, and a list of people is a hot path."""
+    link = href("person", "")
+    return [
+        {"slug": row.slug, "name": row.name, "description": row.description, "born": fragment(row.born),
+         "died": fragment(row.died), "href": link + row.slug}
+        for row in rows
+    ]  # fmt: skip
 
 
 PERSON_SQL = """

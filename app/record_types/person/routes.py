@@ -73,7 +73,7 @@ def list_people(request: Request) -> Response:
 
     def read_page(db: ReadConnection, cursor: Cursor | None, limit: int) -> tuple[Page[Any], list[dict[str, Any]]]:
         page = queries.list_people(db, filters=filters, limit=limit, cursor=cursor, count_cap=cap)
-        return page, [queries.person_summary(row) for row in page.rows]
+        return page, queries.person_summaries(page.rows)
 
     return list_response(
         request, fmt=negotiate(request, query.format, geo=False), fields=query.fields, cursor=query.cursor,
