@@ -258,9 +258,15 @@ def shape_of(filters: DataclassInstance) -> tuple[Hashable, ...]:
     Two filter sets with the same shape must build the same SQL text: a filter whose *value* changes
     the SQL is a bool, or carries a `shape`."""
     return tuple([
-        value if value is None or value.__class__ is bool else getattr(value, "shape", True)
+        value if value is None or value.__class__ is bool
+        else True if value.__class__ in _BOUND else getattr(value, "shape", True)
         for value in _field_values(type(filters))(filters)
     ])  # fmt: skip
+
+
+# Values bound as parameters as they are (a year's day, a slug's id, a prefix): present or not, known
+# without asking them for a `shape` (getattr with a default raises and catches inside: ~0.3 us each).
+_BOUND = frozenset({int, str, float})
 
 
 @functools.cache
