@@ -7,6 +7,7 @@ import pytest
 
 from app.etags import revision_of
 from app.languages import MAX_RANGES, lookup, requested
+from tests.test_editing_api import Editing, editing  # noqa: F401  # the fixture
 
 
 def name(client: httpx.Client, url: str, field: str = "name", **headers: str) -> tuple[str, str | None]:
@@ -118,3 +119,19 @@ def test_events_have_names_in_other_languages_too(client: httpx.Client) -> None:
     event = client.get("/v1/events/october-revolution").json()
     assert event["title"] == "October Revolution"
     assert {"name": "Октябрьская революция", "language": "ru", "note": None} in event["names"]
+
+
+def test_a_source_is_titled_in_the_language_asked(editing: Editing) -> None:  # noqa: F811
+    source = {"slug": "test-source", "title": "A test source", "kind": "book",
+              "names": [{"name": "Источник для проверки", "language": "ru"}]}  # fmt: skip
+    assert editing.post("/v1/sources", source).status_code == 201
+    answer = editing.http.get("/v1/sources/test-source", headers={"Accept-Language": "ru"})
+    assert answer.json()["title"] == "Источник для проверки" and answer.headers["content-language"] == "ru"
+    assert editing.http.get("/v1/sources/test-source").json()["title"] == "A test source"
+
+
+def test_a_source_as_json_ld(client: httpx.Client) -> None:
+    ld = client.get("/v1/sources/the-exile-of-leon-trotsky", headers={"Accept": "application/ld+json"}).json()
+    assert ld["@type"] == "CreativeWork" and ld["name"] == "The Exile of Leon Trotsky"
+    assert client.get("/v1/sources/the-exile-of-leon-trotsky?lang=ru").status_code == 200
+    assert client.get("/v1/sources/the-exile-of-leon-trotsky?bogus=1").status_code == 400

@@ -72,7 +72,7 @@ def assert_plain(body: dict[str, Any]) -> None:
          ["one or more of place, organisation, person, work, event", "such as 'event,person'"]),
         ("/v1/on-this-day/02-12?type=Births", "type", "query", ["did you mean 'births'?"]),
         ("/v1/events?yaer=1929", "yaer", "query", ["unknown parameter (did you mean 'year'?); accepted: year, from"]),
-        ("/v1/sources/wikidata?x=1", "x", "query", ["this endpoint takes no query parameters"]),
+        ("/v1/events/october-revolution/revisions/1?x=1", "x", "query", ["this endpoint takes no query parameters"]),
         ("/v1/events/october-revolution?x=1", "x", "query", ["unknown parameter; accepted: lang"]),
         ("/v1/people/leon-trotsky/revisions/0", "number", "path", ["a whole number from 1 to 2147483647"]),
     ],

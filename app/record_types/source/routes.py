@@ -9,23 +9,21 @@ from starlette.responses import Response
 
 from app.db import ReadConnection
 from app.isolation import read_db, read_endpoint
+from app.languages import other_names
 from app.queries.common import Cursor, Page
 from app.record_types.source import queries
 from app.record_types.source.schemas import SourceDetail, SourcePage, SourceQuery, SourceSummary
+from app.routers import linked_data
 from app.routers.common import (
-    JSON_DETAIL_ERRORS,
+    DETAIL_ERRORS,
     LIST_ERRORS,
     LIST_FORMATS,
-    conditional,
-    json_response,
-    no_parameters,
     parse_query,
     query_docs,
     record_for_path,
-    record_validators,
 )
-from app.routers.formats import list_response, negotiate
-from app.schemas import Slug, slug_path
+from app.routers.formats import detail_response, list_response, negotiate
+from app.schemas import NameQuery, Slug, slug_path
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
@@ -55,14 +53,34 @@ def list_sources(request: Request) -> Response:
     )  # fmt: skip
 
 
-@router.get("/{slug}", response_model=SourceDetail, summary="Get one source", responses=JSON_DETAIL_ERRORS)
+def jsonld(detail: dict[str, Any], base: str) -> dict[str, Any]:
+    """schema.org's CreativeWork: a source's title (and titles in other languages), author, publisher,
+    URL and date."""
+    published, _ = linked_data.date_range(detail["published"])
+    return {"@context": linked_data.SCHEMA, **linked_data.node(
+        "CreativeWork", base, detail["href"], name=detail["title"], description=detail["description"],
+        alternateName=[name["name"] for name in detail["names"]], author=detail["author"],
+        publisher=detail["publisher"], url=detail["url"], datePublished=published,
+    )}  # fmt: skip
+
+
+@router.get(
+    "/{slug}", response_model=SourceDetail, summary="Get one source", responses=DETAIL_ERRORS,
+    openapi_extra=query_docs(NameQuery),
+)  # fmt: skip
 @read_endpoint
 def get_source(
     request: Request,
     slug: Annotated[Slug, slug_path("the-exile-of-leon-trotsky")],
 ) -> Response:
-    """One source and the records that cite it."""
-    no_parameters(request)
+    """One source, its titles in other languages and the records that cite it."""
     db = read_db(request)
     found = record_for_path(db, "source", slug)
-    return conditional(request, record_validators(found), lambda: json_response(queries.source_detail(db, found.id)))
+    return detail_response(
+        request,
+        found,
+        lambda: queries.source_detail(db, found.id),
+        linked_data=jsonld,
+        names=other_names,
+        label="title",
+    )
