@@ -3,6 +3,7 @@ GeoJSON, editors' writes and revisions, and what the loader refuses."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -214,3 +215,23 @@ def test_an_editors_write_validates_its_document_once(tmp_path: Any, monkeypatch
         writes.patch(session, "organisation", "red-army", {"kind": "army"}, '"1"', "tester")
     engine.dispose()
     assert calls == ["red-army"]
+
+
+def test_organisations_and_memberships_round_trip_through_export(client: httpx.Client) -> None:
+    """What was loaded is what the export gives back: an organisation (names over time, founding in
+    the Julian calendar, predecessors) and a person's memberships (roles, dates), canonical."""
+    from app.cli import SEED_FILE
+    from app.documents import canonical_document
+    from app.loader import read_file
+    from app.registry import record_adapter
+
+    seed = {(r["type"], r["slug"]): r for r in read_file(SEED_FILE)}
+    response = client.get("/v1/export?format=ndjson")
+    assert response.status_code == 200
+    exported = {(d["type"], d["slug"]): d for d in map(json.loads, response.text.splitlines())}
+    for key in [("organisation", "communist-party-of-the-soviet-union"), ("organisation", "petrograd-soviet"),
+                ("person", "leon-trotsky"), ("event", "red-army-founded")]:  # fmt: skip
+        assert exported[key] == canonical_document(record_adapter.validate_python(seed[key])), key
+    memberships = exported[("person", "leon-trotsky")]["memberships"]
+    assert {"organisation": "red-army", "role": "commissar", "start": "1918-03-13", "end": "1925-01-15",
+            "note": "People's Commissar for Military and Naval Affairs"} in memberships  # fmt: skip
