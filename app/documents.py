@@ -15,6 +15,7 @@ import functools
 import hashlib
 import re
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -61,7 +62,26 @@ URL_PATTERN = described(
     "an http or https URL without spaces",
     "https://en.wikipedia.org/wiki/Leon_Trotsky",
 )
-Url = Annotated[str, StringConstraints(pattern=URL_PATTERN, max_length=2000), NO_NUL]  # sources.url varchar(2000)
+
+
+def _parsed_url(value: str) -> str:
+    """An http(s) URL that a URL parser reads whole (the standard library's, as every client that
+    follows the link will): a host, and a port if any within 1-65535. The pattern alone let through
+    `http://[x`, on which urlsplit - and so anyone reading the export - raises."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # reading it checks it
+    except ValueError as exc:
+        raise ValueError(f"is not a URL a parser can read ({exc})") from None
+    if not parts.hostname:
+        raise ValueError("has no host (such as https://en.wikipedia.org/...)")
+    if port == 0:
+        raise ValueError("has port 0, which no server listens on")
+    return value
+
+
+# sources.url varchar(2000)
+Url = Annotated[str, StringConstraints(pattern=URL_PATTERN, max_length=2000), AfterValidator(_parsed_url), NO_NUL]
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=200), NO_NUL]  # work_subjects varchar(200)
 Tag = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=200), NO_NUL]  # event_tags varchar(200)
 # identifiers.value is varchar(100); the examples are the seed's (Trotsky, Service's biography, Moscow)

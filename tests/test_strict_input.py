@@ -479,3 +479,24 @@ def test_other_names_are_at_most_a_hundred(document: int, field: str, item: dict
     """Each one rebuilds the record's full-text row from all of them: n of them cost n squared."""
     assert refused_at(replaced(FULL_DOCUMENTS[document], (field,), [item] * MAX_OTHER_NAMES)) == []
     assert refused_at(replaced(FULL_DOCUMENTS[document], (field,), [item] * (MAX_OTHER_NAMES + 1))) == [field]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[x", "is not a URL a parser can read (Invalid IPv6 URL)"),
+        ("https://example.org:99999/", "is not a URL a parser can read (Port out of range 0-65535)"),
+        ("https://example.org:http/", "is not a URL a parser can read"),
+        ("http:///no-host", "has no host"),
+        ("http://example.org:0/", "has port 0"),
+    ],
+)
+def test_a_source_url_is_one_a_url_parser_reads(url: str, reason: str) -> None:
+    """A URL the pattern allows but urllib cannot read (schemathesis made `http://[x`) is refused in
+    words, as the export's readers would otherwise fail on it."""
+    from app.loader import validate
+
+    source = {"type": "source", "slug": "s", "title": "A source", "kind": "website", "url": url}
+    _records, errors = validate([source])
+    assert [(e.field, e.reason.startswith(reason)) for e in errors] == [("url", True)], errors
+    assert validate([{**source, "url": "http://[::1]:8080/archive"}])[1] == []
