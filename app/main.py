@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.responses import HTMLResponse
@@ -50,6 +51,15 @@ that attest them.
   `next_cursor` as `cursor`, or follow the `Link: rel="next"` header.
 * Errors are RFC 9457 problem details (`application/problem+json`).
 """
+
+
+def operation_id(route: APIRoute) -> str:
+    """An operation's id in the OpenAPI document, as generated clients name their functions: the
+    route's name in camelCase (`list_events` -> `listEvents`, `create_person` -> `createPerson`), where
+    FastAPI's default adds the path and method (`list_events_v1_events_get`). Names are unique across
+    the app (tests/test_docs.py checks)."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -90,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # No redirect from /v1/events/x/ to /v1/events/x: it turned an encoded "../" or "%2F" in a
         # slug into a 307 that a write would follow to another resource. Such paths are 404s.
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.read_db = read_db

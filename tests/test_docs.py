@@ -34,6 +34,16 @@ def test_openapi_is_3_1_and_every_operation_is_documented(client: httpx.Client) 
             assert {"404", "410"} <= set(operation["responses"]), path
 
 
+def test_operation_ids_read_as_generated_clients_name_functions(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    ids = [op["operationId"] for item in spec["paths"].values() for op in item.values() if "operationId" in op]
+    assert len(ids) == len(set(ids)), "every operation id is unique"
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", i) for i in ids), ids
+    for expected in ("listEvents", "getEvent", "createEvent", "patchPerson", "deleteOrganisation",
+                     "restoreWork", "listEventRevisions", "search", "getTimeline", "exportRecords"):  # fmt: skip
+        assert expected in ids
+
+
 def test_explorer_pages_load_only_local_assets(client: httpx.Client) -> None:
     for page in ("/docs", "/redoc"):
         html = client.get(page).text

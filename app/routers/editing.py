@@ -342,7 +342,7 @@ def _add_record_routes(collection: str, record_type: str) -> None:
     # No body: no 413, 415 or 422 (a restore that cannot be written is a 409, like a delete).
     bodyless_doc = {"responses": {**AUTH_ERRORS, 400: BODY_ERRORS[400], **RECORD_ERRORS}, "tags": tag}
     router.add_api_route(
-        prefix, create, methods=["POST"], status_code=201, summary=f"Create {a_record}",
+        prefix, create, methods=["POST"], status_code=201, name=f"create_{record_type}", summary=f"Create {a_record}",
         description=f"A new {record_type} in the record format (`type` may be left out). Needs a write key. "
         "Answers 201 with the record as GET shows it, its `ETag` and `Location`.",
         openapi_extra=_body_doc(record_type), **write_doc,  # type: ignore[arg-type]
@@ -364,24 +364,28 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         }}}, **write_doc,  # type: ignore[arg-type]
     )  # fmt: skip
     router.add_api_route(
-        f"{prefix}/{{slug}}", delete, methods=["DELETE"], status_code=204, summary=f"Delete {a_record}",
+        f"{prefix}/{{slug}}", delete, methods=["DELETE"], status_code=204, name=f"delete_{record_type}",
+        summary=f"Delete {a_record}",
         description="Needs a write key and `If-Match`. The record then answers 410; its history stays, and "
         "`POST .../restore` (admin) brings it back.",
         response_class=Response, openapi_extra=query_docs(DeleteQuery), **bodyless_doc,  # type: ignore[arg-type]
     )  # fmt: skip
     router.add_api_route(
-        f"{prefix}/{{slug}}/restore", restore, methods=["POST"], summary=f"Restore {a_record}",
+        f"{prefix}/{{slug}}/restore", restore, methods=["POST"], name=f"restore_{record_type}",
+        summary=f"Restore {a_record}",
         description="Brings back a deleted record (its content before the deletion), or an earlier revision "
         "(`revision=`), as a new revision. Needs an admin key.",
         openapi_extra=query_docs(RestoreQuery), **bodyless_doc,  # type: ignore[arg-type]
     )  # fmt: skip
     router.add_api_route(
-        f"{prefix}/{{slug}}/revisions", revisions, methods=["GET"], response_model=RevisionPage, tags=tag,
+        f"{prefix}/{{slug}}/revisions", revisions, methods=["GET"], name=f"list_{record_type}_revisions",
+        response_model=RevisionPage, tags=tag,
         summary=f"Revisions of {a_record}", description="Every change, oldest first: who, when, what changed.",
         responses=HISTORY_ERRORS, openapi_extra=query_docs(PageQuery),
     )  # fmt: skip
     router.add_api_route(
-        f"{prefix}/{{slug}}/revisions/{{number}}", revision, methods=["GET"], response_model=RevisionDetail, tags=tag,
+        f"{prefix}/{{slug}}/revisions/{{number}}", revision, methods=["GET"], name=f"get_{record_type}_revision",
+        response_model=RevisionDetail, tags=tag,
         summary=f"One revision of {a_record}", description="The record's document as it was after that change.",
         responses=HISTORY_ERRORS,
     )  # fmt: skip

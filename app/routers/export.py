@@ -38,7 +38,7 @@ class ExportQuery(BaseModel):
 
 @router.get(
     "", summary="Export every record", responses={**EXPORT_FORMATS, **LIST_ERRORS},
-    openapi_extra=query_docs(ExportQuery),
+    openapi_extra=query_docs(ExportQuery), name="export_records",
 )  # fmt: skip
 @read_endpoint
 def export(request: Request) -> Response:

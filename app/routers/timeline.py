@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1/timeline", tags=["events"])
 
 @router.get(
     "", response_model=Timeline, summary="Events per year, decade or century", responses=LIST_ERRORS,
-    openapi_extra=query_docs(TimelineQuery),
+    openapi_extra=query_docs(TimelineQuery), name="get_timeline",
 )  # fmt: skip
 @read_endpoint
 def timeline(request: Request) -> Response:
