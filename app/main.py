@@ -53,6 +53,18 @@ that attest them.
 """
 
 
+def openapi_tags() -> list[dict[str, str]]:
+    """One tag per resource, each described: the record types' from the registry, then the views
+    across them."""
+    ordered = [*MOST_USED, *(name for name in TYPES if name not in MOST_USED)]  # as the routes are included
+    return [{"name": TYPES[name].collection, "description": TYPES[name].description} for name in ordered] + [
+        {"name": "search", "description": "One ranked full-text search over every record type, in any language."},
+        {"name": "calendar", "description": "What happened, who was born and who died on a day or in a year."},
+        {"name": "changes", "description": "Every change to every record, in order: for mirrors and caches."},
+        {"name": "import and export", "description": "Every record in the record format, out and back in."},
+    ]
+
+
 def operation_id(route: APIRoute) -> str:
     """An operation's id in the OpenAPI document, as generated clients name their functions: the
     route's name in camelCase (`list_events` -> `listEvents`, `create_person` -> `createPerson`), where
@@ -101,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # slug into a 307 that a write would follow to another resource. Such paths are 404s.
         redirect_slashes=False,
         generate_unique_id_function=operation_id,
+        openapi_tags=openapi_tags(),
     )
     app.state.settings = settings
     app.state.read_db = read_db
@@ -203,7 +216,12 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
     only for a write whose record is not valid)."""
     if app.openapi_schema is None:
         schema = get_openapi(
-            title=app.title, version=app.version, summary=app.summary, description=app.description, routes=app.routes
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
         )
         for path in schema["paths"].values():
             for operation in path.values():

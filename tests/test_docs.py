@@ -111,3 +111,12 @@ def test_security_headers(client: httpx.Client) -> None:
     )
     assert "frame-ancestors 'none'" in policy
     assert "content-security-policy" in client.get("/redoc").headers
+
+
+def test_one_described_tag_per_resource(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    described = {tag["name"]: tag["description"] for tag in spec["tags"]}
+    used = {tag for item in spec["paths"].values() for op in item.values() for tag in op.get("tags", ())}
+    assert used <= described.keys() and all(described.values()), (used - described.keys(), described)
+    assert list(described)[:2] == ["events", "people"]
+    assert all(len(op.get("tags", ())) == 1 for item in spec["paths"].values() for op in item.values())

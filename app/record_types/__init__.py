@@ -133,6 +133,7 @@ class RecordType:
     routes: str = ""  # the module of its endpoints: `router`, and `get_<name>` answering GET of one record
     jsonld: str = "Thing"  # its schema.org type
     example: str = ""  # a seed slug, for the API's examples
+    description: str = ""  # what its records are, in a sentence: its OpenAPI tag's description
 
     @property
     def parent(self) -> Reference | None:

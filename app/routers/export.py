@@ -13,7 +13,7 @@ from app.isolation import read_db, read_endpoint
 from app.routers.common import LIST_ERRORS, conditional, list_validators, parse_query, query_docs
 from app.routers.formats import ExportStream
 
-router = APIRouter(prefix="/v1/export", tags=["export"])
+router = APIRouter(prefix="/v1/export", tags=["import and export"])
 
 MEDIA_TYPES = {"json": "application/json", "ndjson": "application/x-ndjson"}
 RECORD = {"type": "object", "description": "A record in the record format (docs/data-format.md)."}

@@ -45,4 +45,6 @@ EVENT = RecordType(
     ),
     routes="app.record_types.event.routes", jsonld="Event",
     example="october-revolution",
+    description="What happened: by date (with precision and calendar), day of the year, person, place, work, "
+    "organisation and text.",
 )  # fmt: skip

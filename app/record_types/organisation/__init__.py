@@ -77,4 +77,6 @@ ORGANISATION = RecordType(
         ),
     ),
     routes="app.record_types.organisation.routes", jsonld="Organization", example="red-army",
+    description="Parties, armies, councils and internationals: their names over time, founding and dissolution, "
+    "and people's roles in them.",
 )  # fmt: skip

@@ -39,4 +39,5 @@ PERSON = RecordType(
         ),
     ),
     routes="app.record_types.person.routes", jsonld="Person", example="leon-trotsky",
+    description="People: names and aliases in any language, their lives' dates and places, their memberships.",
 )  # fmt: skip

@@ -36,4 +36,6 @@ PLACE = RecordType(
         ),
     ),
     routes="app.record_types.place.routes", jsonld="Place", example="mexico-city",
+    description="Places, by any of their names over time, where they lie and what lies within them, near a "
+    "point or in a box.",
 )  # fmt: skip

@@ -22,4 +22,5 @@ SOURCE = RecordType(
     "source", "sources", Source.__tablename__, SourceIn, rows,
     columns=("title", "kind", "url", "author", "publisher", "description"), dates=("published",), links=(NAMES,),
     routes="app.record_types.source.routes", jsonld="CreativeWork", example="the-exile-of-leon-trotsky",
+    description="Where the records come from - books, articles, web pages, databases - and which records cite each.",
 )  # fmt: skip

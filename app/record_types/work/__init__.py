@@ -47,4 +47,5 @@ WORK = RecordType(
         ),
     ),
     routes="app.record_types.work.routes", jsonld="CreativeWork", example="my-life",
+    description="Books and articles: their creators, subjects, publication, and titles in other languages.",
 )  # fmt: skip
