@@ -115,3 +115,18 @@ def test_entity_tags_are_made_and_read_back_in_one_place() -> None:
         assert opaque(compressed(tag)) == opaque(tag) == tag
     assert compressed(list_tag(42, "json")) == list_tag(42, "json") == 'W/"d42.json"'  # weak: no suffix
     assert revision_of(list_tag(42, "json")) is None
+
+
+def test_if_modified_since_is_answered_without_if_none_match(client: httpx.Client) -> None:
+    for url in ("/v1/people/leon-trotsky", "/v1/events?year=1929"):
+        first = client.get(url)
+        last_modified = first.headers["last-modified"]
+        assert client.get(url, headers={"If-Modified-Since": last_modified}).status_code == 304
+        later = "Fri, 01 Jan 2100 00:00:00 GMT"
+        assert client.get(url, headers={"If-Modified-Since": later}).status_code == 304
+        earlier = "Sat, 01 Jan 2000 00:00:00 GMT"
+        assert client.get(url, headers={"If-Modified-Since": earlier}).status_code == 200
+        assert client.get(url, headers={"If-Modified-Since": "not a date"}).status_code == 200
+        # If-None-Match wins: a tag that is not the current one means "send it", whatever the date.
+        both = {"If-None-Match": '"0"', "If-Modified-Since": later}
+        assert client.get(url, headers=both).status_code == 200

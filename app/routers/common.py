@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -264,14 +264,37 @@ def answers(request: Request) -> AnswerCache:
     return cache
 
 
+def not_modified_since(last_modified: str, since: str) -> bool:
+    """Whether an HTTP date (If-Modified-Since) is at or after Last-Modified. A date that does not parse
+    is ignored, as RFC 9110 says (13.1.3): the answer is then sent whole."""
+    try:
+        asked = parsedate_to_datetime(since)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if asked.tzinfo is None:  # "-0000": a time in UTC of unknown origin, still UTC
+        asked = asked.replace(tzinfo=UTC)
+    return _http_date_parsed(last_modified) <= asked
+
+
+@functools.lru_cache(maxsize=1024)
+def _http_date_parsed(value: str) -> datetime:
+    return parsedate_to_datetime(value)
+
+
 def conditional(request: Request, validators: Validators, answer: Callable[[], Response]) -> Response:
-    """304 when If-None-Match names the current version (nothing else is computed); else the answer,
-    with its validators. Only for reads: a write's answer is built here too, and on a write
-    If-None-Match is a precondition of the write itself (app.writes), never a 304."""
-    wanted = request.headers.get("if-none-match")
-    if wanted is not None and request.method in ("GET", "HEAD"):
-        current = opaque(validators.etag)
-        if wanted.strip() == "*" or any(opaque(tag) == current for tag in wanted.split(",")):
+    """304 when If-None-Match names the current version, or - without If-None-Match, which wins (RFC
+    9110 13.2.2) - when If-Modified-Since is no earlier than Last-Modified (nothing else is computed);
+    else the answer, with its validators. Only for reads: a write's answer is built here too, and on
+    a write If-None-Match is a precondition of the write itself (app.writes), never a 304."""
+    if request.method in ("GET", "HEAD"):
+        wanted = request.headers.get("if-none-match")
+        if wanted is not None:
+            current = opaque(validators.etag)
+            if wanted.strip() == "*" or any(opaque(tag) == current for tag in wanted.split(",")):
+                return Response(status_code=304, headers=validators.headers())
+        elif (since := request.headers.get("if-modified-since")) is not None and not_modified_since(
+            validators.last_modified, since
+        ):
             return Response(status_code=304, headers=validators.headers())
     response = answer()
     validators.add_to(response)
