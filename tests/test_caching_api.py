@@ -130,3 +130,14 @@ def test_if_modified_since_is_answered_without_if_none_match(client: httpx.Clien
         # If-None-Match wins: a tag that is not the current one means "send it", whatever the date.
         both = {"If-None-Match": '"0"', "If-Modified-Since": later}
         assert client.get(url, headers=both).status_code == 200
+
+
+def test_revisions_and_the_change_feed_carry_validators(client: httpx.Client) -> None:
+    for url in ("/v1/changes", "/v1/events/october-revolution/revisions", "/v1/events/october-revolution/revisions/1"):
+        first = client.get(url)
+        assert first.status_code == 200 and first.headers["etag"].startswith('W/"d')
+        assert "last-modified" in first.headers
+        again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304, url
+    changes, revisions = (client.get(u).headers["etag"] for u in ("/v1/changes", "/v1/people/leon-trotsky/revisions"))
+    assert changes != revisions  # each its own representation of the data version

@@ -31,7 +31,11 @@ from app.schemas import ProblemDetail
 
 QueryModel = TypeVar("QueryModel", bound=BaseModel)
 _PROBLEM = {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}}
-_NOT_MODIFIED = {"description": "Not Modified: `If-None-Match` named the current `ETag`; no body."}
+_NOT_MODIFIED = {
+    "description": "Not Modified: `If-None-Match` named the current `ETag` (or, without it, `If-Modified-Since` "
+    "is no earlier than `Last-Modified`); no body."
+}
+NOT_MODIFIED = _NOT_MODIFIED  # for the routers that document their own answers
 LIST_ERRORS: dict[int | str, dict[str, Any]] = {
     304: _NOT_MODIFIED,
     400: {**_PROBLEM, "description": "A parameter is unknown or has a bad value; `invalid_params` names it."},

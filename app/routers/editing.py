@@ -51,10 +51,13 @@ from app.queries import history
 from app.queries.records import FoundRecord
 from app.registry import COLLECTIONS, TYPES
 from app.routers.common import (
+    NOT_MODIFIED,
+    conditional,
     decode_cursor,
     encode_cursor,
     envelope,
     json_response,
+    list_validators,
     parse_query,
     primary_db,
     query_docs,
@@ -105,6 +108,7 @@ RECORD_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 HISTORY_ERRORS: dict[int | str, dict[str, Any]] = {
+    304: NOT_MODIFIED,
     400: BODY_ERRORS[400],
     404: {**_PROBLEM, "description": "No record has this slug (or no such revision)."},
     301: {**_PROBLEM, "description": "The record was renamed: `Location` is this URL under its current slug."},
@@ -321,8 +325,15 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         db = read_db(request)
         found = _history_of(request, db, record_type, slug)
         cursor = decode_cursor(request, query.cursor, "revision")
-        page = history.revisions(db, found.id, limit=query.limit, cursor=cursor, href=f"{prefix}/{slug}/revisions")
-        return json_response(envelope(page.items, encode_cursor(request, page.next_cursor), page.total, query.limit))
+
+        def answer() -> Response:
+            page = history.revisions(db, found.id, limit=query.limit, cursor=cursor, href=f"{prefix}/{slug}/revisions")
+            return json_response(
+                envelope(page.items, encode_cursor(request, page.next_cursor), page.total, query.limit)
+            )
+
+        # Validators of the data version: any write may add a revision (or rename the record).
+        return conditional(request, list_validators(request, "revisions"), answer)
 
     @read_endpoint
     def revision(
@@ -333,10 +344,14 @@ def _add_record_routes(collection: str, record_type: str) -> None:
         parse_query(request, NoQuery)
         db = read_db(request)
         found = _history_of(request, db, record_type, slug)
-        item = history.revision(db, found.id, number, href=f"{prefix}/{slug}/revisions")
-        if item is None:
-            raise Problem(404, f"the {record_type} {slug!r} has no revision {number}")
-        return json_response(item)
+
+        def answer() -> Response:
+            item = history.revision(db, found.id, number, href=f"{prefix}/{slug}/revisions")
+            if item is None:
+                raise Problem(404, f"the {record_type} {slug!r} has no revision {number}")
+            return json_response(item)
+
+        return conditional(request, list_validators(request, "revision"), answer)
 
     write_doc = {"responses": record_errors, "tags": tag}
     # No body: no 413, 415 or 422 (a restore that cannot be written is a 409, like a delete).
@@ -397,7 +412,7 @@ for _record_type, _collection in COLLECTIONS.items():
 
 @router.get(
     "/v1/changes", response_model=ChangePage, tags=["changes"], summary="Every change, in order",
-    responses={400: BODY_ERRORS[400]}, openapi_extra=query_docs(ChangesQuery),
+    responses={304: NOT_MODIFIED, 400: BODY_ERRORS[400]}, openapi_extra=query_docs(ChangesQuery),
 )  # fmt: skip
 @read_endpoint
 def list_changes(request: Request) -> Response:
@@ -406,8 +421,13 @@ def list_changes(request: Request) -> Response:
     query = parse_query(request, ChangesQuery)
     cursor = decode_cursor(request, query.cursor, "seq")
     cap = request.app.state.settings.total_count_cap
-    page = history.changes(read_db(request), since=query.since, limit=query.limit, cursor=cursor, cap=cap)
-    return json_response(envelope(page.items, encode_cursor(request, page.next_cursor), page.total, query.limit))
+
+    def answer() -> Response:
+        page = history.changes(read_db(request), since=query.since, limit=query.limit, cursor=cursor, cap=cap)
+        return json_response(envelope(page.items, encode_cursor(request, page.next_cursor), page.total, query.limit))
+
+    # The feed moves with every write, as the data version does: a mirror polling it gets 304s between.
+    return conditional(request, list_validators(request, "changes"), answer)
 
 
 class DryRun(Exception):
