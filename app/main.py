@@ -203,9 +203,14 @@ class Compression:
         async def send_with_etag(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                etag = headers.get("etag")
-                if etag and headers.get("content-encoding") == "gzip" and (tagged := compressed(etag)) != etag:
-                    headers["etag"] = tagged  # (a weak tag stays: no header rewritten)
+                if headers.get("content-encoding") == "gzip":
+                    etag = headers.get("etag")
+                    if etag and (tagged := compressed(etag)) != etag:
+                        headers["etag"] = tagged  # (a weak tag stays: no header rewritten)
+                    # GZipMiddleware adds Accept-Encoding to a Vary that names it already (our validators').
+                    vary = [name.strip() for name in headers.get("vary", "").split(",") if name.strip()]
+                    if len(set(vary)) < len(vary):
+                        headers["vary"] = ", ".join(dict.fromkeys(vary))
             await send(message)
 
         await self.gzip(scope, receive, send_with_etag)

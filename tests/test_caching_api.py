@@ -141,3 +141,10 @@ def test_revisions_and_the_change_feed_carry_validators(client: httpx.Client) ->
         assert again.status_code == 304, url
     changes, revisions = (client.get(u).headers["etag"] for u in ("/v1/changes", "/v1/people/leon-trotsky/revisions"))
     assert changes != revisions  # each its own representation of the data version
+
+
+def test_a_gzipped_answer_names_accept_encoding_once_in_vary(client: httpx.Client) -> None:
+    response = client.get("/v1/events?year=1929", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    vary = [name.strip() for name in response.headers["vary"].split(",")]
+    assert vary.count("Accept-Encoding") == 1 and "Accept" in vary
