@@ -137,6 +137,16 @@ class Record(Base):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class OtherTitle:
+    """The columns of a record's title in another language or script: a work's, an event's, a
+    source's (each type's own table, with the owner's id: `<type>_id`)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    language: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class Citation(Base):
     """A record cites a source, optionally with a page, a quote and a note."""
 

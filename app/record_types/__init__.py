@@ -11,7 +11,7 @@ answers (`schemas`) and its endpoints (`routes`). A new type is a new folder, on
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -145,6 +145,17 @@ class RecordType:
     def a(self) -> str:
         """ "an event", "a person": for messages and summaries."""
         return f"{'an' if self.name[0] in 'aeiou' else 'a'} {self.name}"
+
+
+def other_titles(record_type: str) -> Link:
+    """The link of a type's titles in other languages (app.models.OtherTitle): works, events, sources."""
+    keys = ("name", "language", "note")
+    return Link("names", f"{record_type}_names", f"{record_type}_id", keys, keys)
+
+
+def other_title_rows(link: Link, names: Iterable[Any]) -> list[LinkRow]:
+    """A document's titles in other languages (OtherNameIn) as rows of `link`."""
+    return [(link.table, (n.name, n.language, n.note)) for n in names]
 
 
 # The rows every record owns: its citations and its identifiers (app.models.Citation, Identifier).

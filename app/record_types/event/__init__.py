@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from app.record_types import Link, LinkRow, RecordType, Reference, Rows, Search, date_values, ref
+from app.record_types import (
+    Link,
+    LinkRow,
+    RecordType,
+    Reference,
+    Rows,
+    Search,
+    date_values,
+    other_title_rows,
+    other_titles,
+    ref,
+)
 from app.record_types.event.document import EventIn
 from app.record_types.event.model import Event  # its tables, in the schema's metadata
 from app.record_types.organisation import EVENT_ORGANISATIONS, event_rows
@@ -11,7 +22,7 @@ PEOPLE = Link("people", "event_people", "event_id", ("person_id", "role"), ("per
 PLACES = Link("places", "event_places", "event_id", ("place_id", "role"), ("place", "role"), "place", order="")
 WORKS = Link("works", "event_works", "event_id", ("work_id", "role"), ("work", "role"), "work", order="")
 TAGS = Link("tags", "event_tags", "event_id", ("tag",), None, order="")
-NAMES = Link("names", "event_names", "event_id", ("name", "language", "note"), ("name", "language", "note"))
+NAMES = other_titles("event")
 
 
 def rows(record: EventIn) -> Rows:
@@ -27,7 +38,7 @@ def rows(record: EventIn) -> Rows:
     links += [(WORKS.table, (ref("work", w), r)) for w, r in dict.fromkeys((w.work, w.role) for w in record.works)]
     links += event_rows(record.organisations)
     links += [(TAGS.table, (tag,)) for tag in dict.fromkeys(record.tags)]
-    links += [(NAMES.table, (n.name, n.language, n.note)) for n in record.names]
+    links += other_title_rows(NAMES, record.names)
     return values, links
 
 

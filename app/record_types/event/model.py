@@ -7,19 +7,15 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models import Base, Record, date_columns
+from app.models import Base, OtherTitle, Record, date_columns
 
 
-class EventName(Base):
+class EventName(OtherTitle, Base):
     """An event's title in another language or script (migration 0015)."""
 
     __tablename__ = "event_names"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(500), index=True)
-    language: Mapped[str | None] = mapped_column(String(12))
-    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Event(Record):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from app.record_types import Link, RecordType, Rows, date_values
+from app.record_types import RecordType, Rows, date_values, other_title_rows, other_titles
 from app.record_types.source.document import SourceIn
 from app.record_types.source.model import Source  # its tables, in the schema's metadata
 
-NAMES = Link("names", "source_names", "source_id", ("name", "language", "note"), ("name", "language", "note"))
+NAMES = other_titles("source")
 
 
 def rows(record: SourceIn) -> Rows:
@@ -15,7 +15,7 @@ def rows(record: SourceIn) -> Rows:
         "publisher": record.publisher, "description": record.description,
         **date_values("published", record.published),
     }  # fmt: skip
-    return values, [(NAMES.table, (n.name, n.language, n.note)) for n in record.names]
+    return values, other_title_rows(NAMES, record.names)
 
 
 SOURCE = RecordType(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models import Base, Record, date_columns
+from app.models import Base, OtherTitle, Record, date_columns
 
 
 class Source(Record):
@@ -22,13 +22,9 @@ class Source(Record):
     locals().update(date_columns("published"))
 
 
-class SourceName(Base):
+class SourceName(OtherTitle, Base):
     """A source's title in another language or script (migration 0015)."""
 
     __tablename__ = "source_names"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(500), index=True)
-    language: Mapped[str | None] = mapped_column(String(12))
-    note: Mapped[str | None] = mapped_column(Text)

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from app.record_types import Link, LinkRow, RecordType, Reference, Rows, Search, date_values, ref
+from app.record_types import (
+    Link,
+    LinkRow,
+    RecordType,
+    Reference,
+    Rows,
+    Search,
+    date_values,
+    other_title_rows,
+    other_titles,
+    ref,
+)
 from app.record_types.work.document import WorkIn
 from app.record_types.work.model import Work  # its tables, in the schema's metadata
 
@@ -10,7 +21,7 @@ CREATORS = Link(
     "creators", "work_creators", "work_id", ("person_id", "role", "position"), ("person", "role"),
     refers_to="person", order="position",
 )  # fmt: skip
-NAMES = Link("names", "work_names", "work_id", ("name", "language", "note"), ("name", "language", "note"))
+NAMES = other_titles("work")
 SUBJECTS = Link("subjects", "work_subjects", "work_id", ("subject",), None, order="")
 
 
@@ -25,7 +36,7 @@ def rows(record: WorkIn) -> Rows:
     creators = dict.fromkeys((ref("person", c.person), c.role) for c in record.creators)
     links: list[LinkRow] = [(CREATORS.table, (person, role, i)) for i, (person, role) in enumerate(creators)]
     links += [(SUBJECTS.table, (subject,)) for subject in dict.fromkeys(record.subjects)]
-    links += [(NAMES.table, (n.name, n.language, n.note)) for n in record.names]
+    links += other_title_rows(NAMES, record.names)
     return values, links
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models import Base, Record, date_columns
+from app.models import Base, OtherTitle, Record, date_columns
 
 
 class Work(Record):
@@ -27,16 +27,12 @@ class Work(Record):
     locals().update(date_columns("published"))
 
 
-class WorkName(Base):
+class WorkName(OtherTitle, Base):
     """A work's title in another language or script (migration 0014)."""
 
     __tablename__ = "work_names"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(500), index=True)
-    language: Mapped[str | None] = mapped_column(String(12))
-    note: Mapped[str | None] = mapped_column(Text)
 
 
 class WorkCreator(Base):
